@@ -1,0 +1,97 @@
+/**
+ * The writer side of the pipeline. Every store keeps the CDRs *and* the raw events, under
+ * deterministic ids, so a redelivered or replayed message overwrites instead of duplicating.
+ *
+ * Correlator state is not a separate blob: a call's state is the fold of its stored events
+ * (see correlators/), so committing the raw events together with the set of open calls is what
+ * makes a delivery safe to ack.
+ */
+import type { CallEvent } from '../../correlators/events';
+import type { Cdr, CdrExtras, CdrRecord, Disposition } from '../../correlators/cdr';
+
+/** A raw event as it arrived, with what the decoder made of it. */
+export interface StoredEvent {
+  readonly event: CallEvent;
+  /** Event name as published (the JSON-RPC `method`, or the first line of a 2.x text body). */
+  readonly eventName: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** The body exactly as received (OpenSIPS passes bytes >= 0x80 raw, so keep bytes). */
+  readonly body: Buffer;
+  readonly receivedAtUs: number;
+}
+
+/** An open call: its id and the event-clock instant at which the correlator will close it. */
+export interface OpenCall {
+  readonly callId: string;
+  readonly deadlineUs: number;
+}
+
+export interface CommitBatch {
+  readonly events: readonly StoredEvent[];
+  readonly cdrs: readonly CdrRecord[];
+  /** Calls that are (still) open after this batch: upserted. */
+  readonly openCalls: readonly OpenCall[];
+  /** Calls closed by this batch: removed from the open set. */
+  readonly closedCallIds: readonly string[];
+}
+
+export interface CommitResult {
+  /** Events the store refused for good (e.g. a mapping conflict): event id → the store's reason. */
+  readonly rejectedEvents: ReadonlyMap<string, string>;
+}
+
+export const NOTHING_REJECTED: CommitResult = Object.freeze({ rejectedEvents: new Map<string, string>() });
+
+/** What the correlator needs back from the store after a restart or for a late event. */
+export interface CallHistory {
+  /** All events stored for each of these calls (calls with none are absent from the map). */
+  eventsForCalls(callIds: readonly string[]): Promise<Map<string, CallEvent[]>>;
+  openCalls(): Promise<OpenCall[]>;
+}
+
+export interface CallStore extends CallHistory {
+  /** Durably writes the batch (one transaction where the engine has them). Throws StoreUnavailableError when it may work later. */
+  commit(batch: CommitBatch): Promise<CommitResult>;
+  /** Cheap liveness probe for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CdrQuery {
+  callId?: string;
+  /** Matches caller or callee (raw or normalised forms). */
+  numbers?: readonly string[];
+  sinceUs?: number;
+  untilUs?: number;
+  disposition?: Disposition;
+  limit: number;
+}
+
+export interface StoredCdr {
+  cdr: Cdr;
+  extras: CdrExtras;
+}
+
+export interface EventRow {
+  id: string;
+  call_id: string;
+  kind: string;
+  event_name: string;
+  time: string;
+  reply_code: number | null;
+  direction: string | null;
+  caller: string | null;
+  callee: string | null;
+  exchange: string;
+  routing_key: string;
+  body: string;
+}
+
+export interface CdrReader {
+  /** Newest first by invite time. */
+  searchCdrs(query: CdrQuery): Promise<StoredCdr[]>;
+  /** The raw events of one call in event-time order. */
+  eventsForCall(callId: string): Promise<EventRow[]>;
+  close(): Promise<void>;
+}
