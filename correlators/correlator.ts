@@ -1,0 +1,184 @@
+/**
+ * Joins a call's events into one CDR. Pure: no I/O and no clock — the caller passes the
+ * events, what the store remembers of calls not held in memory, and the current event-clock time.
+ */
+import type { CallEvent } from './events';
+import type { CdrRecord } from './cdr';
+import { type CallState, cloneCallState, foldEvents, mergeEvent, newCallState } from './call-state';
+import { buildCdr } from './build-cdr';
+
+export interface CorrelatorOptions {
+  readonly setupTimeoutUs: number;
+  readonly maxCallDurationUs: number;
+  readonly byeGraceUs: number;
+  readonly accToleranceMs: number;
+}
+
+/**
+ * What one step would change: exactly what the store must commit with the step's deliveries.
+ * Nothing changes in memory until `apply()`, which the caller runs after the commit succeeded,
+ * so a failed commit leaves the correlator exactly as the store is.
+ */
+export interface CorrelatorStep {
+  /** CDRs of calls closed by this step, and rewrites of already-closed calls (late events). */
+  readonly cdrs: CdrRecord[];
+  /** Calls still open whose state changed, with their new deadline. */
+  readonly openCalls: { callId: string; deadlineUs: number }[];
+  /** Calls this step closed. */
+  readonly closedCallIds: string[];
+  apply(): void;
+}
+
+export interface CorrelatorStats {
+  openCalls: number;
+  eventsMerged: number;
+  duplicatesIgnored: number;
+  callsClosed: number;
+  lateRewrites: number;
+}
+
+const CLOSE_NOW = Number.NEGATIVE_INFINITY;
+
+export class Correlator {
+  private readonly open = new Map<string, CallState>();
+  readonly stats: CorrelatorStats = { openCalls: 0, eventsMerged: 0, duplicatesIgnored: 0, callsClosed: 0, lateRewrites: 0 };
+
+  constructor(private readonly options: CorrelatorOptions) {}
+
+  isOpen(callId: string): boolean {
+    return this.open.has(callId);
+  }
+
+  get openCallCount(): number {
+    return this.open.size;
+  }
+
+  /** Earliest first-event time among open calls (for the "oldest open call" gauge). */
+  oldestOpenCallUs(): number | null {
+    let oldest: number | null = null;
+    for (const state of this.open.values()) {
+      if (oldest === null || state.firstEventAtUs < oldest) oldest = state.firstEventAtUs;
+    }
+    return oldest;
+  }
+
+  /** Puts an open call back in memory from its stored events (after a restart). */
+  restoreOpen(callId: string, events: readonly CallEvent[]): void {
+    const state = foldEvents(callId, events);
+    state.deadlineUs = this.deadlineOf(state);
+    this.open.set(callId, state);
+    this.stats.openCalls = this.open.size;
+  }
+
+  /**
+   * Merges a batch of events. `history` holds the stored events of calls that are not open in
+   * memory: a call found there is closed, so its new events rewrite its CDR at once.
+   */
+  ingest(events: readonly CallEvent[], history: ReadonlyMap<string, readonly CallEvent[]>, nowUs: number): CorrelatorStep {
+    const working = new Map<string, CallState>();
+    const changed = new Set<CallState>();
+    let merged = 0;
+    let duplicates = 0;
+    for (const event of events) {
+      let state = working.get(event.callId);
+      if (state === undefined) {
+        const current = this.open.get(event.callId);
+        const past = current === undefined ? history.get(event.callId) : undefined;
+        if (current !== undefined) state = cloneCallState(current);
+        else if (past !== undefined && past.length > 0) {
+          state = foldEvents(event.callId, past);
+          state.closed = true;
+        } else state = newCallState(event.callId);
+        working.set(event.callId, state);
+      }
+      if (mergeEvent(state, event)) {
+        merged += 1;
+        changed.add(state);
+      } else {
+        duplicates += 1;
+      }
+    }
+
+    const step = this.newStep();
+    let lateRewrites = 0;
+    for (const state of changed) {
+      if (state.closed) {
+        lateRewrites += 1;
+        step.cdrs.push(buildCdr(state, this.options.accToleranceMs));
+        continue;
+      }
+      state.deadlineUs = this.deadlineOf(state);
+      if (state.deadlineUs <= nowUs) this.close(state, step);
+      else {
+        step.openCalls.push({ callId: state.callId, deadlineUs: state.deadlineUs });
+        step.installs.push(state);
+      }
+    }
+    step.onApply = () => {
+      this.stats.eventsMerged += merged;
+      this.stats.duplicatesIgnored += duplicates;
+      this.stats.lateRewrites += lateRewrites;
+    };
+    return step;
+  }
+
+  /** Closes every open call whose deadline has passed. One sweep serves all calls. */
+  sweep(nowUs: number): CorrelatorStep {
+    const step = this.newStep();
+    for (const state of this.open.values()) {
+      if (state.deadlineUs <= nowUs) this.close(cloneCallState(state), step);
+    }
+    return step;
+  }
+
+  private newStep(): CorrelatorStep & { installs: CallState[]; onApply?: () => void } {
+    const step = {
+      cdrs: [] as CdrRecord[],
+      openCalls: [] as { callId: string; deadlineUs: number }[],
+      closedCallIds: [] as string[],
+      installs: [] as CallState[],
+      onApply: undefined as (() => void) | undefined,
+      apply: () => {
+        for (const state of step.installs) this.open.set(state.callId, state);
+        for (const callId of step.closedCallIds) this.open.delete(callId);
+        this.stats.callsClosed += step.closedCallIds.length;
+        this.stats.openCalls = this.open.size;
+        step.onApply?.();
+      },
+    };
+    return step;
+  }
+
+  private close(state: CallState, step: CorrelatorStep): void {
+    state.closed = true;
+    step.cdrs.push(buildCdr(state, this.options.accToleranceMs));
+    step.closedCallIds.push(state.callId);
+  }
+
+  /** When the call closes if nothing else arrives; CLOSE_NOW when every event its outcome needs is in. */
+  private deadlineOf(state: CallState): number {
+    const { setupTimeoutUs, maxCallDurationUs, byeGraceUs } = this.options;
+    if (state.qblEvents === 0) return this.accOnlyDeadline(state);
+    const answered = state.answer !== null;
+    if (answered && state.inviteAtUs !== null && state.bye !== null && state.byeReply !== null) return CLOSE_NOW;
+    if (!answered && state.inviteAtUs !== null && state.failure !== null) return CLOSE_NOW;
+    const byeAtUs = state.bye?.atUs ?? state.byeReply?.atUs;
+    if (byeAtUs !== undefined) return byeAtUs + byeGraceUs;
+    if (answered) return state.answer!.atUs + maxCallDurationUs;
+    if (state.failure !== null) return state.failure.atUs + byeGraceUs;
+    return (state.inviteAtUs ?? state.firstEventAtUs) + setupTimeoutUs;
+  }
+
+  /** acc-only calls: quick-billing-log events may still be on their way, so wait the grace first. */
+  private accOnlyDeadline(state: CallState): number {
+    const { setupTimeoutUs, maxCallDurationUs, byeGraceUs } = this.options;
+    const acc = state.acc!;
+    if (acc.final !== null) {
+      const durationUs = acc.final.kind === 'acc_cdr' ? (acc.final.figures.durationMs ?? 0) * 1000 : 0;
+      return acc.final.timeUs + durationUs + byeGraceUs;
+    }
+    if (acc.bye !== null) return acc.bye.atUs + byeGraceUs;
+    if (acc.answer !== null) return acc.answer.atUs + maxCallDurationUs;
+    return state.firstEventAtUs + setupTimeoutUs;
+  }
+}
