@@ -1,0 +1,131 @@
+/** Pure renderers for `qbl cdrs` and `qbl events`: table (people), csv (spreadsheets), ndjson (tools). */
+import { CDR_FIELDS, type Cdr } from '../../correlators/cdr';
+import type { EventRow, StoredCdr } from '../stores/store';
+
+export type CdrFormat = 'table' | 'csv' | 'ndjson';
+export type EventFormat = 'table' | 'ndjson';
+export const CDR_FORMATS: readonly CdrFormat[] = ['table', 'csv', 'ndjson'];
+export const EVENT_FORMATS: readonly EventFormat[] = ['table', 'ndjson'];
+
+export const EVENT_ROW_FIELDS: readonly (keyof EventRow)[] = [
+  'id', 'call_id', 'kind', 'event_name', 'time', 'reply_code', 'direction', 'caller', 'callee', 'exchange', 'routing_key', 'body',
+];
+
+type Cell = string | number | boolean | null;
+
+/** Exactly the cdr.md fields, in CDR_FIELDS order (extras are left out on purpose). */
+export function cdrFields(cdr: Cdr): Record<string, Cell> {
+  const out: Record<string, Cell> = {};
+  for (const field of CDR_FIELDS) out[field] = cdr[field];
+  return out;
+}
+
+/** `12.000345` from 12000345 µs, by integer arithmetic. */
+export function talkSeconds(talkUs: number | null): string | null {
+  if (talkUs === null) return null;
+  const sign = talkUs < 0 ? '-' : '';
+  const abs = Math.abs(talkUs);
+  const whole = Math.floor(abs / 1_000_000);
+  return `${sign}${whole}.${String(abs - whole * 1_000_000).padStart(6, '0')}`;
+}
+
+// ---- ndjson
+
+export function cdrsToNdjson(rows: readonly StoredCdr[]): string {
+  return rows.map((row) => `${JSON.stringify(cdrFields(row.cdr))}\n`).join('');
+}
+
+export function eventsToNdjson(rows: readonly EventRow[]): string {
+  return rows.map((row) => {
+    const out: Record<string, Cell> = {};
+    for (const field of EVENT_ROW_FIELDS) out[field] = row[field];
+    return `${JSON.stringify(out)}\n`;
+  }).join('');
+}
+
+// ---- csv (RFC 4180: CRLF line ends, quotes around fields with `,` `"` CR or LF, quotes doubled)
+
+function csvCell(value: Cell): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function cdrsToCsv(rows: readonly StoredCdr[]): string {
+  const lines = [CDR_FIELDS.join(',')];
+  for (const row of rows) lines.push(CDR_FIELDS.map((field) => csvCell(row.cdr[field])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+// ---- table
+
+interface Column<T> {
+  header: string;
+  value(row: T): Cell;
+  alignRight?: boolean;
+}
+
+/** Published values are untrusted: show control characters escaped, never send them to a terminal. */
+function printable(value: Cell): string {
+  if (value === null) return '-';
+  // eslint-disable-next-line no-control-regex
+  return String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function renderTable<T>(columns: readonly Column<T>[], rows: readonly T[]): string {
+  const cells = rows.map((row) => columns.map((column) => printable(column.value(row))));
+  // A loop, not Math.max(...cells): up to 100 000 rows would overflow the argument list.
+  const widths = columns.map((column) => column.header.length);
+  for (const line of cells) line.forEach((cell, i) => { widths[i] = Math.max(widths[i]!, cell.length); });
+  const render = (line: readonly string[]) => line
+    .map((cell, i) => (columns[i]!.alignRight ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd();
+  return [columns.map((column) => column.header), ...cells].map((line) => `${render(line)}\n`).join('');
+}
+
+const CDR_COLUMNS: readonly Column<StoredCdr>[] = [
+  { header: 'call_id', value: (r) => r.cdr.call_id },
+  { header: 'caller', value: (r) => r.cdr.caller },
+  { header: 'callee', value: (r) => r.cdr.callee },
+  { header: 'disposition', value: (r) => r.cdr.disposition },
+  { header: 'final_code', value: (r) => r.cdr.final_code, alignRight: true },
+  { header: 'invite_at', value: (r) => r.cdr.invite_at },
+  { header: 'answer_at', value: (r) => r.cdr.answer_at },
+  { header: 'end_at', value: (r) => r.cdr.end_at },
+  { header: 'talk_s', value: (r) => talkSeconds(r.cdr.talk_us), alignRight: true },
+  { header: 'hangup_by', value: (r) => r.cdr.hangup_by },
+  { header: 'complete', value: (r) => (r.cdr.complete ? 'yes' : 'no') },
+];
+
+const EVENT_COLUMNS: readonly Column<EventRow>[] = [
+  { header: 'time', value: (r) => r.time },
+  { header: 'kind', value: (r) => r.kind },
+  { header: 'event_name', value: (r) => r.event_name },
+  { header: 'reply_code', value: (r) => r.reply_code, alignRight: true },
+  { header: 'direction', value: (r) => r.direction },
+  { header: 'caller', value: (r) => r.caller },
+  { header: 'callee', value: (r) => r.callee },
+  { header: 'routing_key', value: (r) => r.routing_key },
+  { header: 'id', value: (r) => r.id },
+];
+
+export function cdrsToTable(rows: readonly StoredCdr[]): string {
+  return renderTable(CDR_COLUMNS, rows);
+}
+
+export function eventsToTable(rows: readonly EventRow[]): string {
+  return renderTable(EVENT_COLUMNS, rows);
+}
+
+export function renderCdrs(rows: readonly StoredCdr[], format: CdrFormat): string {
+  switch (format) {
+    case 'table': return cdrsToTable(rows);
+    case 'csv': return cdrsToCsv(rows);
+    case 'ndjson': return cdrsToNdjson(rows);
+  }
+}
+
+export function renderEvents(rows: readonly EventRow[], format: EventFormat): string {
+  return format === 'table' ? eventsToTable(rows) : eventsToNdjson(rows);
+}

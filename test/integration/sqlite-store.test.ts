@@ -1,0 +1,293 @@
+/** The SQLite store against real database files in a temporary directory. */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SCHEMA_VERSION } from '../../src/stores/sqlite/schema';
+import { ConfigError, StoreUnavailableError } from '../../src/errors';
+import type { CommitBatch, StoredEvent } from '../../src/stores/store';
+import type { CallEvent } from '../../correlators/events';
+import { EMPTY_EXTRAS, cdrIdFor, formatUs, type Cdr, type CdrExtras, type CdrRecord } from '../../correlators/cdr';
+
+const T0 = 1_795_757_055_000_000;
+
+function event(overrides: Partial<CallEvent> & Pick<CallEvent, 'id' | 'callId'>): CallEvent {
+  return {
+    kind: 'invite_request', timeUs: T0, caller: 'alice', callee: 'bob', replyCode: null, direction: 'downstream', acc: null,
+    ...overrides,
+  };
+}
+
+function stored(ev: CallEvent, body: Buffer = Buffer.from(`{"call_id":"${ev.callId}"}`)): StoredEvent {
+  return { event: ev, eventName: 'E_QBL_INVITE_REQUEST', exchange: 'opensips', routingKey: 'qbl.invite', body, receivedAtUs: ev.timeUs + 7 };
+}
+
+function cdrRecord(callId: string, startUs: number, cdr: Partial<Cdr> = {}, extras: Partial<CdrExtras> = {}): CdrRecord {
+  return {
+    cdr: {
+      cdr_id: cdrIdFor(callId), call_id: callId, caller: 'alice', callee: 'bob', disposition: 'answered', final_code: 200,
+      invite_at: formatUs(startUs), ringing_at: null, answer_at: formatUs(startUs + 1_000_000), end_at: formatUs(startUs + 61_000_000),
+      pdd_us: null, setup_us: 1_000_000, talk_us: 60_000_000, total_us: 61_000_000, bye_code: 200, hangup_by: 'caller',
+      closed_by: 'bye', complete: true, events: 4, source: 'qbl', ...cdr,
+    },
+    extras: { ...EMPTY_EXTRAS, ...extras },
+    startUs,
+  };
+}
+
+function batch(parts: Partial<CommitBatch>): CommitBatch {
+  return { events: [], cdrs: [], openCalls: [], closedCallIds: [], ...parts };
+}
+
+describe('SqliteStore', () => {
+  let dir: string;
+  let path: string;
+  const opened: SqliteStore[] = [];
+  const open = (options?: Parameters<typeof SqliteStore.open>[1]) => {
+    const store = SqliteStore.open(path, options);
+    opened.push(store);
+    return store;
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'qbl-sqlite-'));
+    path = join(dir, 'nested', 'dir', 'qbl.db');
+  });
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates parent directories, the schema at the current version, and a WAL database', () => {
+    const store = open();
+    expect(store.countRows()).toEqual({ events: 0, cdrs: 0, openCalls: 0 });
+    const raw = new Database(path, { readonly: true });
+    try {
+      expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('commits the same batch twice without adding rows', async () => {
+    const store = open();
+    const events = [event({ id: 'e1', callId: 'c1' }), event({ id: 'e2', callId: 'c1', kind: 'invite_reply', timeUs: T0 + 5, replyCode: 180 })];
+    const once = batch({ events: events.map((e) => stored(e)), cdrs: [cdrRecord('c1', T0)], openCalls: [{ callId: 'c1', deadlineUs: T0 + 9 }] });
+    await store.commit(once);
+    const rowsBefore = store.countRows();
+    const result = await store.commit(once);
+    expect(result.rejectedEvents.size).toBe(0);
+    expect(store.countRows()).toEqual(rowsBefore);
+    expect(rowsBefore).toEqual({ events: 2, cdrs: 1, openCalls: 1 });
+    expect((await store.eventsForCalls(['c1'])).get('c1')).toStrictEqual(events);
+  });
+
+  it('rewrites a CDR under the same cdr_id, every indexed column included', async () => {
+    const store = open();
+    await store.commit(batch({ cdrs: [cdrRecord('c1', T0, { disposition: 'unknown', final_code: null, caller: 'old' })] }));
+    const rewritten = cdrRecord('c1', T0, { disposition: 'busy', final_code: 486, caller: 'new' }, { caller_e164: '+15550001' });
+    await store.commit(batch({ cdrs: [rewritten] }));
+    expect(store.countRows().cdrs).toBe(1);
+    expect(await store.searchCdrs({ limit: 10, disposition: 'unknown' })).toEqual([]);
+    expect(await store.searchCdrs({ limit: 10, numbers: ['old'] })).toEqual([]);
+    expect(await store.searchCdrs({ limit: 10, numbers: ['+15550001'], disposition: 'busy' }))
+      .toStrictEqual([{ cdr: rewritten.cdr, extras: rewritten.extras }]);
+  });
+
+  it('upserts open calls and removes the closed ones', async () => {
+    const store = open();
+    await store.commit(batch({ openCalls: [{ callId: 'a', deadlineUs: 100 }, { callId: 'b', deadlineUs: 200 }] }));
+    expect(await store.openCalls()).toEqual([{ callId: 'a', deadlineUs: 100 }, { callId: 'b', deadlineUs: 200 }]);
+    await store.commit(batch({ openCalls: [{ callId: 'a', deadlineUs: 300 }], closedCallIds: ['b', 'never-open'] }));
+    expect(await store.openCalls()).toEqual([{ callId: 'a', deadlineUs: 300 }]);
+  });
+
+  it('gives back events exactly as committed, and keeps the body bytes exact', async () => {
+    const store = open();
+    const accEvent = event({
+      id: 'acc1', callId: 'c1', kind: 'acc_cdr', timeUs: T0 + 3_000_000, replyCode: 200, direction: null, caller: null, callee: null,
+      acc: { method: 'INVITE', durationS: 3, durationMs: 2006, setupS: 0, createdS: 1_795_757_055, sipReason: 'OK' },
+    });
+    const nulls = event({ id: 'n1', callId: 'c1', kind: 'bye_reply', timeUs: T0 + 2_000_001, caller: null, callee: null, replyCode: 200, direction: null });
+    const accNulls = event({
+      id: 'acc2', callId: 'c2', kind: 'acc_missed', timeUs: T0, replyCode: 408, direction: null,
+      acc: { method: 'INVITE', durationS: null, durationMs: null, setupS: null, createdS: null, sipReason: null },
+    });
+    const invite = event({ id: 'i1', callId: 'c1', caller: 'caf\u00e9 \u{1F4DE}' });
+    const badUtf8 = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]);
+    await store.commit(batch({ events: [stored(accEvent), stored(nulls), stored(accNulls), stored(invite, badUtf8)] }));
+
+    const back = await store.eventsForCalls(['c1', 'c2', 'c1', 'absent']);
+    expect([...back.keys()]).toEqual(['c1', 'c2']);
+    expect(back.get('c1')).toStrictEqual([invite, nulls, accEvent]);
+    expect(back.get('c2')).toStrictEqual([accNulls]);
+
+    const raw = new Database(path, { readonly: true });
+    try {
+      const row = raw.prepare('SELECT body FROM events WHERE id = ?').get('i1') as { body: Buffer };
+      expect(Buffer.compare(row.body, badUtf8)).toBe(0);
+    } finally {
+      raw.close();
+    }
+    const rows = await store.eventsForCall('c1');
+    expect(rows[0]!.body).toBe(badUtf8.toString('utf8'));
+  });
+
+  it('lists a call\'s events as EventRows in event-time order, ties broken by id', async () => {
+    const store = open();
+    const late = event({ id: 'z', callId: 'c1', kind: 'bye_request', timeUs: T0 + 65_000_000, direction: 'upstream' });
+    const tieB = event({ id: 'b', callId: 'c1', kind: 'invite_reply', timeUs: T0 + 1_000_000, replyCode: 200, direction: 'upstream' });
+    const tieA = event({ id: 'a', callId: 'c1', kind: 'invite_reply', timeUs: T0 + 1_000_000, replyCode: 200, direction: 'upstream' });
+    const first = event({ id: 'y', callId: 'c1', timeUs: T0 + 42 });
+    await store.commit(batch({ events: [late, tieB, tieA, first, event({ id: 'other', callId: 'c2' })].map((e) => stored(e)) }));
+    const rows = await store.eventsForCall('c1');
+    expect(rows.map((r) => r.id)).toEqual(['y', 'a', 'b', 'z']);
+    expect(rows[0]).toStrictEqual({
+      id: 'y', call_id: 'c1', kind: 'invite_request', event_name: 'E_QBL_INVITE_REQUEST', time: '2026-11-27T05:24:15.000042Z',
+      reply_code: null, direction: 'downstream', caller: 'alice', callee: 'bob', exchange: 'opensips', routing_key: 'qbl.invite',
+      body: '{"call_id":"c1"}',
+    });
+    expect(await store.eventsForCall('nothing')).toEqual([]);
+  });
+
+  describe('searchCdrs', () => {
+    let store: SqliteStore;
+    const S = 1_000_000;
+    const records = [
+      cdrRecord('c1', T0, { caller: '011551199', callee: 'bob' }, { caller_e164: '+551199' }),
+      cdrRecord('c2', T0 + 10 * S, { caller: 'carol', callee: '0551199', disposition: 'busy', final_code: 486 }, { callee_e164: '+551199' }),
+      cdrRecord('c3', T0 + 20 * S, { caller: 'dave', callee: 'erin', disposition: 'busy', final_code: 486 }),
+      cdrRecord('c4', T0 + 30 * S, { caller: 'frank', callee: 'grace', disposition: 'cancelled', final_code: 487 }),
+    ];
+    const ids = (rows: Array<{ cdr: Cdr }>) => rows.map((r) => r.cdr.call_id);
+
+    beforeEach(async () => {
+      store = open();
+      await store.commit(batch({ cdrs: records }));
+    });
+
+    it('returns every CDR newest first, up to the limit', async () => {
+      expect(ids(await store.searchCdrs({ limit: 10 }))).toEqual(['c4', 'c3', 'c2', 'c1']);
+      expect(ids(await store.searchCdrs({ limit: 2 }))).toEqual(['c4', 'c3']);
+      expect(await store.searchCdrs({ limit: 1 })).toStrictEqual([{ cdr: records[3]!.cdr, extras: records[3]!.extras }]);
+    });
+
+    it('filters by call id', async () => {
+      expect(ids(await store.searchCdrs({ limit: 10, callId: 'c2' }))).toEqual(['c2']);
+      expect(await store.searchCdrs({ limit: 10, callId: 'c9' })).toEqual([]);
+    });
+
+    it('matches numbers exactly against caller, callee and their E.164 forms', async () => {
+      expect(ids(await store.searchCdrs({ limit: 10, numbers: ['011551199'] }))).toEqual(['c1']);
+      expect(ids(await store.searchCdrs({ limit: 10, numbers: ['0551199'] }))).toEqual(['c2']);
+      expect(ids(await store.searchCdrs({ limit: 10, numbers: ['+551199'] }))).toEqual(['c2', 'c1']);
+      expect(ids(await store.searchCdrs({ limit: 10, numbers: ['erin', 'frank'] }))).toEqual(['c4', 'c3']);
+      expect(await store.searchCdrs({ limit: 10, numbers: ['5511'] })).toEqual([]);
+      expect(await store.searchCdrs({ limit: 10, numbers: [] })).toEqual([]);
+    });
+
+    it('takes since inclusive and until exclusive on the call start', async () => {
+      expect(ids(await store.searchCdrs({ limit: 10, sinceUs: T0 + 10 * S }))).toEqual(['c4', 'c3', 'c2']);
+      expect(ids(await store.searchCdrs({ limit: 10, untilUs: T0 + 20 * S }))).toEqual(['c2', 'c1']);
+      expect(ids(await store.searchCdrs({ limit: 10, sinceUs: T0 + 10 * S, untilUs: T0 + 30 * S }))).toEqual(['c3', 'c2']);
+      expect(ids(await store.searchCdrs({ limit: 10, sinceUs: T0 + 10 * S + 1, untilUs: T0 + 20 * S + 1 }))).toEqual(['c3']);
+    });
+
+    it('filters by disposition and combines filters with AND', async () => {
+      expect(ids(await store.searchCdrs({ limit: 10, disposition: 'busy' }))).toEqual(['c3', 'c2']);
+      expect(ids(await store.searchCdrs({ limit: 10, disposition: 'busy', numbers: ['+551199'] }))).toEqual(['c2']);
+      expect(ids(await store.searchCdrs({ limit: 10, disposition: 'busy', sinceUs: T0 + 15 * S, callId: 'c3' }))).toEqual(['c3']);
+      expect(await store.searchCdrs({ limit: 10, disposition: 'failed' })).toEqual([]);
+    });
+  });
+
+  it('throws StoreUnavailableError while another connection holds the write lock, then recovers', async () => {
+    const store = open({ busyTimeoutMs: 20 });
+    const blocker = new Database(path);
+    blocker.pragma('busy_timeout = 0');
+    blocker.exec('BEGIN IMMEDIATE');
+    const work = batch({ events: [stored(event({ id: 'e1', callId: 'c1' }))], openCalls: [{ callId: 'c1', deadlineUs: 5 }] });
+    try {
+      const failure = await store.commit(work).then(() => null, (error: unknown) => error);
+      expect(failure).toBeInstanceOf(StoreUnavailableError);
+      expect(((failure as StoreUnavailableError).cause as { code: string }).code).toBe('SQLITE_BUSY');
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    await store.commit(work);
+    expect(store.countRows()).toEqual({ events: 1, cdrs: 0, openCalls: 1 });
+  });
+
+  it('rethrows a non-transient error and rolls the whole batch back', async () => {
+    const store = open();
+    const good = stored(event({ id: 'ok', callId: 'c1' }));
+    const fractional = stored(event({ id: 'bad', callId: 'c1', timeUs: T0 + 0.5 }));
+    const failure = await store.commit(batch({ events: [good, fractional], openCalls: [{ callId: 'c1', deadlineUs: 1 }] }))
+      .then(() => null, (error: unknown) => error);
+    // Not instanceof Error: jest runs tests in a separate realm from the native addon's error class.
+    expect((failure as Error).name).toBe('SqliteError');
+    expect(failure).not.toBeInstanceOf(StoreUnavailableError);
+    expect((failure as { code: string }).code).toBe('SQLITE_CONSTRAINT_DATATYPE');
+    expect(store.countRows()).toEqual({ events: 0, cdrs: 0, openCalls: 0 });
+  });
+
+  it('keeps the data across close and reopen; close is idempotent and leaves no WAL files', async () => {
+    const store = open();
+    const ev = event({ id: 'e1', callId: 'c1' });
+    await store.commit(batch({ events: [stored(ev)], cdrs: [cdrRecord('c1', T0)], openCalls: [{ callId: 'c1', deadlineUs: 7 }] }));
+    await store.close();
+    await store.close();
+    await expect(store.ping()).rejects.toThrow();
+    expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+
+    const again = open();
+    await again.ping();
+    expect(again.countRows()).toEqual({ events: 1, cdrs: 1, openCalls: 1 });
+    expect((await again.eventsForCalls(['c1'])).get('c1')).toStrictEqual([ev]);
+    expect(await again.openCalls()).toEqual([{ callId: 'c1', deadlineUs: 7 }]);
+  });
+
+  describe('read-only open', () => {
+    it('fails with one line naming SQLITE_PATH and creates nothing when the file is missing', () => {
+      let failure: unknown;
+      try {
+        SqliteStore.open(path, { readonly: true });
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure).toBeInstanceOf(ConfigError);
+      expect((failure as Error).message).toMatch(/^SQLITE_PATH: .*no such file/);
+      expect((failure as Error).message).not.toContain('\n');
+      expect(existsSync(join(dir, 'nested'))).toBe(false);
+    });
+
+    it('rejects a file that is not a qbl database', () => {
+      const other = join(dir, 'other.db');
+      new Database(other).close();
+      expect(() => SqliteStore.open(other, { readonly: true })).toThrow(/^SQLITE_PATH: .*no qbl schema/);
+    });
+
+    it('reads a stopped service\'s database without creating files, and refuses writes', async () => {
+      const writer = open();
+      await writer.commit(batch({ cdrs: [cdrRecord('c1', T0)] }));
+      await writer.close();
+      const reader = open({ readonly: true });
+      expect((await reader.searchCdrs({ limit: 5 })).map((r) => r.cdr.call_id)).toEqual(['c1']);
+      expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+      const failure = await reader.commit(batch({ closedCallIds: ['c1'] })).then(() => null, (error: unknown) => error);
+      expect((failure as { code: string }).code).toBe('SQLITE_READONLY');
+    });
+
+    it('sees the commits of a running writer', async () => {
+      const writer = open();
+      await writer.commit(batch({ cdrs: [cdrRecord('c1', T0)] }));
+      const reader = open({ readonly: true });
+      await writer.commit(batch({ cdrs: [cdrRecord('c2', T0 + 1)] }));
+      expect((await reader.searchCdrs({ limit: 5 })).map((r) => r.cdr.call_id)).toEqual(['c2', 'c1']);
+    });
+  });
+});

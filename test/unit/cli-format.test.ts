@@ -1,0 +1,110 @@
+/** The renderers behind `qbl cdrs` and `qbl events`: exact bytes for every format. */
+import {
+  cdrFields, cdrsToCsv, cdrsToNdjson, cdrsToTable, eventsToNdjson, eventsToTable, talkSeconds,
+} from '../../src/cli/format';
+import { CDR_FIELDS, EMPTY_EXTRAS, type Cdr } from '../../correlators/cdr';
+import type { EventRow, StoredCdr } from '../../src/stores/store';
+
+const answered: Cdr = {
+  cdr_id: 'a1', call_id: 'call-1@pc33', caller: '+5511987654321', callee: 'bob', disposition: 'answered', final_code: 200,
+  invite_at: '2026-11-27T13:05:09.000001Z', ringing_at: '2026-11-27T13:05:09.500000Z', answer_at: '2026-11-27T13:05:10.000001Z',
+  end_at: '2026-11-27T13:06:12.000346Z', pdd_us: 499_999, setup_us: 1_000_000, talk_us: 62_000_345, total_us: 63_000_345,
+  bye_code: 200, hangup_by: 'callee', closed_by: 'bye', complete: true, events: 5, source: 'qbl',
+};
+const busy: Cdr = {
+  cdr_id: 'b2', call_id: 'x,"y"\nz', caller: null, callee: 'carol', disposition: 'busy', final_code: 486,
+  invite_at: '2026-11-27T13:00:00.000000Z', ringing_at: null, answer_at: null, end_at: '2026-11-27T13:00:01.000000Z',
+  pdd_us: null, setup_us: 1_000_000, talk_us: 0, total_us: 1_000_000, bye_code: null, hangup_by: null,
+  closed_by: 'final_reply', complete: false, events: 2, source: 'acc',
+};
+const rows: StoredCdr[] = [
+  { cdr: answered, extras: { ...EMPTY_EXTRAS, caller_e164: '+5511987654321', acc_mismatch: true } },
+  { cdr: busy, extras: EMPTY_EXTRAS },
+];
+
+describe('talkSeconds', () => {
+  it('prints six decimals by integer arithmetic', () => {
+    expect(talkSeconds(62_000_345)).toBe('62.000345');
+    expect(talkSeconds(0)).toBe('0.000000');
+    expect(talkSeconds(999_999)).toBe('0.999999');
+    expect(talkSeconds(14_400_000_000_001)).toBe('14400000.000001');
+    expect(talkSeconds(-1_500_000)).toBe('-1.500000');
+    expect(talkSeconds(null)).toBeNull();
+  });
+});
+
+describe('CDR renderers', () => {
+  it('ndjson: exactly the cdr.md fields in order, extras left out', () => {
+    const lines = cdrsToNdjson(rows).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('');
+    const first = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(Object.keys(first)).toEqual([...CDR_FIELDS]);
+    expect(first).toEqual(answered);
+    expect(lines[1]).toBe(JSON.stringify(cdrFields(busy)));
+    expect(lines[1]).toBe(
+      '{"cdr_id":"b2","call_id":"x,\\"y\\"\\nz","caller":null,"callee":"carol","disposition":"busy","final_code":486,'
+      + '"invite_at":"2026-11-27T13:00:00.000000Z","ringing_at":null,"answer_at":null,"end_at":"2026-11-27T13:00:01.000000Z",'
+      + '"pdd_us":null,"setup_us":1000000,"talk_us":0,"total_us":1000000,"bye_code":null,"hangup_by":null,'
+      + '"closed_by":"final_reply","complete":false,"events":2,"source":"acc"}',
+    );
+  });
+
+  it('ndjson of a CDR object with extra keys still prints only cdr.md fields', () => {
+    const polluted = { ...answered, caller_e164: '+55', startUs: 1 } as Cdr;
+    expect(Object.keys(JSON.parse(cdrsToNdjson([{ cdr: polluted, extras: EMPTY_EXTRAS }])))).toEqual([...CDR_FIELDS]);
+  });
+
+  it('csv: header, CRLF rows, RFC 4180 quoting, empty for null', () => {
+    expect(cdrsToCsv(rows)).toBe([
+      CDR_FIELDS.join(','),
+      'a1,call-1@pc33,+5511987654321,bob,answered,200,2026-11-27T13:05:09.000001Z,2026-11-27T13:05:09.500000Z,'
+      + '2026-11-27T13:05:10.000001Z,2026-11-27T13:06:12.000346Z,499999,1000000,62000345,63000345,200,callee,bye,true,5,qbl',
+      'b2,"x,""y""\nz",,carol,busy,486,2026-11-27T13:00:00.000000Z,,,2026-11-27T13:00:01.000000Z,,1000000,0,1000000,,,'
+      + 'final_reply,false,2,acc',
+      '',
+    ].join('\r\n'));
+    expect(cdrsToCsv([])).toBe(`${CDR_FIELDS.join(',')}\r\n`);
+  });
+
+  it('table: aligned columns, talk seconds, dashes for null, control characters escaped', () => {
+    expect(cdrsToTable(rows)).toBe([
+      'call_id      caller          callee  disposition  final_code  invite_at                    answer_at                    end_at                          talk_s  hangup_by  complete',
+      'call-1@pc33  +5511987654321  bob     answered            200  2026-11-27T13:05:09.000001Z  2026-11-27T13:05:10.000001Z  2026-11-27T13:06:12.000346Z  62.000345  callee     yes',
+      'x,"y"\\x0az   -               carol   busy                486  2026-11-27T13:00:00.000000Z  -                            2026-11-27T13:00:01.000000Z   0.000000  -          no',
+      '',
+    ].join('\n'));
+  });
+});
+
+describe('event renderers', () => {
+  const events: EventRow[] = [
+    {
+      id: 'e1', call_id: 'c1', kind: 'invite_request', event_name: 'E_QBL_INVITE_REQUEST', time: '2026-11-27T13:05:09.000001Z',
+      reply_code: null, direction: 'downstream', caller: 'alice', callee: 'bob', exchange: 'opensips', routing_key: 'qbl.invite',
+      body: '{"method":"E_QBL_INVITE_REQUEST"}',
+    },
+    {
+      id: 'e22', call_id: 'c1', kind: 'invite_reply', event_name: 'E_QBL_INVITE_REPLY', time: '2026-11-27T13:05:10.000001Z',
+      reply_code: 200, direction: 'upstream', caller: null, callee: null, exchange: 'opensips', routing_key: 'r',
+      body: 'text\u001b[31m',
+    },
+  ];
+
+  it('table: one aligned line per event with the columns support reads', () => {
+    expect(eventsToTable(events)).toBe([
+      'time                         kind            event_name            reply_code  direction   caller  callee  routing_key  id',
+      '2026-11-27T13:05:09.000001Z  invite_request  E_QBL_INVITE_REQUEST           -  downstream  alice   bob     qbl.invite   e1',
+      '2026-11-27T13:05:10.000001Z  invite_reply    E_QBL_INVITE_REPLY           200  upstream    -       -       r            e22',
+      '',
+    ].join('\n'));
+  });
+
+  it('ndjson: EventRow objects with the body, one per line', () => {
+    const lines = eventsToNdjson(events).trimEnd().split('\n');
+    expect(lines.map((line) => JSON.parse(line))).toEqual(events);
+    expect(Object.keys(JSON.parse(lines[1]!))).toEqual([
+      'id', 'call_id', 'kind', 'event_name', 'time', 'reply_code', 'direction', 'caller', 'callee', 'exchange', 'routing_key', 'body',
+    ]);
+  });
+});
