@@ -14,6 +14,7 @@ export type DeadLetterReason =
   | 'decode.bad_field'
   | 'decode.too_large'
   | 'store.rejected'
+  | 'process.failed'
   | 'delivery_limit';
 
 export type PipelineStage = 'decode' | 'correlate' | 'store';
