@@ -50,6 +50,8 @@ export interface CorrelatorConfig {
   /** How long to wait for the BYE reply (and for reordered stragglers) before closing. */
   readonly byeGraceUs: number;
   readonly sweepIntervalMs: number;
+  /** Events further ahead of the wall clock than this do not advance the event clock. */
+  readonly maxClockSkewUs: number;
   /** acc and qbl talk times that differ by more than this are flagged (`acc_mismatch`). */
   readonly accToleranceMs: number;
 }
@@ -146,9 +148,10 @@ function readCorrelator(env: Env): CorrelatorConfig {
   const S = 1_000_000;
   return Object.freeze({
     setupTimeoutUs: readInt(env, 'QBL_SETUP_TIMEOUT_S', 300, 1, 86_400) * S,
-    maxCallDurationUs: readInt(env, 'QBL_MAX_CALL_DURATION_S', 14_400, 60, 30 * 86_400) * S,
+    maxCallDurationUs: readInt(env, 'QBL_MAX_CALL_DURATION_S', 14_400, 1, 30 * 86_400) * S,
     byeGraceUs: readInt(env, 'QBL_BYE_GRACE_S', 5, 0, 3600) * S,
     sweepIntervalMs: readInt(env, 'QBL_SWEEP_INTERVAL_MS', 1000, 10, 60_000),
+    maxClockSkewUs: readInt(env, 'QBL_MAX_CLOCK_SKEW_S', 300, 0, 86_400) * S,
     accToleranceMs: readInt(env, 'QBL_ACC_TOLERANCE_MS', 1000, 0, 3_600_000),
   });
 }

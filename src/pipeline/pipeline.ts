@@ -1,0 +1,172 @@
+/**
+ * decode → correlate → write, for one batch of deliveries at a time. The consumer acks the
+ * batch only after `handleBatch` resolves, and `handleBatch` resolves only after the store
+ * committed every event, open-call change and CDR derived from the batch.
+ */
+import type { Delivery, Verdict } from '../../consumers/amqp/batch-consumer';
+import { decodeMessage } from '../../consumers/decode/decode';
+import type { DecoderOptions } from '../../consumers/decode/options';
+import type { CallEvent } from '../../correlators/events';
+import type { CdrRecord, Disposition } from '../../correlators/cdr';
+import { Correlator, type CorrelatorStep } from '../../correlators/correlator';
+import type { CorrelatorConfig } from '../config/config';
+import type { CallStore, StoredEvent } from '../stores/store';
+import type { Logger } from '../observability/logger';
+import { EventClock, wallClockUs } from './event-clock';
+import { Mutex } from './mutex';
+
+/** Adds derived fields (e.g. E.164 numbers) to a CDR before it is written. */
+export type CdrEnricher = (record: CdrRecord) => CdrRecord;
+
+export interface PipelineStats {
+  batches: number;
+  messages: number;
+  eventsByKind: Record<string, number>;
+  rejectedByReason: Record<string, number>;
+  cdrsByDisposition: Partial<Record<Disposition, number>>;
+  cdrsBySource: Record<string, number>;
+  commits: number;
+  lastCommitMs: number;
+  lastCdrAtUs: number | null;
+}
+
+export interface PipelineOptions {
+  readonly correlator: CorrelatorConfig;
+  readonly decoder: DecoderOptions;
+  readonly store: CallStore;
+  readonly logger: Logger;
+  readonly enrich?: CdrEnricher;
+  /** Injected in tests; defaults to Date.now in microseconds. */
+  readonly wallClock?: () => number;
+  /** Called with the duration of every successful commit (metrics). */
+  readonly onCommit?: (durationMs: number) => void;
+}
+
+const RESTORE_CHUNK = 500;
+
+export class Pipeline {
+  readonly correlator: Correlator;
+  readonly stats: PipelineStats = {
+    batches: 0, messages: 0, eventsByKind: {}, rejectedByReason: {}, cdrsByDisposition: {}, cdrsBySource: {},
+    commits: 0, lastCommitMs: 0, lastCdrAtUs: null,
+  };
+  private readonly mutex = new Mutex();
+  private readonly wallClock: () => number;
+  private clock: EventClock;
+
+  constructor(private readonly options: PipelineOptions) {
+    this.correlator = new Correlator(options.correlator);
+    this.wallClock = options.wallClock ?? wallClockUs;
+    this.clock = new EventClock(this.wallClock(), this.wallClock(), options.correlator.maxClockSkewUs);
+  }
+
+  /** Puts the calls that were open at the last commit back in memory, and the event clock where they left it. */
+  async restore(): Promise<number> {
+    const open = await this.options.store.openCalls();
+    let latestUs = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < open.length; i += RESTORE_CHUNK) {
+      const ids = open.slice(i, i + RESTORE_CHUNK).map((call) => call.callId);
+      const history = await this.options.store.eventsForCalls(ids);
+      for (const callId of ids) {
+        const events = history.get(callId) ?? [];
+        for (const event of events) latestUs = Math.max(latestUs, event.timeUs);
+        this.correlator.restoreOpen(callId, events);
+      }
+    }
+    const wallUs = this.wallClock();
+    if (Number.isFinite(latestUs) && latestUs < wallUs) {
+      this.clock = new EventClock(latestUs, wallUs, this.options.correlator.maxClockSkewUs);
+    }
+    return open.length;
+  }
+
+  readonly handleBatch = (batch: readonly Delivery[]): Promise<Verdict[]> =>
+    this.mutex.run(() => this.processBatch(batch));
+
+  /** Closes calls whose deadline passed; a store failure is logged and retried on the next sweep. */
+  sweep(): Promise<void> {
+    return this.mutex.run(async () => {
+      const step = this.correlator.sweep(this.clock.now(this.wallClock()));
+      if (step.closedCallIds.length === 0) return;
+      await this.commit([], step);
+    });
+  }
+
+  eventClockUs(): number {
+    return this.clock.now(this.wallClock());
+  }
+
+  private async processBatch(batch: readonly Delivery[]): Promise<Verdict[]> {
+    const verdicts: Verdict[] = new Array(batch.length);
+    const stored: StoredEvent[] = [];
+    const deliveryOfEvent: number[] = [];
+    const wallUs = this.wallClock();
+    for (let i = 0; i < batch.length; i += 1) {
+      const delivery = batch[i]!;
+      const result = decodeMessage(delivery.body, this.options.decoder);
+      if (!result.ok) {
+        verdicts[i] = { action: 'dead-letter', reason: result.reason, detail: result.detail, stage: 'decode' };
+        continue;
+      }
+      verdicts[i] = ACK;
+      this.clock.observe(result.event.timeUs, wallUs);
+      deliveryOfEvent.push(i);
+      stored.push({
+        event: result.event,
+        eventName: result.eventName,
+        exchange: delivery.exchange,
+        routingKey: delivery.routingKey,
+        body: delivery.body,
+        receivedAtUs: delivery.receivedAtUs,
+      });
+    }
+
+    const events: CallEvent[] = stored.map((s) => s.event);
+    const unknown = new Set<string>();
+    for (const event of events) if (!this.correlator.isOpen(event.callId)) unknown.add(event.callId);
+    const history = unknown.size === 0 ? new Map<string, CallEvent[]>() : await this.options.store.eventsForCalls([...unknown]);
+    const step = this.correlator.ingest(events, history, this.clock.now(wallUs));
+
+    const rejected = await this.commit(stored, step);
+    for (let k = 0; k < stored.length; k += 1) {
+      const reason = rejected.get(stored[k]!.event.id);
+      if (reason !== undefined) verdicts[deliveryOfEvent[k]!] = { action: 'dead-letter', reason: 'store.rejected', detail: reason, stage: 'store' };
+    }
+    this.count(batch.length, stored, verdicts);
+    return verdicts;
+  }
+
+  private async commit(stored: readonly StoredEvent[], step: CorrelatorStep): Promise<ReadonlyMap<string, string>> {
+    const enrich = this.options.enrich;
+    const cdrs = enrich ? step.cdrs.map(enrich) : step.cdrs;
+    const started = performance.now();
+    const result = await this.options.store.commit({
+      events: stored, cdrs, openCalls: step.openCalls, closedCallIds: step.closedCallIds,
+    });
+    const durationMs = performance.now() - started;
+    step.apply();
+    this.stats.commits += 1;
+    this.stats.lastCommitMs = durationMs;
+    this.options.onCommit?.(durationMs);
+    for (const record of cdrs) {
+      const { disposition, source } = record.cdr;
+      this.stats.cdrsByDisposition[disposition] = (this.stats.cdrsByDisposition[disposition] ?? 0) + 1;
+      this.stats.cdrsBySource[source] = (this.stats.cdrsBySource[source] ?? 0) + 1;
+      this.stats.lastCdrAtUs = this.wallClock();
+    }
+    return result.rejectedEvents;
+  }
+
+  private count(messages: number, stored: readonly StoredEvent[], verdicts: readonly Verdict[]): void {
+    this.stats.batches += 1;
+    this.stats.messages += messages;
+    for (const s of stored) this.stats.eventsByKind[s.event.kind] = (this.stats.eventsByKind[s.event.kind] ?? 0) + 1;
+    for (const verdict of verdicts) {
+      if (verdict.action === 'dead-letter') {
+        this.stats.rejectedByReason[verdict.reason] = (this.stats.rejectedByReason[verdict.reason] ?? 0) + 1;
+      }
+    }
+  }
+}
+
+const ACK: Verdict = Object.freeze({ action: 'ack' });
