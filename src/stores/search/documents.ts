@@ -1,0 +1,87 @@
+/**
+ * Pure mapping from what the pipeline stores to search documents and bulk actions.
+ * Ids are deterministic (cdr_id, event id) and the index comes from a time that never depends
+ * on arrival order, so a redelivery or replay overwrites the same document.
+ */
+import { cdrIdFor, formatUs, type CdrRecord } from '../../../correlators/cdr';
+import type { StoredEvent } from '../store';
+import type { BulkAction } from './engine';
+
+export type DocumentKind = 'cdrs' | 'events';
+
+/** `qbl-cdrs-2026.11`: one index per UTC month of the document's time. */
+export function indexName(prefix: string, kind: DocumentKind, timeUs: number): string {
+  const date = new Date(Math.floor(timeUs / 1000));
+  const month = String(date.getUTCMonth() + 1).padStart(2, '0');
+  return `${prefix}-${kind}-${date.getUTCFullYear()}.${month}`;
+}
+
+/** The pattern that covers every monthly index of a kind (templates, searches, data views). */
+export function indexPattern(prefix: string, kind: DocumentKind): string {
+  return `${prefix}-${kind}-*`;
+}
+
+/** cdr.md fields, the service's extras, and `start_at`: the call's own start (never null). */
+export function cdrDocument(record: CdrRecord): Record<string, unknown> {
+  return { ...record.cdr, ...record.extras, start_at: formatUs(record.startUs) };
+}
+
+/** Decodes the body as UTF-8; bytes that are not valid UTF-8 are kept exactly in `body_base64`. */
+function bodyFields(body: Buffer): { body: string; body_base64: string | null } {
+  const text = body.toString('utf8');
+  const exact = Buffer.from(text, 'utf8').equals(body);
+  return { body: text, body_base64: exact ? null : body.toString('base64') };
+}
+
+/** A raw event: the EventRow fields plus when it was received, acc figures and the exact body. */
+export function eventDocument(stored: StoredEvent): Record<string, unknown> {
+  const { event } = stored;
+  const acc = event.acc;
+  return {
+    id: event.id,
+    call_id: event.callId,
+    cdr_id: cdrIdFor(event.callId),
+    kind: event.kind,
+    event_name: stored.eventName,
+    time: formatUs(event.timeUs),
+    reply_code: event.replyCode,
+    direction: event.direction,
+    caller: event.caller,
+    callee: event.callee,
+    exchange: stored.exchange,
+    routing_key: stored.routingKey,
+    received_at: formatUs(stored.receivedAtUs),
+    acc_method: acc?.method ?? null,
+    acc_duration_s: acc?.durationS ?? null,
+    acc_duration_ms: acc?.durationMs ?? null,
+    acc_setup_s: acc?.setupS ?? null,
+    acc_created_s: acc?.createdS ?? null,
+    acc_sip_reason: acc?.sipReason ?? null,
+    ...bodyFields(stored.body),
+  };
+}
+
+/** A CDR goes to the month of its call's start, so every rewrite of the call hits the same index. */
+export function cdrAction(prefix: string, record: CdrRecord): BulkAction {
+  return { index: indexName(prefix, 'cdrs', record.startUs), id: record.cdr.cdr_id, document: cdrDocument(record) };
+}
+
+/**
+ * An event goes to the month of its OWN time: that is part of its content, so every delivery of
+ * the same event lands on the same document even when the call's start becomes known only later.
+ * A call's events are found across months by call_id (`qbl-events-*`).
+ */
+export function eventAction(prefix: string, stored: StoredEvent): BulkAction {
+  return { index: indexName(prefix, 'events', stored.event.timeUs), id: stored.event.id, document: eventDocument(stored) };
+}
+
+/** Keeps the last action per (index, id): one commit never races two versions of a document. */
+export function dedupeActions(actions: readonly BulkAction[]): BulkAction[] {
+  const byKey = new Map<string, BulkAction>();
+  for (const action of actions) {
+    const key = `${action.index}\u0000${action.id}`;
+    byKey.delete(key);
+    byKey.set(key, action);
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,90 @@
+/**
+ * The few calls the search store makes to a search engine. Everything engine-specific (client,
+ * response shapes, ILM vs ISM) lives behind this interface, in one file per engine.
+ */
+
+/** One `index` operation: the document replaces whatever is stored under `id` in `index`. */
+export interface BulkAction {
+  readonly index: string;
+  readonly id: string;
+  readonly document: Readonly<Record<string, unknown>>;
+}
+
+/** Per-item outcome of a bulk request, in the order of the actions sent. */
+export type BulkItemResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly status: number; readonly reason: string };
+
+/** Engine-neutral composable index template; the engine adds its own lifecycle settings. */
+export interface IndexTemplateSpec {
+  readonly name: string;
+  readonly indexPatterns: readonly string[];
+  readonly priority: number;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly mappings: Readonly<Record<string, unknown>>;
+  /** Lifecycle policy to attach to new indices (only when the policy was installed). */
+  readonly lifecyclePolicy?: string;
+  readonly meta?: Readonly<Record<string, unknown>>;
+}
+
+/** Delete indices matching `indexPatterns` once they are `deleteAfterDays` old. */
+export interface LifecyclePolicySpec {
+  readonly name: string;
+  readonly indexPatterns: readonly string[];
+  readonly deleteAfterDays: number;
+}
+
+export type LifecycleInstall =
+  | { readonly status: 'installed' }
+  | { readonly status: 'unsupported'; readonly reason: string };
+
+export interface SearchBody {
+  readonly query: Readonly<Record<string, unknown>>;
+  readonly sort?: readonly unknown[];
+  readonly size: number;
+}
+
+export interface SearchHit {
+  readonly index: string;
+  readonly id: string;
+  readonly source: Readonly<Record<string, unknown>>;
+}
+
+export interface SearchEngine {
+  readonly kind: 'elasticsearch' | 'opensearch';
+  /** Throws SearchRequestError when the request as a whole failed. */
+  bulk(actions: readonly BulkAction[]): Promise<BulkItemResult[]>;
+  putIndexTemplate(spec: IndexTemplateSpec): Promise<void>;
+  putLifecyclePolicy(spec: LifecyclePolicySpec): Promise<LifecycleInstall>;
+  /** `index` may be a pattern; no matching index means no hits. */
+  search(index: string, body: SearchBody): Promise<SearchHit[]>;
+  /** Makes recent writes searchable (tests and tools; the writer never needs it). */
+  refresh(index: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A whole request failed. `transient` (connection lost, timeout, 429, 5xx) means the same
+ * request may succeed later. The message never holds credentials or the client's request dump.
+ */
+export class SearchRequestError extends Error {
+  constructor(message: string, readonly transient: boolean, readonly statusCode?: number) {
+    super(message);
+    this.name = 'SearchRequestError';
+  }
+}
+
+/** Per-item statuses worth retrying: throttled or a failing node. */
+export function isTransientStatus(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/** `type: reason (caused by: type: reason)` from an engine error object, as both engines shape it. */
+export function describeEngineError(error: unknown): string {
+  if (error === null || error === undefined) return 'unknown error';
+  if (typeof error === 'string') return error;
+  const e = error as { type?: unknown; reason?: unknown; caused_by?: unknown };
+  const head = [e.type, e.reason].filter((part) => typeof part === 'string' && part !== '').join(': ') || JSON.stringify(error);
+  return e.caused_by ? `${head} (caused by: ${describeEngineError(e.caused_by)})` : head;
+}

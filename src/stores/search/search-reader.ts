@@ -1,0 +1,96 @@
+/**
+ * CdrReader on a search engine: the same filters, order and output as the SQLite reader.
+ * The query bodies are pure functions so tests (and the OpenSearch engine) share them.
+ */
+import { CDR_FIELDS, EMPTY_EXTRAS, formatUs, type Cdr, type CdrExtras } from '../../../correlators/cdr';
+import type { CdrQuery, CdrReader, EventRow, StoredCdr } from '../store';
+import { indexPattern } from './documents';
+import type { SearchBody, SearchEngine } from './engine';
+
+/** The engines' default `index.max_result_window`: the most one search returns. */
+export const MAX_SEARCH_SIZE = 10_000;
+
+const NUMBER_FIELDS = ['caller', 'callee', 'caller_e164', 'callee_e164'] as const;
+const EXTRA_FIELDS = Object.keys(EMPTY_EXTRAS) as Array<keyof CdrExtras>;
+
+/** Filters as in the SQLite reader: since inclusive, until exclusive, on the call's start. */
+export function cdrSearchBody(query: CdrQuery): SearchBody {
+  const filter: Array<Record<string, unknown>> = [];
+  if (query.callId !== undefined) filter.push({ term: { call_id: query.callId } });
+  if (query.numbers !== undefined) {
+    filter.push({
+      bool: {
+        should: NUMBER_FIELDS.map((field) => ({ terms: { [field]: [...query.numbers!] } })),
+        minimum_should_match: 1,
+      },
+    });
+  }
+  if (query.sinceUs !== undefined || query.untilUs !== undefined) {
+    const range: Record<string, string> = {};
+    if (query.sinceUs !== undefined) range.gte = formatUs(query.sinceUs);
+    if (query.untilUs !== undefined) range.lt = formatUs(query.untilUs);
+    filter.push({ range: { start_at: range } });
+  }
+  if (query.disposition !== undefined) filter.push({ term: { disposition: query.disposition } });
+  return {
+    query: { bool: { filter } },
+    sort: [{ start_at: { order: 'desc' } }, { cdr_id: { order: 'desc' } }],
+    size: Math.min(query.limit, MAX_SEARCH_SIZE),
+  };
+}
+
+/** A call's raw events in event-time order (ties by id, as SQLite orders them). */
+export function eventsForCallBody(callId: string): SearchBody {
+  return {
+    query: { bool: { filter: [{ term: { call_id: callId } }] } },
+    sort: [{ time: { order: 'asc' } }, { id: { order: 'asc' } }],
+    size: MAX_SEARCH_SIZE,
+  };
+}
+
+function pick<T>(source: Readonly<Record<string, unknown>>, fields: readonly (keyof T)[]): T {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) out[field as string] = source[field as string] ?? null;
+  return out as T;
+}
+
+export function storedCdrFromSource(source: Readonly<Record<string, unknown>>): StoredCdr {
+  return { cdr: pick<Cdr>(source, CDR_FIELDS), extras: pick<CdrExtras>(source, EXTRA_FIELDS) };
+}
+
+export function eventRowFromSource(source: Readonly<Record<string, unknown>>): EventRow {
+  const text = (name: string): string => String(source[name] ?? '');
+  const orNull = <T>(name: string): T | null => (source[name] ?? null) as T | null;
+  return {
+    id: text('id'),
+    call_id: text('call_id'),
+    kind: text('kind'),
+    event_name: text('event_name'),
+    time: text('time'),
+    reply_code: orNull<number>('reply_code'),
+    direction: orNull<string>('direction'),
+    caller: orNull<string>('caller'),
+    callee: orNull<string>('callee'),
+    exchange: text('exchange'),
+    routing_key: text('routing_key'),
+    body: text('body'),
+  };
+}
+
+export class SearchReader implements CdrReader {
+  constructor(private readonly engine: SearchEngine, private readonly indexPrefix: string) {}
+
+  async searchCdrs(query: CdrQuery): Promise<StoredCdr[]> {
+    const hits = await this.engine.search(indexPattern(this.indexPrefix, 'cdrs'), cdrSearchBody(query));
+    return hits.map((hit) => storedCdrFromSource(hit.source));
+  }
+
+  async eventsForCall(callId: string): Promise<EventRow[]> {
+    const hits = await this.engine.search(indexPattern(this.indexPrefix, 'events'), eventsForCallBody(callId));
+    return hits.map((hit) => eventRowFromSource(hit.source));
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+}
