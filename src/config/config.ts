@@ -10,6 +10,8 @@ import {
 import {
   type Env, readEnum, readInt, readOptionalString, readPairs, readReadableFile, readSecret, readString, redactUrl,
 } from './env';
+import { readDialPlan } from './dialplan';
+import type { DialPlan } from '../numbers/dial-plan';
 
 export type QueueType = 'quorum' | 'classic';
 
@@ -85,6 +87,8 @@ export interface Config {
   readonly intake: IntakeConfig;
   readonly correlator: CorrelatorConfig;
   readonly decoder: DecoderOptions;
+  /** How caller and callee are normalised to E.164 (`caller_e164`, `callee_e164`). */
+  readonly dialPlan: DialPlan;
   readonly sqlitePath: string;
   /** Set when ELASTICSEARCH_URL or OPENSEARCH_URL is: CDRs and events then go there too. */
   readonly search?: SearchConfig;
@@ -216,6 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
     intake: readIntake(env),
     correlator: readCorrelator(env),
     decoder: readDecoder(env),
+    dialPlan: readDialPlan(env),
     sqlitePath,
     search: readSearch(env),
     http: Object.freeze({

@@ -1,6 +1,9 @@
 /** `qbl cdrs`: find CDRs by call id, number, time range and disposition. */
 import { DISPOSITIONS, type Disposition } from '../../../correlators/cdr';
 import { loadConfig } from '../../config/config';
+import { readDialPlan } from '../../config/dialplan';
+import type { DialPlan } from '../../numbers/dial-plan';
+import { cleanDialled, normaliseNumber } from '../../numbers/normalise';
 import { openCdrReader } from '../../stores/open';
 import type { CdrQuery } from '../../stores/store';
 import { intFlag, parseFlags } from '../args';
@@ -33,8 +36,10 @@ const FLAGS = {
 } as const;
 
 /** The stored forms a typed number may match; the one place where normalisation plugs in. */
-export function numbersToMatch(input: string): string[] {
-  return [input.trim()];
+export function numbersToMatch(input: string, dialPlan: DialPlan = readDialPlan(process.env)): string[] {
+  // As typed, without separators (how a raw caller/callee is usually stored), and as E.164.
+  const forms = [input.trim(), cleanDialled(input), normaliseNumber(input, dialPlan)];
+  return [...new Set(forms.filter((form): form is string => form !== null && form !== ''))];
 }
 
 function nonEmpty(flag: string, value: string | undefined): string | undefined {

@@ -1,0 +1,80 @@
+/** The cache, the CDR enricher the pipeline runs, and what `qbl cdrs --number` searches for. */
+import { EMPTY_EXTRAS, type Cdr, type CdrRecord } from '../../correlators/cdr';
+import { numbersToMatch } from '../../src/cli/commands/cdrs';
+import { readDialPlan } from '../../src/config/dialplan';
+import { LruCache } from '../../src/numbers/lru';
+import { createNormaliser, makeNumberEnricher } from '../../src/numbers/normaliser';
+import { normaliseNumber } from '../../src/numbers/normalise';
+
+const BRAZIL = readDialPlan({ QBL_DEFAULT_COUNTRY: 'BR', QBL_STRIP_PREFIXES: '9', QBL_CARRIER_PREFIXES: '15,21' });
+
+function record(caller: string | null, callee: string | null): CdrRecord {
+  const cdr = { cdr_id: 'id', call_id: 'c1', caller, callee, disposition: 'answered', events: 4, source: 'qbl' } as Cdr;
+  return { cdr, extras: { ...EMPTY_EXTRAS, acc_duration_ms: 61_493, acc_code: 200 }, startUs: 1_795_757_055_000_000 };
+}
+
+describe('LruCache', () => {
+  it('evicts the least recently used entry beyond its size', () => {
+    const cache = new LruCache<string, number>(2);
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.get('a')).toBe(1); // a is now the most recent
+    cache.set('c', 3);
+    expect(cache.has('b')).toBe(false);
+    expect([cache.get('a'), cache.get('c'), cache.size]).toEqual([1, 3, 2]);
+  });
+
+  it('rejects a size below 1', () => {
+    expect(() => new LruCache(0)).toThrow('maxEntries');
+  });
+});
+
+describe('createNormaliser', () => {
+  it('answers like the uncached function, for hits and misses, including null results', () => {
+    const normalise = createNormaliser(BRAZIL, 2);
+    const inputs = ['(11) 98765-4321', 'alice', '901511987654321', '(11) 98765-4321', 'alice', '+44 20 7946 0958', null];
+    for (const input of inputs) expect(normalise(input)).toBe(normaliseNumber(input, BRAZIL));
+  });
+});
+
+describe('makeNumberEnricher', () => {
+  it('fills caller_e164 and callee_e164 and leaves the raw values and other extras alone', () => {
+    const enrich = makeNumberEnricher(BRAZIL);
+    const input = record('901511987654321', '(21) 2345-6789');
+    const output = enrich(input);
+    expect(output.cdr).toBe(input.cdr);
+    expect(output.cdr.caller).toBe('901511987654321');
+    expect(output.extras).toEqual({
+      ...EMPTY_EXTRAS, acc_duration_ms: 61_493, acc_code: 200, caller_e164: '+5511987654321', callee_e164: '+552123456789',
+    });
+    expect(input.extras.caller_e164).toBeNull(); // the input record is not mutated
+  });
+
+  it('leaves null for names and missing numbers', () => {
+    const output = makeNumberEnricher(BRAZIL)(record('alice', null));
+    expect([output.extras.caller_e164, output.extras.callee_e164]).toEqual([null, null]);
+  });
+});
+
+describe('numbersToMatch (qbl cdrs --number)', () => {
+  it('searches the input as typed, without separators, and as E.164', () => {
+    expect(numbersToMatch(' 011 55 11 98765-4321 ', BRAZIL)).toEqual(['011 55 11 98765-4321', '0115511987654321', '+5511987654321']);
+    expect(numbersToMatch('(11) 98765-4321', BRAZIL)).toEqual(['(11) 98765-4321', '11987654321', '+5511987654321']);
+    expect(numbersToMatch('+5511987654321', BRAZIL)).toEqual(['+5511987654321']);
+  });
+
+  it('keeps only the typed form when it is not a number', () => {
+    expect(numbersToMatch(' alice ', BRAZIL)).toEqual(['alice']);
+  });
+
+  it('uses the dial plan from the environment by default', () => {
+    const saved = process.env.QBL_DEFAULT_COUNTRY;
+    process.env.QBL_DEFAULT_COUNTRY = 'GB';
+    try {
+      expect(numbersToMatch('020 7946 0958')).toContain('+442079460958');
+    } finally {
+      if (saved === undefined) delete process.env.QBL_DEFAULT_COUNTRY;
+      else process.env.QBL_DEFAULT_COUNTRY = saved;
+    }
+  });
+});
