@@ -5,7 +5,12 @@
  */
 import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
 import type { Config } from '../config/config';
+import { formatUs } from '../../correlators/cdr';
+import { ConfigError } from '../errors';
+import { OpsServer } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
+import { ServiceMetrics, oldestOpenCallAgeS } from '../observability/metrics';
+import { makeNumberEnricher } from '../numbers/normaliser';
 import { openCallStore } from '../stores/open';
 import type { CallStore } from '../stores/store';
 import { Pipeline, type CdrEnricher } from './pipeline';
@@ -22,6 +27,8 @@ export class Service {
   private sweepTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  private ops: OpsServer | undefined;
+  private readonly startedAtMs = Date.now();
 
   private constructor(
     readonly config: Config,
@@ -29,24 +36,58 @@ export class Service {
     readonly store: CallStore,
     readonly pipeline: Pipeline,
     readonly consumer: BatchConsumer,
+    readonly metrics: ServiceMetrics,
   ) {}
+
+  /** The port the ops endpoint listens on (undefined when QBL_HTTP_PORT=0). */
+  get httpPort(): number | undefined {
+    return this.ops?.port;
+  }
 
   static async start(options: ServiceOptions): Promise<Service> {
     const { config, logger } = options;
     const store = options.store ?? (await openCallStore(config, logger));
+    const metrics = new ServiceMetrics();
     const pipeline = new Pipeline({
-      correlator: config.correlator, decoder: config.decoder, store, logger, enrich: options.enrich,
+      correlator: config.correlator, decoder: config.decoder, store, logger,
+      enrich: options.enrich ?? makeNumberEnricher(config.dialPlan), onCommit: metrics.observeCommit,
     });
     const restored = await pipeline.restore();
     logger.info({ openCalls: restored }, 'restored open calls from the store');
     const consumer = new BatchConsumer({
       amqp: config.amqp, topology: config.topology, intake: config.intake, handler: pipeline.handleBatch, logger,
     });
-    const service = new Service(config, logger, store, pipeline, consumer);
-    await consumer.start();
+    metrics.bind({ pipeline, consumer, pingStore: () => store.ping() });
+    const service = new Service(config, logger, store, pipeline, consumer, metrics);
+    try {
+      // Before the broker: /readyz answers not_ready while the first connection is being made.
+      await service.startOps();
+      await consumer.start();
+    } catch (error) {
+      await service.ops?.close();
+      if (!options.store) await store.close().catch(() => undefined);
+      throw error;
+    }
     service.startTimers();
     logger.info({ amqp: config.amqp.urlForLogs, queue: config.topology.queue, queueType: config.topology.queueType }, 'consuming');
     return service;
+  }
+
+  private async startOps(): Promise<void> {
+    const { host, port } = this.config.http;
+    if (port === 0) return;
+    try {
+      this.ops = await OpsServer.start({
+        host, port, logger: this.logger,
+        metricsText: () => this.metrics.text(),
+        metricsContentType: this.metrics.contentType,
+        brokerConnected: () => this.consumer.stats.connected,
+        pingStore: () => this.store.ping(),
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError('QBL_HTTP_PORT', 'a port the ops endpoint can listen on (0 disables it)', `${host}:${port} (${code})`);
+    }
   }
 
   private startTimers(): void {
@@ -61,16 +102,24 @@ export class Service {
 
   snapshot() {
     const p = this.pipeline.stats;
+    const c = this.consumer.stats;
+    const correlator = this.pipeline.correlator;
     return {
-      connected: this.consumer.stats.connected,
+      connected: c.connected,
+      blocked: c.blocked,
       messages: p.messages,
       events: p.eventsByKind,
       rejected: p.rejectedByReason,
+      deadLettered: c.deadLettered,
       cdrs: p.cdrsByDisposition,
-      openCalls: this.pipeline.correlator.openCallCount,
-      unacked: this.consumer.stats.unacked,
-      reconnects: this.consumer.stats.reconnects,
+      openCalls: correlator.openCallCount,
+      oldestOpenCallAgeS: Math.round(oldestOpenCallAgeS(correlator.oldestOpenCallUs(), this.pipeline.eventClockUs())),
+      unacked: c.unacked,
+      reconnects: c.reconnects,
+      storeRetries: c.retries,
       lastCommitMs: Math.round(p.lastCommitMs * 1000) / 1000,
+      lastCdrAt: p.lastCdrAtUs === null ? null : formatUs(p.lastCdrAtUs),
+      ...(c.lastError === undefined ? {} : { lastError: c.lastError }),
     };
   }
 
@@ -90,6 +139,7 @@ export class Service {
         clearInterval(this.sweepTimer);
         clearInterval(this.statsTimer);
       }],
+      ['close the ops endpoint', () => this.ops?.close()],
       ['close the store', () => this.store.close()],
     ];
     for (const [name, step] of steps) {
@@ -99,6 +149,6 @@ export class Service {
         this.logger.error({ err: error }, `shutdown: ${name} failed`);
       }
     }
-    this.logStats('stopped');
+    this.logger.info({ ...this.snapshot(), uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000) }, 'stopped');
   }
 }

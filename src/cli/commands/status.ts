@@ -1,0 +1,232 @@
+/**
+ * `qbl status`: the state of the pipeline for a person, from the outside: can we reach the broker
+ * with the configured URL, how deep are the queue and the dead-letter queue, what the store holds,
+ * and, if the service's ops endpoint answers on this host, its readiness. Every probe fails on its
+ * own line; no credential is ever printed (URLs are redacted, error texts scrubbed).
+ */
+import { request } from 'node:http';
+import pino from 'pino';
+import { connectAmqp, redactSecrets } from '../../../consumers/amqp/connection';
+import { loadConfig, type Config, type SearchConfig } from '../../config/config';
+import { ConfigError } from '../../errors';
+import { openCdrReader } from '../../stores/open';
+import { SqliteStore } from '../../stores/sqlite/sqlite-store';
+import { intFlag, parseFlags } from '../args';
+import type { CliCommand } from '../command';
+
+export interface QueueStatus {
+  readonly name: string;
+  readonly ready?: number;
+  readonly consumers?: number;
+  readonly error?: string;
+}
+
+export interface BrokerStatus {
+  readonly url: string;
+  readonly connected: boolean;
+  readonly error?: string;
+  readonly queue?: QueueStatus;
+  readonly deadLetterQueue?: QueueStatus;
+}
+
+export interface StoreStatus {
+  readonly path: string;
+  readonly openCalls?: number;
+  readonly cdrs?: number;
+  readonly events?: number;
+  readonly error?: string;
+  /** The newest CDR by call start (from the search engine when one is configured). */
+  readonly newestCdr?: { readonly callId: string; readonly inviteAt: string | null; readonly endAt: string | null; readonly disposition: string };
+  readonly newestCdrError?: string;
+}
+
+export interface ServiceStatus {
+  readonly url: string | null;
+  readonly answered: boolean;
+  readonly readiness?: { status: string; broker: boolean; store: boolean };
+  readonly error?: string;
+}
+
+export interface StatusReport {
+  readonly broker: BrokerStatus;
+  readonly store: StoreStatus;
+  readonly service: ServiceStatus;
+}
+
+const USAGE = `usage: qbl status [--json] [--timeout-ms N]
+  --json           one JSON object instead of the table
+  --timeout-ms N   per probe (default 5000)
+Exit code 0 when the broker and the store both answered, 1 otherwise.
+Configuration from the environment, as for \`qbl start\`.`;
+
+const FLAGS = { json: { type: 'boolean' }, 'timeout-ms': { type: 'string' } } as const;
+
+function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}
+
+/** Any error text with the AMQP URL and password removed. */
+function scrub(error: unknown, config: Config): string {
+  return redactSecrets(messageOf(error), config.amqp);
+}
+
+/** A search-engine error text without its URL credentials, password or API key. */
+function scrubSearch(text: string, search: SearchConfig): string {
+  let out = redactSecrets(text, search);
+  for (const secret of [search.password, search.apiKey]) {
+    if (secret !== undefined && secret.length >= 3) out = out.split(secret).join('***');
+  }
+  return out;
+}
+
+export async function probeBroker(config: Config, timeoutMs: number): Promise<BrokerStatus> {
+  const url = config.amqp.urlForLogs;
+  let model;
+  try {
+    model = await connectAmqp(config.amqp, pino({ level: 'silent' }), { connectionName: 'opensips-qbl-status', connectTimeoutMs: timeoutMs });
+  } catch (error) {
+    return { url, connected: false, error: scrub(error, config).replace(/^AMQP connection to \S+ failed: /, '') };
+  }
+  try {
+    // A missing queue closes the channel (404): one channel per check.
+    const check = async (name: string): Promise<QueueStatus> => {
+      const channel = await model.createChannel();
+      channel.on('error', () => undefined);
+      try {
+        const ok = await channel.checkQueue(name);
+        return { name, ready: ok.messageCount, consumers: ok.consumerCount };
+      } catch (error) {
+        const text = scrub(error, config);
+        return { name, error: /NOT_FOUND|404/.test(text) ? 'not declared (start the service once)' : text };
+      } finally {
+        await channel.close().catch(() => undefined);
+      }
+    };
+    return {
+      url, connected: true,
+      queue: await check(config.topology.queue),
+      deadLetterQueue: await check(config.topology.deadLetterQueue),
+    };
+  } finally {
+    await model.close().catch(() => undefined);
+  }
+}
+
+export async function probeStore(config: Config): Promise<StoreStatus> {
+  const path = config.sqlitePath;
+  let local: SqliteStore;
+  try {
+    local = SqliteStore.open(path, { readonly: true });
+  } catch (error) {
+    // The ConfigError names SQLITE_PATH and repeats the path; the detail in brackets is what a person needs.
+    const detail = error instanceof ConfigError ? /\(([^()]*)\)"?$/.exec(error.message)?.[1] : undefined;
+    return { path, error: detail ? `no qbl database here (${detail}); has \`qbl start\` run with this SQLITE_PATH?` : messageOf(error) };
+  }
+  let status: StoreStatus;
+  try {
+    const counts = local.countRows();
+    status = { path, openCalls: counts.openCalls, cdrs: counts.cdrs, events: counts.events };
+  } catch (error) {
+    status = { path, error: messageOf(error) };
+  }
+  try {
+    const reader = config.search ? await openCdrReader(config) : local;
+    try {
+      const [newest] = await reader.searchCdrs({ limit: 1 });
+      if (newest) {
+        const { cdr } = newest;
+        status = { ...status, newestCdr: { callId: cdr.call_id, inviteAt: cdr.invite_at, endAt: cdr.end_at, disposition: cdr.disposition } };
+      }
+    } finally {
+      if (reader !== local) await reader.close();
+    }
+  } catch (error) {
+    status = { ...status, newestCdrError: config.search ? scrubSearch(messageOf(error), config.search) : messageOf(error) };
+  } finally {
+    await local.close();
+  }
+  return status;
+}
+
+/** GET /readyz of a service on this host (0.0.0.0 is asked on 127.0.0.1). */
+export function probeService(config: Config, timeoutMs: number): Promise<ServiceStatus> {
+  const { port } = config.http;
+  if (port === 0) return Promise.resolve({ url: null, answered: false, error: 'disabled (QBL_HTTP_PORT=0)' });
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/readyz`;
+  return new Promise((resolve) => {
+    const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { status?: unknown; broker?: unknown; store?: unknown };
+          resolve({ url, answered: true, readiness: { status: String(body.status), broker: body.broker === true, store: body.store === true } });
+        } catch {
+          resolve({ url, answered: true, error: `HTTP ${res.statusCode}: not a qbl readiness answer` });
+        }
+      });
+      res.on('error', (error) => resolve({ url, answered: false, error: messageOf(error) }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({
+      url, answered: false, error: error.code === 'ECONNREFUSED' ? 'not running on this host' : messageOf(error),
+    }));
+    req.end();
+  });
+}
+
+function queueLine(label: string, queue: QueueStatus | undefined): string {
+  if (!queue) return `${label}-`;
+  if (queue.error) return `${label}${queue.name}: ${queue.error}`;
+  return `${label}${queue.name}  ready ${queue.ready}  consumers ${queue.consumers}`;
+}
+
+/** The report for a person: one line per fact, errors in place of the values they stop. */
+export function renderStatus(report: StatusReport): string {
+  const { broker, store, service } = report;
+  const pad = (label: string) => label.padEnd(14);
+  const lines = [
+    `${pad('broker')}${broker.url}  ${broker.connected ? 'connected' : `NOT CONNECTED: ${broker.error ?? 'unknown error'}`}`,
+  ];
+  if (broker.connected) {
+    lines.push(queueLine(pad('queue'), broker.queue));
+    lines.push(queueLine(pad('dead letters'), broker.deadLetterQueue));
+  }
+  if (store.error) lines.push(`${pad('store')}${store.path}: ${store.error}`);
+  else lines.push(`${pad('store')}${store.path}  open calls ${store.openCalls}  CDRs ${store.cdrs}  events ${store.events}`);
+  if (store.newestCdrError) lines.push(`${pad('newest CDR')}${store.newestCdrError}`);
+  else if (store.newestCdr) {
+    const cdr = store.newestCdr;
+    lines.push(`${pad('newest CDR')}started ${cdr.inviteAt ?? '-'}  ended ${cdr.endAt ?? '-'}  ${cdr.disposition}`);
+  } else if (!store.error) lines.push(`${pad('newest CDR')}none yet`);
+  if (service.readiness) {
+    const r = service.readiness;
+    lines.push(`${pad('service')}${service.url}  ${r.status}  (broker ${r.broker ? 'ok' : 'down'}, store ${r.store ? 'ok' : 'down'})`);
+  } else {
+    lines.push(`${pad('service')}${service.url ?? 'ops endpoint'}: ${service.error ?? 'no answer'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function statusExitCode(report: StatusReport): number {
+  return report.broker.connected && report.store.error === undefined ? 0 : 1;
+}
+
+export const command: CliCommand = {
+  name: 'status',
+  summary: 'Show broker reachability, queue and dead-letter depths, store contents and service readiness.',
+  usage: USAGE,
+  async run(argv) {
+    const { values } = parseFlags(argv, FLAGS);
+    const timeoutMs = intFlag('timeout-ms', values['timeout-ms'], 5000, 100, 600_000);
+    const config = loadConfig();
+    const [broker, storeStatus, service] = await Promise.all([
+      probeBroker(config, timeoutMs), probeStore(config), probeService(config, timeoutMs),
+    ]);
+    const report: StatusReport = { broker, store: storeStatus, service };
+    process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : renderStatus(report));
+    return statusExitCode(report);
+  },
+};

@@ -1,0 +1,126 @@
+/** ServiceMetrics reads the stages' stats objects at scrape time, in a registry of its own. */
+import type { ConsumerStats } from '../../consumers/amqp/batch-consumer';
+import type { PipelineStats } from '../../src/pipeline/pipeline';
+import { METRIC_NAMES, ServiceMetrics, oldestOpenCallAgeS, type MetricsSources } from '../../src/observability/metrics';
+import { register as globalRegistry } from 'prom-client';
+
+const S = 1_000_000;
+
+function sources(overrides: { oldestUs?: number | null; clockUs?: number; ping?: () => Promise<void> } = {}) {
+  const pipelineStats: PipelineStats = {
+    batches: 2, messages: 7, eventsByKind: { invite_request: 3, bye_reply: 2 },
+    rejectedByReason: { 'decode.not_json': 1, 'store.rejected': 1 },
+    cdrsByDisposition: { answered: 2, busy: 1 }, cdrsBySource: { qbl: 3 },
+    commits: 2, lastCommitMs: 1.5, lastCdrAtUs: 1_796_000_000 * S,
+  };
+  const consumerStats: ConsumerStats = {
+    delivered: 7, acked: 5, deadLettered: { 'decode.not_json': 1 }, batches: 2, retries: 4, reconnects: 1,
+    dropped: 2, unacked: 2, connected: true, blocked: false,
+  };
+  const src: MetricsSources = {
+    pipeline: {
+      stats: pipelineStats,
+      correlator: { openCallCount: 5, oldestOpenCallUs: () => (overrides.oldestUs === undefined ? 1_000 * S : overrides.oldestUs) },
+      eventClockUs: () => overrides.clockUs ?? 1_090 * S,
+    },
+    consumer: { stats: consumerStats },
+    pingStore: overrides.ping ?? (() => Promise.resolve()),
+  };
+  return { src, pipelineStats, consumerStats };
+}
+
+/** `name{labels} value` → value, from the exposition text. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('ServiceMetrics', () => {
+  test('every exported metric name is present, with the stats objects\' values', async () => {
+    const metrics = new ServiceMetrics({ processMetrics: false });
+    const { src } = sources();
+    metrics.bind(src);
+    const text = await metrics.text();
+    for (const name of METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
+    expect(sample(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(3);
+    expect(sample(text, 'qbl_events_consumed_total{kind="bye_reply"}')).toBe(2);
+    expect(sample(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
+    expect(sample(text, 'qbl_decode_failures_total{reason="store.rejected"}')).toBeUndefined();
+    expect(sample(text, 'qbl_rejected_messages_total{reason="store.rejected"}')).toBe(1);
+    expect(sample(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
+    expect(sample(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBe(2);
+    expect(sample(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBe(1);
+    expect(sample(text, 'qbl_cdrs_written_by_source_total{source="qbl"}')).toBe(3);
+    expect(sample(text, 'qbl_last_cdr_written_timestamp_seconds')).toBe(1_796_000_000);
+    expect(sample(text, 'qbl_open_calls')).toBe(5);
+    expect(sample(text, 'qbl_oldest_open_call_age_seconds')).toBe(90);
+    expect(sample(text, 'qbl_unacked_deliveries')).toBe(2);
+    expect(sample(text, 'qbl_amqp_reconnects_total')).toBe(1);
+    expect(sample(text, 'qbl_store_retries_total')).toBe(4);
+    expect(sample(text, 'qbl_deliveries_received_total')).toBe(7);
+    expect(sample(text, 'qbl_deliveries_acked_total')).toBe(5);
+    expect(sample(text, 'qbl_deliveries_dropped_total')).toBe(2);
+    expect(sample(text, 'qbl_broker_connected')).toBe(1);
+    expect(sample(text, 'qbl_broker_blocked')).toBe(0);
+    expect(sample(text, 'qbl_store_up')).toBe(1);
+  });
+
+  test('counters follow the stats between scrapes, gauges drop back, a failing ping reads as store down', async () => {
+    const metrics = new ServiceMetrics({ processMetrics: false });
+    const { src, pipelineStats, consumerStats } = sources({ ping: () => Promise.reject(new Error('SQLITE_BUSY')) });
+    metrics.bind(src);
+    await metrics.text();
+    pipelineStats.eventsByKind.invite_request = 10;
+    pipelineStats.cdrsByDisposition.failed = 4;
+    consumerStats.reconnects = 3;
+    consumerStats.connected = false;
+    consumerStats.blocked = true;
+    consumerStats.unacked = 0;
+    const text = await metrics.text();
+    expect(sample(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(10);
+    expect(sample(text, 'qbl_cdrs_written_total{disposition="failed"}')).toBe(4);
+    expect(sample(text, 'qbl_amqp_reconnects_total')).toBe(3);
+    expect(sample(text, 'qbl_broker_connected')).toBe(0);
+    expect(sample(text, 'qbl_broker_blocked')).toBe(1);
+    expect(sample(text, 'qbl_unacked_deliveries')).toBe(0);
+    expect(sample(text, 'qbl_store_up')).toBe(0);
+  });
+
+  test('the commit histogram takes milliseconds from onCommit and exposes seconds', async () => {
+    const metrics = new ServiceMetrics({ processMetrics: false });
+    metrics.bind(sources().src);
+    metrics.observeCommit(3);
+    metrics.observeCommit(40);
+    metrics.observeCommit(2000);
+    const text = await metrics.text();
+    expect(sample(text, 'qbl_store_commit_duration_seconds_count')).toBe(3);
+    expect(sample(text, 'qbl_store_commit_duration_seconds_sum')).toBeCloseTo(2.043, 6);
+    expect(sample(text, 'qbl_store_commit_duration_seconds_bucket{le="0.005"}')).toBe(1);
+    expect(sample(text, 'qbl_store_commit_duration_seconds_bucket{le="0.05"}')).toBe(2);
+    expect(sample(text, 'qbl_store_commit_duration_seconds_bucket{le="+Inf"}')).toBe(3);
+  });
+
+  test('before bind() everything reads zero; two services do not share a registry, nor use the global one', async () => {
+    const a = new ServiceMetrics({ processMetrics: false });
+    const b = new ServiceMetrics({ processMetrics: false });
+    b.bind(sources().src);
+    const textA = await a.text();
+    expect(sample(textA, 'qbl_open_calls')).toBe(0);
+    expect(sample(textA, 'qbl_broker_connected')).toBe(0);
+    expect(sample(textA, 'qbl_store_up')).toBe(0);
+    expect(sample(await b.text(), 'qbl_open_calls')).toBe(5);
+    expect(await globalRegistry.getSingleMetric('qbl_open_calls')).toBeUndefined();
+  });
+
+  test('process metrics are included by default', async () => {
+    const metrics = new ServiceMetrics();
+    expect(await metrics.text()).toContain('process_cpu_user_seconds_total');
+    expect(metrics.contentType).toMatch(/^text\/plain/);
+  });
+
+  test('the oldest open call\'s age is measured on the event clock, never negative', () => {
+    expect(oldestOpenCallAgeS(null, 5 * S)).toBe(0);
+    expect(oldestOpenCallAgeS(2 * S, 5 * S + 500_000)).toBe(3.5);
+    expect(oldestOpenCallAgeS(9 * S, 5 * S)).toBe(0);
+  });
+});
