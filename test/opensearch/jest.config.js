@@ -1,0 +1,16 @@
+/**
+ * The suite on the real OpenSearch node (`make opensearch-up`), run on its own:
+ * `npx jest -c test/opensearch/jest.config.js`. No dist/ build is needed, so no global setup.
+ */
+const path = require('node:path');
+
+module.exports = {
+  rootDir: path.join(__dirname, '..', '..'),
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test/opensearch'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  testTimeout: 60000,
+  // One node, two shared cores: the files run one after the other.
+  maxWorkers: 1,
+};
