@@ -5,7 +5,7 @@ NPM_INSTALL_STAMP := node_modules/.install-stamp
 # Native addons (better-sqlite3) build against Node's own headers where the distribution ships them.
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: install build run test test-unit test-integration lint clean bench
+.PHONY: install build run test clean bench kibana opensearch-up opensearch-down test-opensearch
 
 install: $(NPM_INSTALL_STAMP)
 
@@ -20,12 +20,32 @@ run: build
 	mkdir -p data
 	node dist/src/cli/main.js start
 
+# Every test: type-check, unit/property/integration (real RabbitMQ), the suite on a real
+# OpenSearch node, then the broker-restart test, which must run alone because it stops RabbitMQ.
 test: build
 	npx tsc -p tsconfig.json --noEmit
 	npx jest --ci
+	bash scripts/test-opensearch.sh
+	npx jest --ci --runInBand --testPathIgnorePatterns /node_modules/ -- test/serial
+
+# A single real OpenSearch node on 127.0.0.1:$${OPENSEARCH_PORT:-9200}, from Maven Central.
+opensearch-up:
+	bash scripts/opensearch-up.sh
+opensearch-down:
+	bash scripts/opensearch-down.sh
+test-opensearch: build
+	bash scripts/test-opensearch.sh
 
 bench: build
 	node dist/bench/run.js
 
 clean:
 	rm -rf dist node_modules data
+
+# Imports the saved objects (data views, dashboard) into Kibana 8.x.
+KIBANA_URL ?= http://127.0.0.1:5601
+kibana:
+	@curl -fsS -X POST "$(KIBANA_URL)/api/saved_objects/_import?overwrite=true" \
+	  -H 'kbn-xsrf: true' $(if $(KIBANA_USER),-u "$(KIBANA_USER):$(KIBANA_PASSWORD)") \
+	  --form file=@kibana/qbl.ndjson
+	@echo
