@@ -1,5 +1,5 @@
 /** Pure renderers for `qbl cdrs` and `qbl events`: table (people), csv (spreadsheets), ndjson (tools). */
-import { CDR_FIELDS, type Cdr } from '../../correlators/cdr';
+import { CDR_FIELDS, type Cdr, type CdrExtras } from '../../correlators/cdr';
 import type { EventRow, StoredCdr } from '../stores/store';
 
 export type CdrFormat = 'table' | 'csv' | 'ndjson';
@@ -12,6 +12,16 @@ export const EVENT_ROW_FIELDS: readonly (keyof EventRow)[] = [
 ];
 
 type Cell = string | number | boolean | null;
+
+/** Fields the service adds beyond cdr.md, shown with `--extras`. */
+export const EXTRA_FIELDS: readonly (keyof CdrExtras)[] = [
+  'caller_e164', 'callee_e164', 'acc_duration_ms', 'acc_setup_ms', 'acc_code', 'acc_mismatch',
+];
+
+/** What to show beyond the cdr.md fields. */
+export interface CdrRenderOptions {
+  readonly extras?: boolean;
+}
 
 /** Exactly the cdr.md fields, in CDR_FIELDS order (extras are left out on purpose). */
 export function cdrFields(cdr: Cdr): Record<string, Cell> {
@@ -31,8 +41,15 @@ export function talkSeconds(talkUs: number | null): string | null {
 
 // ---- ndjson
 
-export function cdrsToNdjson(rows: readonly StoredCdr[]): string {
-  return rows.map((row) => `${JSON.stringify(cdrFields(row.cdr))}\n`).join('');
+function withExtras(row: StoredCdr): Record<string, Cell> {
+  const out = cdrFields(row.cdr);
+  for (const field of EXTRA_FIELDS) out[field] = row.extras[field];
+  return out;
+}
+
+export function cdrsToNdjson(rows: readonly StoredCdr[], options: CdrRenderOptions = {}): string {
+  const fields = options.extras ? withExtras : (row: StoredCdr) => cdrFields(row.cdr);
+  return rows.map((row) => `${JSON.stringify(fields(row))}\n`).join('');
 }
 
 export function eventsToNdjson(rows: readonly EventRow[]): string {
@@ -51,9 +68,12 @@ function csvCell(value: Cell): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function cdrsToCsv(rows: readonly StoredCdr[]): string {
-  const lines = [CDR_FIELDS.join(',')];
-  for (const row of rows) lines.push(CDR_FIELDS.map((field) => csvCell(row.cdr[field])).join(','));
+export function cdrsToCsv(rows: readonly StoredCdr[], options: CdrRenderOptions = {}): string {
+  const extras = options.extras ? EXTRA_FIELDS : [];
+  const lines = [[...CDR_FIELDS, ...extras].join(',')];
+  for (const row of rows) {
+    lines.push([...CDR_FIELDS.map((field) => csvCell(row.cdr[field])), ...extras.map((field) => csvCell(row.extras[field]))].join(','));
+  }
   return `${lines.join('\r\n')}\r\n`;
 }
 
@@ -110,19 +130,27 @@ const EVENT_COLUMNS: readonly Column<EventRow>[] = [
   { header: 'id', value: (r) => r.id },
 ];
 
-export function cdrsToTable(rows: readonly StoredCdr[]): string {
-  return renderTable(CDR_COLUMNS, rows);
+/** Beside the caller and callee as dialled, what a dispute needs: normalised numbers and acc's own view. */
+const EXTRA_COLUMNS: readonly Column<StoredCdr>[] = [
+  { header: 'caller_e164', value: (r) => r.extras.caller_e164 },
+  { header: 'callee_e164', value: (r) => r.extras.callee_e164 },
+  { header: 'acc_talk_s', value: (r) => talkSeconds(r.extras.acc_duration_ms === null ? null : r.extras.acc_duration_ms * 1000), alignRight: true },
+  { header: 'acc_mismatch', value: (r) => (r.extras.acc_mismatch === null ? null : r.extras.acc_mismatch ? 'YES' : 'no') },
+];
+
+export function cdrsToTable(rows: readonly StoredCdr[], options: CdrRenderOptions = {}): string {
+  return renderTable(options.extras ? [...CDR_COLUMNS, ...EXTRA_COLUMNS] : CDR_COLUMNS, rows);
 }
 
 export function eventsToTable(rows: readonly EventRow[]): string {
   return renderTable(EVENT_COLUMNS, rows);
 }
 
-export function renderCdrs(rows: readonly StoredCdr[], format: CdrFormat): string {
+export function renderCdrs(rows: readonly StoredCdr[], format: CdrFormat, options: CdrRenderOptions = {}): string {
   switch (format) {
-    case 'table': return cdrsToTable(rows);
-    case 'csv': return cdrsToCsv(rows);
-    case 'ndjson': return cdrsToNdjson(rows);
+    case 'table': return cdrsToTable(rows, options);
+    case 'csv': return cdrsToCsv(rows, options);
+    case 'ndjson': return cdrsToNdjson(rows, options);
   }
 }
 

@@ -1,6 +1,6 @@
 /** The renderers behind `qbl cdrs` and `qbl events`: exact bytes for every format. */
 import {
-  cdrFields, cdrsToCsv, cdrsToNdjson, cdrsToTable, eventsToNdjson, eventsToTable, talkSeconds,
+  cdrFields, cdrsToCsv, cdrsToNdjson, cdrsToTable, eventsToNdjson, eventsToTable, EXTRA_FIELDS, talkSeconds,
 } from '../../src/cli/format';
 import { CDR_FIELDS, EMPTY_EXTRAS, type Cdr } from '../../correlators/cdr';
 import type { EventRow, StoredCdr } from '../../src/stores/store';
@@ -106,5 +106,27 @@ describe('event renderers', () => {
     expect(Object.keys(JSON.parse(lines[1]!))).toEqual([
       'id', 'call_id', 'kind', 'event_name', 'time', 'reply_code', 'direction', 'caller', 'callee', 'exchange', 'routing_key', 'body',
     ]);
+  });
+});
+
+describe('CDR renderers with --extras', () => {
+  const disputed: StoredCdr = {
+    cdr: answered,
+    extras: { caller_e164: '+5511987654321', callee_e164: null, acc_duration_ms: 61_493, acc_setup_ms: 5000, acc_code: 200, acc_mismatch: true },
+  };
+
+  it('ndjson and csv add the extra fields after the cdr.md fields', () => {
+    const record = JSON.parse(cdrsToNdjson([disputed], { extras: true })) as Record<string, unknown>;
+    expect(Object.keys(record)).toEqual([...CDR_FIELDS, ...EXTRA_FIELDS]);
+    expect(record).toEqual({ ...answered, ...disputed.extras });
+    const [header, line] = cdrsToCsv([disputed], { extras: true }).split('\r\n');
+    expect(header).toBe([...CDR_FIELDS, ...EXTRA_FIELDS].join(','));
+    expect(line!.endsWith(',+5511987654321,,61493,5000,200,true')).toBe(true);
+  });
+
+  it('the table shows normalised numbers and whether acc disagrees', () => {
+    const [header, row] = cdrsToTable([disputed], { extras: true }).split('\n');
+    expect(header!.split(/\s+/).slice(-4)).toEqual(['caller_e164', 'callee_e164', 'acc_talk_s', 'acc_mismatch']);
+    expect(row!.split(/\s+/).slice(-4)).toEqual(['+5511987654321', '-', '61.493000', 'YES']);
   });
 });

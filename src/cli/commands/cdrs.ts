@@ -15,7 +15,7 @@ export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 100_000;
 
 const USAGE = `usage: qbl cdrs [--call-id ID] [--number N] [--since T] [--until T] [--disposition D]
-                [--limit N] [--format table|csv|ndjson]
+                [--limit N] [--format table|csv|ndjson] [--extras]
   --call-id ID      the SIP Call-ID
   --number N        caller or callee, as typed
   --since T         calls started at or after T; --until T: started before T
@@ -23,6 +23,8 @@ const USAGE = `usage: qbl cdrs [--call-id ID] [--number N] [--since T] [--until 
   --disposition D   ${DISPOSITIONS.join(', ')}
   --limit N         newest N CDRs (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})
   --format F        table (default), csv or ndjson (exactly the cdr.md fields)
+  --extras          also the fields beyond cdr.md: caller_e164, callee_e164 and the acc module's
+                    figures (acc_duration_ms, acc_setup_ms, acc_code, acc_mismatch)
 Reads SQLITE_PATH (or the search engine when one is configured).`;
 
 const FLAGS = {
@@ -33,6 +35,7 @@ const FLAGS = {
   disposition: { type: 'string' },
   limit: { type: 'string' },
   format: { type: 'string' },
+  extras: { type: 'boolean' },
 } as const;
 
 /** The stored forms a typed number may match; the one place where normalisation plugs in. */
@@ -55,7 +58,7 @@ export function oneOf<T extends string>(flag: string, value: string | undefined,
   return value as T;
 }
 
-export function parseCdrsArgs(argv: readonly string[], nowMs: number): { query: CdrQuery; format: CdrFormat } {
+export function parseCdrsArgs(argv: readonly string[], nowMs: number): { query: CdrQuery; format: CdrFormat; extras: boolean } {
   const { values } = parseFlags(argv, FLAGS);
   const query: CdrQuery = { limit: intFlag('limit', values.limit, DEFAULT_LIMIT, 1, MAX_LIMIT) };
   const callId = nonEmpty('call-id', values['call-id']);
@@ -70,7 +73,7 @@ export function parseCdrsArgs(argv: readonly string[], nowMs: number): { query: 
   if (values.disposition !== undefined) {
     query.disposition = oneOf<Disposition>('disposition', values.disposition, DISPOSITIONS, 'unknown');
   }
-  return { query, format: oneOf('format', values.format, CDR_FORMATS, 'table') };
+  return { query, format: oneOf('format', values.format, CDR_FORMATS, 'table'), extras: values.extras === true };
 }
 
 export const command: CliCommand = {
@@ -78,7 +81,7 @@ export const command: CliCommand = {
   summary: 'Search the stored CDRs (newest first).',
   usage: USAGE,
   async run(argv) {
-    const { query, format } = parseCdrsArgs(argv, Date.now());
+    const { query, format, extras } = parseCdrsArgs(argv, Date.now());
     const reader = await openCdrReader(loadConfig());
     try {
       const rows = await reader.searchCdrs(query);
@@ -86,7 +89,7 @@ export const command: CliCommand = {
         process.stderr.write('no CDRs match\n');
         return 0;
       }
-      process.stdout.write(renderCdrs(rows, format));
+      process.stdout.write(renderCdrs(rows, format, { extras }));
       return 0;
     } finally {
       await reader.close();
