@@ -7,8 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch';
 import type { SearchConfig } from '../../config/config';
 import {
-  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec,
-  type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus,
+  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, toSearchHits, type RawBulkItem,
 } from './engine';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -50,11 +49,6 @@ export function toRequestError(error: unknown, what: string, urlForLogs: string)
   return new SearchRequestError(`${what} at ${urlForLogs} failed: ${message}`, false);
 }
 
-interface EsBulkItem {
-  status: number;
-  error?: unknown;
-}
-
 export class ElasticsearchEngine implements SearchEngine {
   readonly kind = 'elasticsearch' as const;
 
@@ -73,21 +67,8 @@ export class ElasticsearchEngine implements SearchEngine {
   }
 
   async bulk(actions: readonly BulkAction[]): Promise<BulkItemResult[]> {
-    const operations: unknown[] = [];
-    for (const action of actions) {
-      operations.push({ index: { _index: action.index, _id: action.id } }, action.document);
-    }
-    const response = await this.call('bulk', () => this.client.bulk({ operations }));
-    const items = response.items as Array<Record<string, EsBulkItem>>;
-    if (items.length !== actions.length) {
-      throw new SearchRequestError(`bulk at ${this.urlForLogs} answered ${items.length} items for ${actions.length} actions`, true);
-    }
-    return items.map((item): BulkItemResult => {
-      const result = item.index ?? Object.values(item)[0];
-      if (result === undefined) return { ok: false, status: 0, reason: 'empty bulk item' };
-      if (result.status >= 200 && result.status < 300 && result.error === undefined) return { ok: true };
-      return { ok: false, status: result.status, reason: describeEngineError(result.error) };
-    });
+    const response = await this.call('bulk', () => this.client.bulk({ operations: bulkOperations(actions) }));
+    return bulkItemResults(response.items as Array<Record<string, RawBulkItem>>, actions.length, this.urlForLogs);
   }
 
   async putIndexTemplate(spec: IndexTemplateSpec): Promise<void> {
@@ -136,11 +117,7 @@ export class ElasticsearchEngine implements SearchEngine {
       ignore_unavailable: true,
       allow_no_indices: true,
     }));
-    return response.hits.hits.map((hit) => ({
-      index: hit._index,
-      id: hit._id ?? '',
-      source: (hit._source ?? {}) as Record<string, unknown>,
-    }));
+    return toSearchHits(response.hits.hits);
   }
 
   async refresh(index: string): Promise<void> {

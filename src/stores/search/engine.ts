@@ -88,3 +88,33 @@ export function describeEngineError(error: unknown): string {
   const head = [e.type, e.reason].filter((part) => typeof part === 'string' && part !== '').join(': ') || JSON.stringify(error);
   return e.caused_by ? `${head} (caused by: ${describeEngineError(e.caused_by)})` : head;
 }
+
+/** The bulk body both engines take: an `index` action and its document per BulkAction. */
+export function bulkOperations(actions: readonly BulkAction[]): unknown[] {
+  const operations: unknown[] = [];
+  for (const action of actions) operations.push({ index: { _index: action.index, _id: action.id } }, action.document);
+  return operations;
+}
+
+/** One item of a bulk response, as both engines report it. */
+export interface RawBulkItem {
+  status: number;
+  error?: unknown;
+}
+
+/** Per-action outcomes of a bulk response, in action order. */
+export function bulkItemResults(items: ReadonlyArray<Record<string, RawBulkItem>>, actionCount: number, urlForLogs: string): BulkItemResult[] {
+  if (items.length !== actionCount) {
+    throw new SearchRequestError(`bulk at ${urlForLogs} answered ${items.length} items for ${actionCount} actions`, true);
+  }
+  return items.map((item): BulkItemResult => {
+    const result = item.index ?? Object.values(item)[0];
+    if (result === undefined) return { ok: false, status: 0, reason: 'empty bulk item' };
+    if (result.status >= 200 && result.status < 300 && result.error === undefined) return { ok: true };
+    return { ok: false, status: result.status, reason: describeEngineError(result.error) };
+  });
+}
+
+export function toSearchHits(hits: ReadonlyArray<{ _index: string; _id?: string | null; _source?: unknown }>): SearchHit[] {
+  return hits.map((hit) => ({ index: hit._index, id: hit._id ?? '', source: (hit._source ?? {}) as Record<string, unknown> }));
+}

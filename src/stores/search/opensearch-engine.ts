@@ -13,8 +13,7 @@ import { readFileSync } from 'node:fs';
 import { Client, errors, type ClientOptions } from '@opensearch-project/opensearch';
 import type { SearchConfig } from '../../config/config';
 import {
-  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec,
-  type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus,
+  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, toSearchHits, type RawBulkItem,
 } from './engine';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -134,11 +133,6 @@ interface StoredPolicy {
   readonly primaryTerm: number;
 }
 
-interface OsBulkItem {
-  status: number;
-  error?: unknown;
-}
-
 export class OpenSearchEngine implements SearchEngine {
   readonly kind = 'opensearch' as const;
 
@@ -157,21 +151,9 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   async bulk(actions: readonly BulkAction[]): Promise<BulkItemResult[]> {
-    const body: unknown[] = [];
-    for (const action of actions) {
-      body.push({ index: { _index: action.index, _id: action.id } }, action.document);
-    }
-    const response = await this.call('bulk', () => this.client.bulk({ body: body as never }));
-    const items = (response.body as { items?: Array<Record<string, OsBulkItem>> }).items ?? [];
-    if (items.length !== actions.length) {
-      throw new SearchRequestError(`bulk at ${this.urlForLogs} answered ${items.length} items for ${actions.length} actions`, true);
-    }
-    return items.map((item): BulkItemResult => {
-      const result = item.index ?? Object.values(item)[0];
-      if (result === undefined) return { ok: false, status: 0, reason: 'empty bulk item' };
-      if (result.status >= 200 && result.status < 300 && result.error === undefined) return { ok: true };
-      return { ok: false, status: result.status, reason: describeEngineError(result.error) };
-    });
+    const response = await this.call('bulk', () => this.client.bulk({ body: bulkOperations(actions) as never }));
+    const items = (response.body as { items?: Array<Record<string, RawBulkItem>> }).items ?? [];
+    return bulkItemResults(items, actions.length, this.urlForLogs);
   }
 
   /** `spec.lifecyclePolicy` is not a setting here: the ISM policy's `ism_template` attaches it. */
@@ -233,11 +215,7 @@ export class OpenSearchEngine implements SearchEngine {
       allow_no_indices: true,
     }));
     const hits = ((response.body as { hits?: { hits?: Array<{ _index: string; _id?: string; _source?: unknown }> } }).hits?.hits) ?? [];
-    return hits.map((hit) => ({
-      index: hit._index,
-      id: hit._id ?? '',
-      source: (hit._source ?? {}) as Record<string, unknown>,
-    }));
+    return toSearchHits(hits);
   }
 
   async refresh(index: string): Promise<void> {
