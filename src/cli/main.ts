@@ -3,11 +3,16 @@
 import type { CliCommand } from './command';
 import { UsageError } from './command';
 import { ConfigError } from '../errors';
+import { trapStopSignals } from './stop-signals';
 
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   start: () => import('./commands/start'),
   cdrs: () => import('./commands/cdrs'),
   events: () => import('./commands/events'),
+  dlq: () => import('./commands/dlq'),
+  bench: () => import('./commands/bench'),
+  status: () => import('./commands/status'),
+  simulate: () => import('./commands/simulate'),
 };
 
 function help(): string {
@@ -27,6 +32,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${help()}\n`);
     return name === undefined ? 2 : 0;
   }
+  // The service must not die on a SIGTERM that arrives while its modules are still loading.
+  if (name === 'start') void trapStopSignals();
   const load = COMMANDS[name];
   if (!load) {
     process.stderr.write(`qbl: unknown command ${JSON.stringify(name)}\n${help()}\n`);

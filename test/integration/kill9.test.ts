@@ -1,5 +1,5 @@
 /**
- * `kill -9` at arbitrary moments, then a restart: the store must end with exactly the CDRs of an
+ * `kill -9` (or SIGTERM) at arbitrary moments, then a restart: the store must end with exactly the CDRs of an
  * uninterrupted run — none lost, none doubled, every field equal. The service runs as the real
  * `qbl start` child process against the real RabbitMQ.
  */
@@ -34,11 +34,19 @@ function countEvents(path: string): number {
 /** The last lines the children wrote, shown when the test fails. */
 const childOutput: string[] = [];
 
-function startService(env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [MAIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout!, child.stderr!]) {
+interface Child {
+  process: ChildProcess;
+  /** The service said it is consuming. */
+  consuming: boolean;
+}
+
+function startService(env: NodeJS.ProcessEnv): Child {
+  const process_ = spawn(process.execPath, [MAIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: Child = { process: process_, consuming: false };
+  for (const stream of [process_.stdout!, process_.stderr!]) {
     stream.setEncoding('utf8');
     stream.on('data', (text: string) => {
+      if (text.includes('"msg":"consuming"')) child.consuming = true;
       childOutput.push(...text.split('\n').filter(Boolean));
       childOutput.splice(0, Math.max(0, childOutput.length - 40));
     });
@@ -46,8 +54,11 @@ function startService(env: NodeJS.ProcessEnv): ChildProcess {
   return child;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+/** Resolves with the exit code (null when a signal ended the process). */
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null
+    ? resolve(child.exitCode)
+    : child.once('exit', (code) => resolve(code))));
 }
 
 describe('kill -9 and restart', () => {
@@ -63,9 +74,12 @@ describe('kill -9 and restart', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('killing the service three times mid-stream loses and doubles nothing', async () => {
-    const base = uniqueName('kill9');
-    const sqlitePath = join(dir, 'qbl.db');
+  test.each([
+    ['SIGKILL', 'kill -9: no chance to clean up'],
+    ['SIGTERM', 'graceful: stop intake, finish the batch, commit, ack, exit 0'],
+  ] as const)('stopping the service with %s three times mid-stream (%s) loses and doubles nothing', async (signal, _why) => {
+    const base = uniqueName(signal === 'SIGKILL' ? 'kill9' : 'term');
+    const sqlitePath = join(dir, `${signal}.db`);
     const env = {
       ...process.env,
       QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: sqlitePath,
@@ -96,9 +110,10 @@ describe('kill -9 and restart', () => {
     for (const m of traffic.messages) await admin.publish(env.QBL_EXCHANGE, m.routingKey, [m.body]);
 
     for (const fraction of [0.15, 0.45, 0.75]) {
-      await waitUntil(() => countEvents(sqlitePath) >= fraction * distinctEvents, `${fraction * 100}% of the events`, 60_000);
-      child.kill('SIGKILL');
-      await exited(child);
+      await waitUntil(() => child.consuming && countEvents(sqlitePath) >= fraction * distinctEvents, `${fraction * 100}% of the events`, 60_000);
+      child.process.kill(signal);
+      const code = await exited(child.process);
+      if (signal === 'SIGTERM') expect(code).toBe(0);
       await delay(50);
       child = startService(env);
     }
@@ -125,8 +140,8 @@ describe('kill -9 and restart', () => {
       }
       expect(await admin.depth(`${env.QBL_QUEUE}.dead`)).toBe(0);
     } finally {
-      child.kill('SIGTERM');
-      await exited(child);
+      child.process.kill('SIGTERM');
+      await exited(child.process);
     }
   }, 240_000);
 });

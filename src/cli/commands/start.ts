@@ -1,6 +1,7 @@
 /** `qbl start`: the service, until SIGTERM or SIGINT. */
 import type { CliCommand } from '../command';
 import { parseFlags } from '../args';
+import { releaseStopSignals, trapStopSignals } from '../stop-signals';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../observability/logger';
 import { Service } from '../../pipeline/service';
@@ -10,20 +11,18 @@ export const command: CliCommand = {
   summary: 'Consume OpenSIPS events from RabbitMQ and write CDRs (configuration from the environment; see README).',
   usage: 'usage: qbl start',
   async run(argv) {
-    parseFlags(argv, {});
-    const config = loadConfig();
-    const logger = createLogger(config.logLevel);
-    const service = await Service.start({ config, logger });
-    await new Promise<void>((resolve) => {
-      const stop = (signal: NodeJS.Signals) => {
-        logger.info({ signal }, 'shutting down');
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        service.close().then(resolve, resolve);
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
-    return 0;
+    const stopSignal = trapStopSignals();
+    try {
+      parseFlags(argv, {});
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const service = await Service.start({ config, logger });
+      const signal = await stopSignal;
+      logger.info({ signal }, 'shutting down');
+      await service.close();
+      return 0;
+    } finally {
+      releaseStopSignals();
+    }
   },
 };

@@ -1,0 +1,154 @@
+/**
+ * `qbl cdrs` and `qbl events` read the real OpenSearch node exactly as they read SQLite: one run
+ * of the service (OPENSEARCH_URL set) leaves the same CDRs and events in both its local SQLite
+ * file and the node; every format and every filter must then print byte-for-byte the same.
+ * Skipped, with a message, when no node answers.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@opensearch-project/opensearch';
+import { formatUs, parseUs } from '../../correlators/cdr';
+import { main } from '../../src/cli/main';
+import { loadConfig } from '../../src/config/config';
+import { Service } from '../../src/pipeline/service';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import type { StoredCdr } from '../../src/stores/store';
+import { RabbitAdmin, silentLogger } from '../support/rabbit';
+import { cleanUp, describeOnNode, rawClient, uniquePrefix } from './node';
+import { publishInOrder, serviceEnv, simulatedTraffic, waitForDrain } from './service-harness';
+
+interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function runCli(argv: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  const saved = process.env;
+  process.env = { ...saved, ...env };
+  if (env.OPENSEARCH_URL === undefined) delete process.env.OPENSEARCH_URL;
+  delete process.env.ELASTICSEARCH_URL;
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { stdout += String(chunk); return true; });
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { stderr += String(chunk); return true; });
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.env = saved;
+  }
+}
+
+describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
+  let admin: RabbitAdmin;
+  let raw: Client;
+  let dir: string;
+  let prefix: string;
+  let searchEnv: Record<string, string>;
+  let sqliteEnv: Record<string, string>;
+  let cdrs: StoredCdr[];
+
+  /** Both stores, same argv: identical exit code, stdout and stderr. */
+  async function same(argv: readonly string[]): Promise<CliRun> {
+    const fromSearch = await runCli(argv, searchEnv);
+    const fromSqlite = await runCli(argv, sqliteEnv);
+    expect(fromSearch).toEqual(fromSqlite);
+    expect(fromSearch.code).toBe(0);
+    return fromSearch;
+  }
+
+  beforeAll(async () => {
+    admin = await RabbitAdmin.open();
+    raw = rawClient();
+    dir = mkdtempSync(join(tmpdir(), 'qbl-os-cli-'));
+    prefix = uniquePrefix();
+    const env = serviceEnv(dir, prefix);
+    const config = loadConfig(env);
+    admin.track(config.topology);
+    const traffic = simulatedTraffic(150, 31);
+    const service = await Service.start({ config, logger: silentLogger() });
+    try {
+      await publishInOrder(admin, config.topology.exchange, traffic.messages);
+      await waitForDrain(admin, service, traffic.messages.length, 60_000);
+    } finally {
+      await service.close();
+    }
+    await raw.indices.refresh({ index: `${prefix}-*` });
+    searchEnv = { OPENSEARCH_URL: env.OPENSEARCH_URL!, QBL_INDEX_PREFIX: prefix, SQLITE_PATH: env.SQLITE_PATH! };
+    sqliteEnv = { SQLITE_PATH: env.SQLITE_PATH! };
+    const sqlite = SqliteStore.open(config.sqlitePath, { readonly: true });
+    try {
+      cdrs = await sqlite.searchCdrs({ limit: 10_000 });
+    } finally {
+      await sqlite.close();
+    }
+    expect(cdrs.length).toBeGreaterThan(140);
+  }, 90_000);
+
+  afterAll(async () => {
+    await cleanUp(raw, prefix);
+    await admin.close();
+    await raw.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Filters with the number of CDRs SQLite finds for them (each must find some, or the comparison proves little). */
+  function filters(): Array<{ name: string; argv: string[]; rows: number }> {
+    const typed = cdrs.find((s) => s.cdr.caller !== null && s.extras.caller_e164 !== null && s.cdr.caller !== s.extras.caller_e164)!;
+    const e164 = typed.extras.caller_e164!;
+    const withNumber = (n: string) => cdrs.filter((s) => [s.cdr.caller, s.cdr.callee, s.extras.caller_e164, s.extras.callee_e164].includes(n));
+    const starts = cdrs.map((s) => parseUs(s.cdr.invite_at ?? '') ?? 0).filter((us) => us > 0).sort((a, b) => a - b);
+    const since = starts[Math.floor(starts.length / 4)]!;
+    const until = starts[Math.floor((3 * starts.length) / 4)]!;
+    const answered = cdrs.filter((s) => s.cdr.disposition === 'answered').length;
+    const busy = cdrs.filter((s) => s.cdr.disposition === 'busy').length;
+    return [
+      { name: 'none (default limit)', argv: [], rows: Math.min(50, cdrs.length) },
+      { name: '--limit', argv: ['--limit', '100000'], rows: cdrs.length },
+      { name: '--call-id', argv: ['--call-id', cdrs[7]!.cdr.call_id], rows: 1 },
+      { name: '--number as typed', argv: ['--number', typed.cdr.caller!], rows: -1 },
+      { name: '--number as E.164', argv: ['--number', e164], rows: withNumber(e164).length },
+      { name: '--since/--until (µs)', argv: ['--since', formatUs(since), '--until', formatUs(until), '--limit', '1000'], rows: -1 },
+      { name: '--disposition', argv: ['--disposition', 'answered', '--limit', '1000'], rows: answered },
+      { name: '--disposition --limit', argv: ['--disposition', 'busy', '--limit', '3'], rows: Math.min(3, busy) },
+      { name: 'combined', argv: ['--since', formatUs(since), '--disposition', 'answered', '--limit', '20'], rows: -1 },
+    ];
+  }
+
+  it.each(['table', 'csv', 'ndjson'])('qbl cdrs --format %s: the same output from OpenSearch as from SQLite, for every filter', async (format) => {
+    for (const filter of filters()) {
+      const run = await same(['cdrs', ...filter.argv, '--format', format]);
+      const lines = run.stdout.split(/\r?\n/).filter((line) => line !== '');
+      const rows = format === 'ndjson' ? lines.length : lines.length - 1; // table and csv have a header
+      if (filter.rows >= 0) expect({ filter: filter.name, rows }).toEqual({ filter: filter.name, rows: filter.rows });
+      expect({ filter: filter.name, rows: rows > 0 }).toEqual({ filter: filter.name, rows: true });
+    }
+  });
+
+  it('the comparison really reads the node: under another index prefix it finds nothing', async () => {
+    const elsewhere = await runCli(['cdrs', '--limit', '100000', '--format', 'csv'], { ...searchEnv, QBL_INDEX_PREFIX: uniquePrefix() });
+    expect(elsewhere).toEqual({ code: 0, stdout: '', stderr: 'no CDRs match\n' });
+  });
+
+  it('qbl cdrs: nothing matching says so the same way', async () => {
+    const run = await same(['cdrs', '--call-id', 'no-such-call@nowhere', '--format', 'csv']);
+    expect(run).toEqual({ code: 0, stdout: '', stderr: 'no CDRs match\n' });
+  });
+
+  it.each(['table', 'ndjson'])('qbl events --format %s: the same raw events from OpenSearch as from SQLite', async (format) => {
+    const picks = [cdrs[0]!, cdrs[Math.floor(cdrs.length / 2)]!, cdrs[cdrs.length - 1]!, ...cdrs.filter((s) => s.cdr.events >= 6).slice(0, 2)];
+    for (const stored of picks) {
+      const run = await same(['events', '--call-id', stored.cdr.call_id, '--format', format]);
+      const lines = run.stdout.split('\n').filter((line) => line !== '');
+      expect(lines.length).toBeGreaterThanOrEqual(format === 'table' ? 2 : 1);
+      if (format === 'ndjson') for (const line of lines) expect(JSON.parse(line).call_id).toBe(stored.cdr.call_id);
+    }
+    const none = await same(['events', '--call-id', 'no-such-call@nowhere', '--format', format]);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toBe('no events for call_id "no-such-call@nowhere"\n');
+  });
+});
