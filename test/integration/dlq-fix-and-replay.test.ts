@@ -12,7 +12,8 @@ import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { main } from '../../src/cli/main';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
 import { encodeJsonRpc } from '../../src/simulator/opensips-wire';
-import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { serviceEnv } from '../support/service-env';
 
 const T = 1_795_000_000;
 const CALL = 'renamed-events@10.9.8.7';
@@ -44,11 +45,7 @@ describe('dead letters: fix the configuration, replay, get the CDR', () => {
   });
 
   test('unknown events are dead-lettered, then a mapping plus a replay (twice) yields exactly one CDR', async () => {
-    const base = uniqueName('dlqfix');
-    const env = {
-      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'qbl.db'),
-      QBL_HTTP_PORT: '0', QBL_STATS_INTERVAL_S: '0', QBL_BATCH_WAIT_MS: '5', LOG_LEVEL: 'silent',
-    };
+    const env = serviceEnv(dir, 'dlqfix');
     const before = loadConfig(env);
     admin.track(before.topology);
 

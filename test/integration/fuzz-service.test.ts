@@ -12,7 +12,8 @@ import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { decodeMessage } from '../../consumers/decode/decode';
 import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
-import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { serviceEnv } from '../support/service-env';
 import { EXPECTED_SAMPLE_CDRS, readSamples } from '../support/samples';
 
 const VALID = readSamples()[1]!.body.toString('utf8');
@@ -44,11 +45,7 @@ describe('hostile input through the service', () => {
   });
 
   test('1500 bad messages among good calls: all dead-lettered, good CDRs intact, memory bounded', async () => {
-    const base = uniqueName('fuzz');
-    const config = loadConfig({
-      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'qbl.db'),
-      QBL_HTTP_PORT: '0', QBL_STATS_INTERVAL_S: '0', QBL_BATCH_WAIT_MS: '5',
-    });
+    const config = loadConfig(serviceEnv(dir, 'fuzz'));
     admin.track(config.topology);
     const bad = fc.sample(hostileBody, { numRuns: 1500, seed: 424242 })
       .filter((body) => !decodeMessage(body, DEFAULT_DECODER_OPTIONS).ok);

@@ -13,7 +13,8 @@ import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import type { CallEvent } from '../../correlators/events';
 import { generateTraffic } from '../../src/simulator/generator';
 import { CorrelatorHarness } from '../support/call-events';
-import { RabbitAdmin, delay, uniqueName, waitUntil } from '../support/rabbit';
+import { RabbitAdmin, delay, waitUntil } from '../support/rabbit';
+import { SHORT_TIMEOUTS, serviceEnv } from '../support/service-env';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const FAR_FUTURE_US = 4_000_000_000 * 1_000_000;
@@ -40,8 +41,8 @@ interface Child {
   consuming: boolean;
 }
 
-function startService(env: NodeJS.ProcessEnv): Child {
-  const process_ = spawn(process.execPath, [MAIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startService(env: Record<string, string>): Child {
+  const process_ = spawn(process.execPath, [MAIN, 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const child: Child = { process: process_, consuming: false };
   for (const stream of [process_.stdout!, process_.stderr!]) {
     stream.setEncoding('utf8');
@@ -78,15 +79,10 @@ describe('kill -9 and restart', () => {
     ['SIGKILL', 'kill -9: no chance to clean up'],
     ['SIGTERM', 'graceful: stop intake, finish the batch, commit, ack, exit 0'],
   ] as const)('stopping the service with %s three times mid-stream (%s) loses and doubles nothing', async (signal, _why) => {
-    const base = uniqueName(signal === 'SIGKILL' ? 'kill9' : 'term');
-    const sqlitePath = join(dir, `${signal}.db`);
-    const env = {
-      ...process.env,
-      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: sqlitePath,
-      QBL_HTTP_PORT: '0', QBL_STATS_INTERVAL_S: '0', LOG_LEVEL: 'info',
-      QBL_BATCH_SIZE: '40', QBL_PREFETCH: '200', QBL_BATCH_WAIT_MS: '2', QBL_SWEEP_INTERVAL_MS: '20',
-      QBL_SETUP_TIMEOUT_S: '2', QBL_MAX_CALL_DURATION_S: '2', QBL_BYE_GRACE_S: '1',
-    };
+    const env = serviceEnv(dir, signal === 'SIGKILL' ? 'kill9' : 'term', {
+      ...SHORT_TIMEOUTS, LOG_LEVEL: 'info', QBL_BATCH_SIZE: '40', QBL_PREFETCH: '200', QBL_BATCH_WAIT_MS: '2',
+    });
+    const sqlitePath = env.SQLITE_PATH!;
     admin.track({ exchange: env.QBL_EXCHANGE, queue: env.QBL_QUEUE, deadLetterExchange: `${env.QBL_QUEUE}.dlx`, deadLetterQueue: `${env.QBL_QUEUE}.dead`, queueType: 'quorum', bindingKey: '#', deliveryLimit: 10 });
 
     // An hour of traffic that ended a while ago, with every kind of disorder.

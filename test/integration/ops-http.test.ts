@@ -3,7 +3,7 @@
  * pipeline did, /healthz answers, /readyz follows the broker (cut through a TCP proxy) and the
  * store (a store whose ping fails on demand), the stats log and the shutdown summary are written.
  */
-import { createServer, request } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,36 +15,10 @@ import { createLogger } from '../../src/observability/logger';
 import { Service } from '../../src/pipeline/service';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import type { CallStore } from '../../src/stores/store';
+import { freePort, httpGet as get } from '../support/http';
 import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 import { readSamples } from '../support/samples';
 import { TcpProxy } from '../support/tcp-proxy';
-
-interface Answer {
-  status: number;
-  contentType: string;
-  body: string;
-}
-
-function get(port: number, path: string, method = 'GET'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));

@@ -4,13 +4,12 @@
  * the same command with every probe failing, each on its own line with exit code 1.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
+import { freePort } from '../support/http';
 import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 import { EXPECTED_SAMPLE_CDRS, readSamples } from '../support/samples';
 
@@ -29,14 +28,6 @@ function qbl(args: string[], env: Record<string, string>): Promise<Run> {
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe('qbl status', () => {

@@ -9,7 +9,8 @@ import { loadConfig, type Config } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
-import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { serviceEnv } from '../support/service-env';
 import { EXPECTED_SAMPLE_CDRS, EXPECTED_SAMPLE_EXTRAS, readSamples } from '../support/samples';
 
 const MALFORMED: Array<{ body: string; reason: string }> = [
@@ -20,17 +21,7 @@ const MALFORMED: Array<{ body: string; reason: string }> = [
 ];
 
 function configFor(dir: string, overrides: Record<string, string> = {}): Config {
-  const base = uniqueName('svc');
-  return loadConfig({
-    QBL_EXCHANGE: `${base}.x`,
-    QBL_QUEUE: `${base}.q`,
-    SQLITE_PATH: join(dir, 'qbl.db'),
-    QBL_HTTP_PORT: '0',
-    QBL_STATS_INTERVAL_S: '0',
-    QBL_BATCH_WAIT_MS: '5',
-    QBL_SWEEP_INTERVAL_MS: '50',
-    ...overrides,
-  });
+  return loadConfig(serviceEnv(dir, 'svc', { QBL_SWEEP_INTERVAL_MS: '50', ...overrides }));
 }
 
 describe('service against the real RabbitMQ', () => {

@@ -11,7 +11,8 @@ import { Service } from '../../src/pipeline/service';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { main } from '../../src/cli/main';
 import { CDR_FIELDS, type Cdr } from '../../correlators/cdr';
-import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { SHORT_TIMEOUTS, serviceEnv } from '../support/service-env';
 
 describe('qbl simulate as an end-to-end oracle', () => {
   let admin: RabbitAdmin;
@@ -29,12 +30,7 @@ describe('qbl simulate as an end-to-end oracle', () => {
   });
 
   test('3000 calls, mixed formats, acc, every disorder: the CDRs equal the --expect file', async () => {
-    const base = uniqueName('sime2e');
-    const env = {
-      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'qbl.db'),
-      QBL_HTTP_PORT: '0', QBL_STATS_INTERVAL_S: '0', QBL_BATCH_WAIT_MS: '5', QBL_SWEEP_INTERVAL_MS: '50',
-      QBL_SETUP_TIMEOUT_S: '2', QBL_MAX_CALL_DURATION_S: '2', QBL_BYE_GRACE_S: '1', LOG_LEVEL: 'silent',
-    };
+    const env = serviceEnv(dir, 'sime2e', SHORT_TIMEOUTS);
     const config = loadConfig(env);
     admin.track(config.topology);
     const expectPath = join(dir, 'expected.ndjson');
