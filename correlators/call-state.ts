@@ -6,12 +6,13 @@
 import type { AccFigures, CallEvent, Direction, EventKind } from './events';
 import { isAccKind } from './events';
 
-/** A value chosen by the smallest (rank, time, tie) among the events that carry one. */
+/** A value chosen by the smallest (rank, time, kind order, event id) among the events that carry one. */
 interface Pick<T> {
   value: T;
   rank: number;
   atUs: number;
-  tie: string;
+  kindOrder: number;
+  eventId: string;
 }
 
 export interface Timed<T> {
@@ -31,8 +32,8 @@ export interface AccView {
 
 export interface CallState {
   readonly callId: string;
-  /** Distinct event ids merged so far (exact duplicates count once). */
-  readonly eventIds: string[];
+  /** Distinct event ids merged so far (exact duplicates count once). Replaced, not only pushed to: see compactIds. */
+  eventIds: string[];
   qblEvents: number;
   firstEventAtUs: number;
   inviteAtUs: number | null;
@@ -93,12 +94,14 @@ const lowerCode = (a: number, b: number) => a < b;
 const lowerDirection = (a: Direction | null, b: Direction | null) => (a ?? '') < (b ?? '');
 const lowerNullableCode = (a: number | null, b: number | null) => (a ?? 0) < (b ?? 0);
 
-function betterPick<T>(current: Pick<T> | null, value: T, rank: number, atUs: number, tie: string): Pick<T> | null {
+/** The tie-break compares (kind order, event id): the order a `${kindOrder}:${id}` string gave, without building one per event. */
+function betterPick<T>(current: Pick<T> | null, value: T, rank: number, atUs: number, kindOrder: number, eventId: string): Pick<T> | null {
   if (
     current === null || rank < current.rank ||
-    (rank === current.rank && (atUs < current.atUs || (atUs === current.atUs && tie < current.tie)))
+    (rank === current.rank && (atUs < current.atUs || (atUs === current.atUs &&
+      (kindOrder < current.kindOrder || (kindOrder === current.kindOrder && eventId < current.eventId)))))
   ) {
-    return { value, rank, atUs, tie };
+    return { value, rank, atUs, kindOrder, eventId };
   }
   return current;
 }
@@ -117,9 +120,9 @@ export function mergeEvent(state: CallState, event: CallEvent): boolean {
   }
   // "caller_id of the initial INVITE request (else of the first event that carries one)".
   const rank = event.kind === 'invite_request' ? 0 : isAccKind(event.kind) ? 2 : 1;
-  const tie = `${KIND_ORDER[event.kind]}:${event.id}`;
-  if (event.caller !== null) state.caller = betterPick(state.caller, event.caller, rank, event.timeUs, tie);
-  if (event.callee !== null) state.callee = betterPick(state.callee, event.callee, rank, event.timeUs, tie);
+  const kindOrder = KIND_ORDER[event.kind];
+  if (event.caller !== null) state.caller = betterPick(state.caller, event.caller, rank, event.timeUs, kindOrder, event.id);
+  if (event.callee !== null) state.callee = betterPick(state.callee, event.callee, rank, event.timeUs, kindOrder, event.id);
   return true;
 }
 
@@ -166,6 +169,14 @@ function mergeAcc(state: CallState, event: CallEvent): void {
 /** A copy that can be merged into without touching the original (nested values are replaced, never mutated, except `acc`). */
 export function cloneCallState(state: CallState): CallState {
   return { ...state, eventIds: state.eventIds.slice(), acc: state.acc === null ? null : { ...state.acc } };
+}
+
+/**
+ * Drops the spare capacity `push` leaves in the id array (V8 grows an array to 17 slots on its
+ * first push): an open call is held for minutes, so its few ids should take just their slots.
+ */
+export function compactIds(state: CallState): void {
+  state.eventIds = state.eventIds.slice();
 }
 
 /** Rebuilds a state from stored events (after a restart, or for a late event on a closed call). */

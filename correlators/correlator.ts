@@ -4,7 +4,7 @@
  */
 import type { CallEvent } from './events';
 import type { CdrRecord } from './cdr';
-import { type CallState, cloneCallState, foldEvents, mergeEvent, newCallState } from './call-state';
+import { type CallState, cloneCallState, compactIds, foldEvents, mergeEvent, newCallState } from './call-state';
 import { buildCdr } from './build-cdr';
 
 export interface CorrelatorOptions {
@@ -65,6 +65,7 @@ export class Correlator {
   /** Puts an open call back in memory from its stored events (after a restart). */
   restoreOpen(callId: string, events: readonly CallEvent[]): void {
     const state = foldEvents(callId, events);
+    compactIds(state);
     state.deadlineUs = this.deadlineOf(state);
     this.open.set(callId, state);
     this.stats.openCalls = this.open.size;
@@ -111,6 +112,7 @@ export class Correlator {
       if (state.deadlineUs <= nowUs) this.close(state, step);
       else {
         step.openCalls.push({ callId: state.callId, deadlineUs: state.deadlineUs });
+        compactIds(state);
         step.installs.push(state);
       }
     }

@@ -142,8 +142,8 @@ function readTopology(env: Env): TopologyConfig {
 }
 
 function readIntake(env: Env): IntakeConfig {
-  const prefetch = readInt(env, 'QBL_PREFETCH', 2000, 1, 65535);
-  const batchSize = readInt(env, 'QBL_BATCH_SIZE', 1000, 1, 65535);
+  const prefetch = readInt(env, 'QBL_PREFETCH', 10_000, 1, 65535);
+  const batchSize = readInt(env, 'QBL_BATCH_SIZE', 5000, 1, 65535);
   if (batchSize > prefetch) throw new ConfigError('QBL_BATCH_SIZE', `at most QBL_PREFETCH (${prefetch})`, String(batchSize));
   return Object.freeze({ prefetch, batchSize, batchWaitMs: readInt(env, 'QBL_BATCH_WAIT_MS', 10, 0, 10_000) });
 }

@@ -1,0 +1,90 @@
+/** `npm run bench` / `qbl bench` flags, validated once into a read-only object. */
+import { loadConfig, type QueueType } from '../src/config/config';
+import { intFlag, parseFlags } from '../src/cli/args';
+import { UsageError } from '../src/cli/command';
+
+export type QueueChoice = QueueType | 'both';
+
+export interface BenchOptions {
+  /** Messages published for the limit and pipeline figures (the generator's whole calls, at least this many). */
+  readonly events: number;
+  readonly queueTypes: readonly QueueType[];
+  readonly prefetch: number;
+  readonly batchSize: number;
+  readonly batchWaitMs: number;
+  /** The bare consumer acks (multiple) every this many deliveries. */
+  readonly ackEvery: number;
+  readonly openCalls: number;
+  readonly latencySeconds: number;
+  readonly latencyRatePerS: number;
+  readonly seed: number;
+  readonly jsonOnly: boolean;
+}
+
+/** The service's own intake defaults (QBL_PREFETCH, QBL_BATCH_SIZE, QBL_BATCH_WAIT_MS), so the bench measures it as shipped. */
+const SERVICE_INTAKE = loadConfig({}).intake;
+
+export const DEFAULT_BENCH_OPTIONS: BenchOptions = Object.freeze({
+  events: 60_000,
+  queueTypes: Object.freeze(['quorum', 'classic'] as QueueType[]),
+  prefetch: SERVICE_INTAKE.prefetch,
+  batchSize: SERVICE_INTAKE.batchSize,
+  batchWaitMs: SERVICE_INTAKE.batchWaitMs,
+  ackEvery: 500,
+  openCalls: 100_000,
+  latencySeconds: 10,
+  latencyRatePerS: 5000,
+  seed: 1,
+  jsonOnly: false,
+});
+
+export const BENCH_USAGE = `usage: qbl bench [--events N] [--queue-type quorum|classic|both] [--prefetch N]
+                 [--batch-size N] [--batch-wait-ms N] [--open-calls N] [--latency-seconds N]
+                 [--seed N] [--json-only]
+  --events N           messages drained by the bare consumer and by the service (default ${DEFAULT_BENCH_OPTIONS.events})
+  --queue-type T       quorum, classic or both (default both)
+  --prefetch N         consumer prefetch for both consumers (default ${DEFAULT_BENCH_OPTIONS.prefetch})
+  --batch-size N       service batch size; the bare consumer acks every min(N, ${DEFAULT_BENCH_OPTIONS.ackEvery}) (default ${DEFAULT_BENCH_OPTIONS.batchSize})
+  --batch-wait-ms N    service batch wait (default ${DEFAULT_BENCH_OPTIONS.batchWaitMs})
+  --open-calls N       concurrent open calls for the memory figure (default ${DEFAULT_BENCH_OPTIONS.openCalls})
+  --latency-seconds N  length of the 5k events/s latency run (default ${DEFAULT_BENCH_OPTIONS.latencySeconds})
+  --seed N             traffic generator seed (default ${DEFAULT_BENCH_OPTIONS.seed})
+  --json-only          print only the JSON line
+RabbitMQ from AMQP_URL; with ELASTICSEARCH_URL set, also the pipeline figure with the Elasticsearch writer.`;
+
+const FLAGS = {
+  events: { type: 'string' },
+  'queue-type': { type: 'string' },
+  prefetch: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'batch-wait-ms': { type: 'string' },
+  'open-calls': { type: 'string' },
+  'latency-seconds': { type: 'string' },
+  seed: { type: 'string' },
+  'json-only': { type: 'boolean' },
+} as const;
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const { values } = parseFlags(argv, FLAGS);
+  const d = DEFAULT_BENCH_OPTIONS;
+  const queue = values['queue-type'] ?? 'both';
+  if (queue !== 'quorum' && queue !== 'classic' && queue !== 'both') {
+    throw new UsageError(`--queue-type: expected quorum, classic or both, got ${JSON.stringify(queue)}`);
+  }
+  const prefetch = intFlag('prefetch', values.prefetch, d.prefetch, 1, 65535);
+  const batchSize = intFlag('batch-size', values['batch-size'], Math.min(d.batchSize, prefetch), 1, 65535);
+  if (batchSize > prefetch) throw new UsageError(`--batch-size: expected at most --prefetch (${prefetch}), got ${batchSize}`);
+  return Object.freeze({
+    events: intFlag('events', values.events, d.events, 10, 10_000_000),
+    queueTypes: queue === 'both' ? d.queueTypes : [queue as QueueType],
+    prefetch,
+    batchSize,
+    batchWaitMs: intFlag('batch-wait-ms', values['batch-wait-ms'], d.batchWaitMs, 0, 10_000),
+    ackEvery: Math.min(batchSize, d.ackEvery),
+    openCalls: intFlag('open-calls', values['open-calls'], d.openCalls, 1, 10_000_000),
+    latencySeconds: intFlag('latency-seconds', values['latency-seconds'], d.latencySeconds, 1, 3600),
+    latencyRatePerS: d.latencyRatePerS,
+    seed: intFlag('seed', values.seed, d.seed, 0, 2 ** 31),
+    jsonOnly: values['json-only'] === true,
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * The service's own rate: the real Service (decode → correlate → SQLite commit → ack) draining
+ * the same kind of pre-published stream as the bare consumer, from its first delivery to its
+ * last commit; then the stored CDRs are checked against the generator's expected ones.
+ */
+import type { QueueType } from '../src/config/config';
+import type { Cdr } from '../correlators/cdr';
+import { type BenchMessage, benchTopology, declare, delay, deleteTopology, openConnection, publishConfirmed, waitForDepth } from './broker';
+import { rate, type RateResult } from './limit';
+import { compareCdrs, startService, type IntakeFlags } from './service-run';
+
+export interface PipelineResult extends RateResult {
+  readonly committedEvents: number;
+  readonly expectedCdrs: number;
+  readonly storedCdrs: number;
+  /** Stored CDRs equal, field for field, to the expected ones. */
+  readonly matchingCdrs: number;
+  readonly mismatchedCallIds: readonly string[];
+  readonly openCallsLeft: number;
+  readonly commits: number;
+}
+
+export interface PipelineOptions extends IntakeFlags {
+  readonly queueType: QueueType;
+  readonly elasticsearch?: boolean;
+  /** Gives up waiting for the last commit after this long without progress. */
+  readonly stallTimeoutMs?: number;
+}
+
+export async function measurePipeline(messages: readonly BenchMessage[], expected: readonly Cdr[], options: PipelineOptions): Promise<PipelineResult> {
+  const topology = benchTopology(options.queueType, options.elasticsearch ? 'es' : 'pipeline');
+  const model = await openConnection('qbl-bench-publisher');
+  try {
+    await declare(model, topology);
+    await publishConfirmed(model, topology.exchange, messages);
+    await waitForDepth(model, topology.queue, messages.length);
+    const running = await startService({ ...options, topology });
+    try {
+      const { store } = running;
+      let seen = 0;
+      let progressAt = Date.now();
+      while (store.committedEvents < messages.length) {
+        if (store.committedEvents !== seen) {
+          seen = store.committedEvents;
+          progressAt = Date.now();
+        } else if (Date.now() - progressAt > (options.stallTimeoutMs ?? 30_000)) {
+          throw new Error(`pipeline stalled at ${seen} of ${messages.length} committed events`);
+        }
+        await delay(5);
+      }
+      const elapsedMs = (store.lastCommitAtUs - store.firstReceivedAtUs) / 1000;
+      const stored = await running.storedCdrs();
+      const check = compareCdrs(stored, expected);
+      return {
+        messages: messages.length,
+        elapsedMs,
+        perS: rate(store.committedEvents, elapsedMs),
+        committedEvents: store.committedEvents,
+        expectedCdrs: expected.length,
+        storedCdrs: stored.length,
+        matchingCdrs: check.matching,
+        mismatchedCallIds: check.mismatched.slice(0, 5),
+        openCallsLeft: running.service.pipeline.correlator.openCallCount,
+        commits: store.commits,
+      };
+    } finally {
+      await running.stop();
+    }
+  } finally {
+    await deleteTopology(model, topology);
+    await model.close().catch(() => undefined);
+  }
+}

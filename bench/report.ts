@@ -1,0 +1,79 @@
+/** The bench's result: one flat record, printed as a table for people and as one JSON line for tracking. */
+import type { QueueType } from '../src/config/config';
+
+export interface QueueFigures {
+  readonly limit_per_s: number;
+  readonly pipeline_per_s: number;
+  readonly ratio: number;
+  /** Stored CDRs equal to the expected ones, out of `cdrs_expected`. */
+  readonly cdrs_ok: number;
+  readonly cdrs_expected: number;
+}
+
+export interface BenchReport {
+  readonly bench: 'opensips-qbl';
+  readonly at: string;
+  readonly events: number;
+  readonly calls: number;
+  readonly prefetch: number;
+  readonly batch_size: number;
+  readonly batch_wait_ms: number;
+  readonly queues: Partial<Record<QueueType, QueueFigures>>;
+  readonly correlator_per_s: number;
+  readonly open_calls: number;
+  readonly bytes_per_open_call: number;
+  readonly stored_bytes_per_open_call: number;
+  readonly cdr_latency_queue: QueueType;
+  readonly cdr_latency_rate_per_s: number;
+  readonly cdr_latency_ms_p50: number;
+  readonly cdr_latency_ms_p99: number;
+  readonly cdr_latency_missing: number;
+  /** null when ELASTICSEARCH_URL is not set. */
+  readonly es_pipeline_per_s: number | null;
+  readonly es_ratio: number | null;
+}
+
+export const TARGETS = {
+  quorumRatio: 0.8,
+  classicRatio: 0.95,
+  correlatorPerS: 1_000_000,
+  bytesPerOpenCall: 1000,
+  latencyP99Ms: 500,
+} as const;
+
+/** Flat keys (`quorum_ratio`, …) so a tracker can plot every figure without knowing the shape. */
+export function jsonLine(report: BenchReport): string {
+  const { queues, ...rest } = report;
+  const flat: Record<string, unknown> = {};
+  for (const [type, figures] of Object.entries(queues)) {
+    for (const [key, value] of Object.entries(figures)) flat[`${type}_${key}`] = value;
+  }
+  return JSON.stringify({ ...rest, ...flat });
+}
+
+const n = (value: number, digits = 0): string =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
+
+const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
+
+export function table(report: BenchReport): string {
+  const rows: Array<[string, string, string]> = [];
+  for (const [type, f] of Object.entries(report.queues) as Array<[QueueType, QueueFigures]>) {
+    const target = type === 'quorum' ? TARGETS.quorumRatio : TARGETS.classicRatio;
+    rows.push([`${type}: limit_per_s (bare consumer)`, n(f.limit_per_s), '']);
+    rows.push([`${type}: pipeline_per_s (service, SQLite)`, n(f.pipeline_per_s), `CDRs ${f.cdrs_ok}/${f.cdrs_expected} exact`]);
+    rows.push([`${type}: ratio`, n(f.ratio, 3), `target >= ${target}: ${verdict(f.ratio >= target)}`]);
+  }
+  rows.push(['correlator_per_s', n(report.correlator_per_s), `target >= 1,000,000: ${verdict(report.correlator_per_s >= TARGETS.correlatorPerS)}`]);
+  rows.push([`bytes_per_open_call (heap, ${n(report.open_calls)} open)`, n(report.bytes_per_open_call), `target <= 1,000: ${verdict(report.bytes_per_open_call <= TARGETS.bytesPerOpenCall)}`]);
+  rows.push(['stored_bytes_per_open_call (SQLite)', n(report.stored_bytes_per_open_call), '']);
+  rows.push([`cdr_latency_ms_p50 (${report.cdr_latency_queue}, ${n(report.cdr_latency_rate_per_s)} ev/s)`, n(report.cdr_latency_ms_p50, 1), '']);
+  rows.push(['cdr_latency_ms_p99', n(report.cdr_latency_ms_p99, 1),
+    `target <= 500: ${verdict(report.cdr_latency_ms_p99 <= TARGETS.latencyP99Ms)}${report.cdr_latency_missing > 0 ? `; ${report.cdr_latency_missing} calls missing` : ''}`]);
+  rows.push(['es_pipeline_per_s', report.es_pipeline_per_s === null ? 'skipped (ELASTICSEARCH_URL not set)' : n(report.es_pipeline_per_s),
+    report.es_ratio === null ? '' : `ratio ${n(report.es_ratio, 3)}`]);
+  const width = Math.max(...rows.map((r) => r[0].length));
+  const valueWidth = Math.max(...rows.map((r) => r[1].length));
+  const header = `opensips-qbl bench: ${n(report.events)} events (${n(report.calls)} calls), prefetch ${report.prefetch}, batch ${report.batch_size} / ${report.batch_wait_ms} ms`;
+  return [header, ...rows.map(([name, value, note]) => `  ${name.padEnd(width)}  ${value.padStart(valueWidth)}  ${note}`.trimEnd())].join('\n');
+}

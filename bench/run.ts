@@ -1,0 +1,120 @@
+/**
+ * `npm run bench` (and `qbl bench`): every figure of issue 6 in one run, side by side, printed as
+ * a table and as one JSON line. Method and latest figures: docs/performance.md.
+ */
+import type { QueueType } from '../src/config/config';
+import { parseBenchArgs, type BenchOptions, BENCH_USAGE } from './options';
+import { benchTraffic, endingNow, type BenchTraffic } from './traffic';
+import { measureLimit, type RateResult } from './limit';
+import { measurePipeline, type PipelineResult } from './pipeline';
+import { decodeAll, measureCorrelator } from './correlator';
+import { measureMemory } from './memory';
+import { measureLatency } from './latency';
+import { jsonLine, table, type BenchReport, type QueueFigures } from './report';
+
+export function queueFigures(limit: RateResult, pipeline: PipelineResult): QueueFigures {
+  return {
+    limit_per_s: Math.round(limit.perS),
+    pipeline_per_s: Math.round(pipeline.perS),
+    ratio: limit.perS > 0 ? pipeline.perS / limit.perS : 0,
+    cdrs_ok: pipeline.matchingCdrs,
+    cdrs_expected: pipeline.expectedCdrs,
+  };
+}
+
+/** Throws when the service's output was not exactly the expected CDRs: a fast wrong pipeline is no result. */
+export function assertPipelineCorrect(result: PipelineResult, label: string): void {
+  const problems: string[] = [];
+  if (result.committedEvents !== result.messages) problems.push(`${result.committedEvents} of ${result.messages} events committed`);
+  if (result.storedCdrs !== result.expectedCdrs) problems.push(`${result.storedCdrs} CDRs stored, ${result.expectedCdrs} expected`);
+  if (result.matchingCdrs !== result.expectedCdrs) problems.push(`${result.expectedCdrs - result.matchingCdrs} CDRs differ (e.g. ${result.mismatchedCallIds.join(', ')})`);
+  if (result.openCallsLeft !== 0) problems.push(`${result.openCallsLeft} calls left open`);
+  if (problems.length > 0) throw new Error(`${label}: ${problems.join('; ')}`);
+}
+
+export async function runBench(options: BenchOptions, log: (line: string) => void): Promise<BenchReport> {
+  const traffic: BenchTraffic = benchTraffic(options.events, options.seed, endingNow(Date.now() * 1000));
+  const { messages, expected } = traffic;
+  log(`traffic: ${messages.length} messages, ${expected.length} calls`);
+  const intake = { prefetch: options.prefetch, batchSize: options.batchSize, batchWaitMs: options.batchWaitMs };
+
+  const queues: Partial<Record<QueueType, QueueFigures>> = {};
+  for (const queueType of options.queueTypes) {
+    const limit = await measureLimit(messages, { queueType, prefetch: options.prefetch, ackEvery: options.ackEvery });
+    log(`${queueType}: bare consumer ${Math.round(limit.perS)}/s`);
+    // Fresh traffic times for the service: its event clock starts at the wall clock.
+    const live = benchTraffic(options.events, options.seed, endingNow(Date.now() * 1000));
+    const pipeline = await measurePipeline(live.messages, live.expected, { ...intake, queueType });
+    assertPipelineCorrect(pipeline, `${queueType} pipeline`);
+    queues[queueType] = queueFigures(limit, pipeline);
+    log(`${queueType}: service ${Math.round(pipeline.perS)}/s`);
+  }
+
+  const correlator = measureCorrelator(decodeAll(messages), options.batchSize);
+  log(`correlator: ${Math.round(correlator.perS)}/s`);
+  const memory = await measureMemory(options.openCalls, options.seed);
+  log(`memory: ${memory.heapBytesPerOpenCall} B/open call`);
+
+  const latencyQueue = options.queueTypes[0]!;
+  const paced = benchTraffic(options.latencyRatePerS * options.latencySeconds, options.seed + 1, () => Date.now() * 1000);
+  const latency = await measureLatency(paced.messages, paced.expected, { ...intake, queueType: latencyQueue, ratePerS: options.latencyRatePerS });
+  log(`latency: p99 ${latency.p99Ms.toFixed(1)} ms`);
+
+  let esPerS: number | null = null;
+  let esRatio: number | null = null;
+  if (process.env.ELASTICSEARCH_URL) {
+    const queueType = options.queueTypes[0]!;
+    const live = benchTraffic(options.events, options.seed, endingNow(Date.now() * 1000));
+    const es = await measurePipeline(live.messages, live.expected, { ...intake, queueType, elasticsearch: true });
+    assertPipelineCorrect(es, 'elasticsearch pipeline');
+    esPerS = Math.round(es.perS);
+    const limit = queues[queueType]?.limit_per_s;
+    esRatio = limit ? es.perS / limit : null;
+  }
+
+  return {
+    bench: 'opensips-qbl',
+    at: new Date().toISOString(),
+    events: messages.length,
+    calls: expected.length,
+    prefetch: options.prefetch,
+    batch_size: options.batchSize,
+    batch_wait_ms: options.batchWaitMs,
+    queues,
+    correlator_per_s: Math.round(correlator.perS),
+    open_calls: memory.openCalls,
+    bytes_per_open_call: memory.heapBytesPerOpenCall,
+    stored_bytes_per_open_call: memory.storedBytesPerOpenCall,
+    cdr_latency_queue: latencyQueue,
+    cdr_latency_rate_per_s: Math.round(latency.publishedPerS),
+    cdr_latency_ms_p50: Math.round(latency.p50Ms * 10) / 10,
+    cdr_latency_ms_p99: Math.round(latency.p99Ms * 10) / 10,
+    cdr_latency_missing: latency.missing,
+    es_pipeline_per_s: esPerS,
+    es_ratio: esRatio,
+  };
+}
+
+/** Entry point of `node dist/bench/run.js [flags]` and of `qbl bench`; returns the exit code. */
+export async function benchMain(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${BENCH_USAGE}\n`);
+    return 0;
+  }
+  const options = parseBenchArgs(argv);
+  const log = options.jsonOnly ? () => undefined : (line: string) => process.stderr.write(`bench: ${line}\n`);
+  const report = await runBench(options, log);
+  if (!options.jsonOnly) process.stdout.write(`${table(report)}\n`);
+  process.stdout.write(`${jsonLine(report)}\n`);
+  return 0;
+}
+
+if (require.main === module) {
+  benchMain(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (error: unknown) => {
+      process.stderr.write(`bench: ${(error as Error)?.message ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

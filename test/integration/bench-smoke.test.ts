@@ -1,0 +1,90 @@
+/**
+ * The benchmark's harness at a small N against the real RabbitMQ: not a timing test, a check
+ * that it measures what it says. Every published event is delivered (bare consumer) and
+ * committed (service), the service stores exactly the expected CDRs, the ratio is the two
+ * measured rates divided, and the stream carries the disorder of real traffic.
+ */
+import { benchTraffic, endingNow, measureDisorder } from '../../bench/traffic';
+import { measureLimit } from '../../bench/limit';
+import { measurePipeline } from '../../bench/pipeline';
+import { assertPipelineCorrect, queueFigures } from '../../bench/run';
+import { decodeAll, measureCorrelator } from '../../bench/correlator';
+import { percentile } from '../../bench/latency';
+import { jsonLine, table } from '../../bench/report';
+import { CDR_FIELDS } from '../../correlators/cdr';
+
+const EVENTS = 1500;
+const INTAKE = { prefetch: 200, batchSize: 100, batchWaitMs: 5 };
+
+describe('bench harness (small N)', () => {
+  const traffic = benchTraffic(EVENTS, 7, endingNow(Date.now() * 1000));
+
+  test('the stream is whole simulated calls with real-traffic disorder', () => {
+    expect(traffic.messages.length).toBeGreaterThanOrEqual(EVENTS);
+    const disorder = measureDisorder(traffic.messages);
+    expect(disorder.replyBeforeRequest).toBeGreaterThan(0);
+    expect(disorder.duplicates).toBeGreaterThan(0);
+    expect(disorder.outOfTimeOrder).toBeGreaterThan(0);
+    // Whole calls: every expected CDR's call has its messages in the stream.
+    const calls = new Set(traffic.messages.map((m) => m.callId));
+    expect(traffic.expected.every((cdr) => calls.has(cdr.call_id))).toBe(true);
+    expect(calls.size).toBe(traffic.expected.length);
+  });
+
+  test('the correlator alone closes every call into the expected CDR', () => {
+    const result = measureCorrelator(decodeAll(traffic.messages), INTAKE.batchSize);
+    expect(result.events).toBe(traffic.messages.length);
+    expect(result.openCallsLeft).toBe(0);
+    expect(result.cdrs.size).toBe(traffic.expected.length);
+    for (const want of traffic.expected) {
+      const got = result.cdrs.get(want.call_id)!.cdr;
+      for (const field of CDR_FIELDS) expect([want.call_id, field, got[field]]).toEqual([want.call_id, field, want[field]]);
+    }
+  });
+
+  test.each(['classic', 'quorum'] as const)('on a %s queue: counts match and the ratio is pipeline/limit', async (queueType) => {
+    const limit = await measureLimit(traffic.messages, { queueType, prefetch: INTAKE.prefetch, ackEvery: 50 });
+    expect(limit.messages).toBe(traffic.messages.length);
+    expect(limit.perS).toBeCloseTo(limit.messages / (limit.elapsedMs / 1000), 6);
+
+    const pipeline = await measurePipeline(traffic.messages, traffic.expected, { ...INTAKE, queueType });
+    expect(pipeline.committedEvents).toBe(traffic.messages.length);
+    expect(pipeline.storedCdrs).toBe(traffic.expected.length);
+    expect(pipeline.matchingCdrs).toBe(traffic.expected.length);
+    expect(pipeline.openCallsLeft).toBe(0);
+    expect(() => assertPipelineCorrect(pipeline, queueType)).not.toThrow();
+    expect(pipeline.perS).toBeCloseTo(pipeline.committedEvents / (pipeline.elapsedMs / 1000), 6);
+
+    const figures = queueFigures(limit, pipeline);
+    expect(figures.ratio).toBe(pipeline.perS / limit.perS);
+    expect(figures.cdrs_ok).toBe(traffic.expected.length);
+  });
+
+  test('a pipeline result that lost events or CDRs is refused, not reported', () => {
+    const good = {
+      messages: 10, elapsedMs: 1, perS: 10_000, committedEvents: 10, expectedCdrs: 2, storedCdrs: 2, matchingCdrs: 2,
+      mismatchedCallIds: [], openCallsLeft: 0, commits: 1,
+    };
+    expect(() => assertPipelineCorrect(good, 'x')).not.toThrow();
+    expect(() => assertPipelineCorrect({ ...good, committedEvents: 9 }, 'x')).toThrow(/9 of 10 events/);
+    expect(() => assertPipelineCorrect({ ...good, matchingCdrs: 1, mismatchedCallIds: ['c'] }, 'x')).toThrow(/1 CDRs differ/);
+  });
+
+  test('percentiles are nearest-rank and the report prints every figure once', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(sorted, 50)).toBe(50);
+    expect(percentile(sorted, 99)).toBe(99);
+    expect(percentile([7], 99)).toBe(7);
+    const report = {
+      bench: 'opensips-qbl' as const, at: 'now', events: 10, calls: 2, prefetch: 1, batch_size: 1, batch_wait_ms: 0,
+      queues: { classic: { limit_per_s: 100, pipeline_per_s: 96, ratio: 0.96, cdrs_ok: 2, cdrs_expected: 2 } },
+      correlator_per_s: 1, open_calls: 1, bytes_per_open_call: 1, stored_bytes_per_open_call: 1,
+      cdr_latency_queue: 'classic' as const, cdr_latency_rate_per_s: 1, cdr_latency_ms_p50: 1, cdr_latency_ms_p99: 2,
+      cdr_latency_missing: 0, es_pipeline_per_s: null, es_ratio: null,
+    };
+    const json = JSON.parse(jsonLine(report));
+    expect(json.classic_ratio).toBe(0.96);
+    expect(json.es_pipeline_per_s).toBeNull();
+    expect(table(report)).toContain('skipped (ELASTICSEARCH_URL not set)');
+  });
+});
