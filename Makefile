@@ -16,9 +16,12 @@ $(NPM_INSTALL_STAMP): package.json package-lock.json
 build: install
 	npx tsc -p tsconfig.build.json
 
+# A larger young generation: the pipeline allocates per event, and scavenges were a third of its time.
+NODE_RUN_FLAGS := --max-semi-space-size=64
+
 run: build
 	mkdir -p data
-	node dist/src/cli/main.js start
+	node $(NODE_RUN_FLAGS) dist/src/cli/main.js start
 
 # Every test: type-check, unit/property/integration (real RabbitMQ), the suite on a real
 # OpenSearch node, then the broker-restart test, which must run alone because it stops RabbitMQ.
@@ -37,7 +40,7 @@ test-opensearch: build
 	bash scripts/test-opensearch.sh
 
 bench: build
-	node dist/bench/run.js
+	node $(NODE_RUN_FLAGS) dist/bench/run.js
 
 clean:
 	rm -rf dist node_modules data

@@ -7,7 +7,7 @@ import { parseBenchArgs, type BenchOptions, BENCH_USAGE } from './options';
 import { benchTraffic, endingNow, type BenchTraffic } from './traffic';
 import { measureLimit, type RateResult } from './limit';
 import { measurePipeline, type PipelineResult } from './pipeline';
-import { decodeAll, measureCorrelator } from './correlator';
+import { measureCorrelatorIsolated } from './correlator';
 import { measureMemory } from './memory';
 import { measureLatency } from './latency';
 import { jsonLine, table, type BenchReport, type QueueFigures } from './report';
@@ -50,7 +50,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     log(`${queueType}: service ${Math.round(pipeline.perS)}/s`);
   }
 
-  const correlator = measureCorrelator(decodeAll(messages), options.batchSize);
+  const correlator = await measureCorrelatorIsolated(options.events, options.seed, options.batchSize);
   log(`correlator: ${Math.round(correlator.perS)}/s`);
   const memory = await measureMemory(options.openCalls, options.seed);
   log(`memory: ${memory.heapBytesPerOpenCall} B/open call`);

@@ -140,6 +140,6 @@ export function buildCdr(state: CallState, accToleranceMs: number): CdrRecord {
   };
   const extras = fromQbl
     ? { ...EMPTY_EXTRAS, ...accComparison(state, talkUs, finalCode, accToleranceMs) }
-    : { ...EMPTY_EXTRAS };
+    : EMPTY_EXTRAS;
   return { cdr, extras, startUs: t.inviteAtUs ?? state.firstEventAtUs };
 }

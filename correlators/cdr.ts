@@ -65,8 +65,18 @@ export const EMPTY_EXTRAS: CdrExtras = Object.freeze({
   caller_e164: null, callee_e164: null, acc_duration_ms: null, acc_setup_ms: null, acc_code: null, acc_mismatch: null,
 }) as CdrExtras;
 
+/** Calls get their CDR rebuilt on every late event: remember recent ids instead of hashing again. */
+const recentCdrIds = new Map<string, string>();
+const RECENT_CDR_IDS_MAX = 65_536;
+
 export function cdrIdFor(callId: string): string {
-  return createHash('sha1').update(callId, 'utf8').digest('hex');
+  let id = recentCdrIds.get(callId);
+  if (id === undefined) {
+    id = createHash('sha1').update(callId, 'utf8').digest('hex');
+    if (recentCdrIds.size >= RECENT_CDR_IDS_MAX) recentCdrIds.clear();
+    recentCdrIds.set(callId, id);
+  }
+  return id;
 }
 
 const US_PER_S = 1_000_000;
