@@ -38,7 +38,7 @@ describe('opensearch-dashboards/qbl.ndjson', () => {
   });
 
   it('holds only 7.10-shaped objects: known attributes, 7.x migration versions, no 8.x fields', () => {
-    expect(objects.map((o) => o.type).sort()).toEqual(['dashboard', 'index-pattern', 'index-pattern', 'search', 'search',
+    expect(objects.map((o) => o.type).sort()).toEqual(['dashboard', 'index-pattern', 'index-pattern', 'index-pattern', 'search', 'search',
       'visualization', 'visualization', 'visualization', 'visualization', 'visualization']);
     for (const object of objects) {
       expect(Object.keys(object).sort()).toEqual(['attributes', 'id', 'migrationVersion', 'references', 'type']);
@@ -52,7 +52,8 @@ describe('opensearch-dashboards/qbl.ndjson', () => {
 
   it('index patterns list every mapped field and the runtime fields as painless scripted fields', () => {
     const cdrs = fieldsOf('qbl-cdrs-data-view');
-    expect(byId.get('qbl-cdrs-data-view')!.attributes.timeFieldName).toBe('start_at');
+    expect(byId.get('qbl-cdrs-data-view')!.attributes.timeFieldName).toBe('invite_at');
+    expect(byId.get('qbl-cdrs-by-start-data-view')!.attributes.timeFieldName).toBe('start_at');
     expect(cdrs.get('start_at')).toMatchObject({ type: 'date', aggregatable: true, scripted: false });
     expect(cdrs.get('caller')).toMatchObject({ type: 'string', aggregatable: true });
     expect(cdrs.get('asr_pct')).toMatchObject({ scripted: true, lang: 'painless', type: 'number' });
