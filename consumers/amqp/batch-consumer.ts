@@ -420,6 +420,29 @@ export class BatchConsumer extends EventEmitter {
     if (!confirm || isDead(session)) throw new Error('dead-letter channel is gone');
     const { deadLetterExchange } = this.options.topology;
     const failedAtUs = this.nowUs();
+    // mandatory: a dead letter no queue takes is returned (then confirmed): it must not let the original be acked.
+    let returned = 0;
+    const onReturn = (): void => {
+      returned++;
+    };
+    confirm.on('return', onReturn);
+    try {
+      this.publishEach(confirm, deadLetterExchange, deadLetters, failedAtUs);
+      await confirm.waitForConfirms();
+    } finally {
+      confirm.removeListener('return', onReturn);
+    }
+    if (returned > 0) {
+      throw new Error(`${returned} dead letter(s) unroutable: no queue bound to exchange "${deadLetterExchange}" (reconnecting re-declares it)`);
+    }
+  }
+
+  private publishEach(
+    confirm: ConfirmChannel,
+    deadLetterExchange: string,
+    deadLetters: ReadonlyArray<{ verdict: Extract<Verdict, { action: 'dead-letter' }>; received: Received }>,
+    failedAtUs: number,
+  ): void {
     for (const { verdict, received } of deadLetters) {
       const { delivery, message } = received;
       const source = {
@@ -432,16 +455,15 @@ export class BatchConsumer extends EventEmitter {
       };
       let letter = buildDeadLetter(source, verdict, failedAtUs);
       try {
-        confirm.publish(deadLetterExchange, letter.routingKey, letter.body, letter.options);
+        confirm.publish(deadLetterExchange, letter.routingKey, letter.body, { ...letter.options, mandatory: true });
       } catch (error) {
         if (!(error instanceof RangeError)) throw error;
         // Original headers too large to re-encode (> 64 KiB): keep the body, drop them, say so.
         letter = buildDeadLetter({ ...source, headers: {} },
           { ...verdict, detail: `${verdict.detail} (original headers dropped: too large)` }, failedAtUs);
-        confirm.publish(deadLetterExchange, letter.routingKey, letter.body, letter.options);
+        confirm.publish(deadLetterExchange, letter.routingKey, letter.body, { ...letter.options, mandatory: true });
       }
     }
-    await confirm.waitForConfirms();
   }
 
   /** The handler's verdicts, or undefined when the batch must be abandoned (connection lost, closing). */
