@@ -143,3 +143,10 @@ export function buildCdr(state: CallState, accToleranceMs: number): CdrRecord {
     : EMPTY_EXTRAS;
   return { cdr, extras, startUs: t.inviteAtUs ?? state.firstEventAtUs };
 }
+
+/** The `startUs` buildCdr gives the state, without building the CDR. */
+export function callStartUs(state: CallState): number {
+  if (state.qblEvents > 0) return state.inviteAtUs ?? state.firstEventAtUs;
+  const createdS = state.acc?.final?.figures.createdS;
+  return createdS != null ? createdS * US_PER_S : state.firstEventAtUs;
+}

@@ -57,8 +57,13 @@ export interface CdrExtras extends AccComparison {
 export interface CdrRecord {
   cdr: Cdr;
   extras: CdrExtras;
-  /** The call's own start (invite_at, else its earliest event): picks time-based indices, never changes. */
+  /** The call's own start (invite_at, else its earliest event): picks time-based indices. */
   startUs: number;
+  /**
+   * Set on a rewrite whose start moved (a late INVITE, an earlier straggler): the start the
+   * previous version was written under, so a store that files by time can remove that copy.
+   */
+  previousStartUs?: number;
 }
 
 export const EMPTY_EXTRAS: CdrExtras = Object.freeze({

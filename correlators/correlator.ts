@@ -5,7 +5,7 @@
 import type { CallEvent } from './events';
 import type { CdrRecord } from './cdr';
 import { type CallState, cloneCallState, compactIds, foldEvents, mergeEvent, newCallState } from './call-state';
-import { buildCdr } from './build-cdr';
+import { buildCdr, callStartUs } from './build-cdr';
 
 export interface CorrelatorOptions {
   readonly setupTimeoutUs: number;
@@ -78,6 +78,8 @@ export class Correlator {
   ingest(events: readonly CallEvent[], history: ReadonlyMap<string, readonly CallEvent[]>, nowUs: number): CorrelatorStep {
     const working = new Map<string, CallState>();
     const changed = new Set<CallState>();
+    /** Where the CDRs of reloaded closed calls were last filed, before this step's events. */
+    const previousStarts = new Map<CallState, number>();
     let merged = 0;
     let duplicates = 0;
     for (const event of events) {
@@ -89,6 +91,7 @@ export class Correlator {
         else if (past !== undefined && past.length > 0) {
           state = foldEvents(event.callId, past);
           state.closed = true;
+          previousStarts.set(state, callStartUs(state));
         } else state = newCallState(event.callId);
         working.set(event.callId, state);
       }
@@ -105,7 +108,10 @@ export class Correlator {
     for (const state of changed) {
       if (state.closed) {
         lateRewrites += 1;
-        step.cdrs.push(buildCdr(state, this.options.accToleranceMs));
+        const record = buildCdr(state, this.options.accToleranceMs);
+        const previousStartUs = previousStarts.get(state);
+        if (previousStartUs !== undefined && previousStartUs !== record.startUs) record.previousStartUs = previousStartUs;
+        step.cdrs.push(record);
         continue;
       }
       state.deadlineUs = this.deadlineOf(state);

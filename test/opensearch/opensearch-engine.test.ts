@@ -6,7 +6,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { formatUs, type CdrRecord } from '../../correlators/cdr';
 import type { CommitBatch } from '../../src/stores/store';
 import { BulkWriter } from '../../src/stores/search/bulk-writer';
-import { cdrAction, eventAction } from '../../src/stores/search/documents';
+import { cdrAction, cdrActions, eventAction } from '../../src/stores/search/documents';
 import { installSchema } from '../../src/stores/search/install';
 import { OpenSearchEngine, ismPolicyBody } from '../../src/stores/search/opensearch-engine';
 import { SearchReader } from '../../src/stores/search/search-reader';
@@ -143,6 +143,22 @@ describeOnNode('OpenSearch engine on a real node', () => {
 
     const indices = Object.keys((await raw.indices.get({ index: `${prefix}-*` })).body).sort();
     expect(indices).toEqual([`${prefix}-cdrs-2026.11`, `${prefix}-cdrs-2026.12`, `${prefix}-events-2026.11`, `${prefix}-events-2026.12`]);
+  });
+
+  it('a CDR whose start moved to another month is written there and deleted from the old month', async () => {
+    await installSchema(engine, prefix, 30);
+    const december = Date.UTC(2026, 11, 1, 0, 0, 30) * 1000;
+    const november = Date.UTC(2026, 10, 30, 23, 59, 50) * 1000;
+    const first = answeredCdr('edge@host', december);
+    await writeAll(engine, [{ events: [], cdrs: [first], openCalls: [], closedCallIds: [] }], prefix);
+    const moved: CdrRecord = { ...answeredCdr('edge@host', november), previousStartUs: december };
+    const results = await engine.bulk(cdrActions(prefix, moved));
+    expect(results).toEqual([{ ok: true }, { ok: true }]);
+    // Deleting again (a redelivery) finds nothing, which is fine.
+    expect((await engine.bulk(cdrActions(prefix, moved)))[1]).toEqual({ ok: true });
+    await engine.refresh(`${prefix}-*`);
+    const hits = await engine.search(`${prefix}-cdrs-*`, { query: { term: { cdr_id: moved.cdr.cdr_id } }, size: 10 });
+    expect(hits.map((hit) => hit.index)).toEqual([`${prefix}-cdrs-2026.11`]);
   });
 
   it('microsecond timestamps round-trip exactly through date_nanos', async () => {

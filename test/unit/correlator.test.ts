@@ -187,6 +187,21 @@ describe('Correlator: disorder', () => {
   });
 });
 
+describe('Correlator: where a rewrite was filed before', () => {
+  test('a late INVITE that moves the start tells the store where the earlier version was filed', () => {
+    const h = new CorrelatorHarness();
+    h.ingest([ev('invite_reply', 'c1', T0 + 2 * S, { code: 486 })], T0 + 2 * S);
+    h.sweep(FAR_FUTURE);
+    expect(h.cdrs.get('c1')!.startUs).toBe(T0 + 2 * S);
+    expect(h.cdrs.get('c1')!.previousStartUs).toBeUndefined();
+    h.ingest([ev('invite_request', 'c1', T0)], FAR_FUTURE);
+    expect(h.cdrs.get('c1')).toMatchObject({ startUs: T0, previousStartUs: T0 + 2 * S });
+    h.ingest([ev('invite_reply', 'c1', T0 + 3 * S, { code: 487 })], FAR_FUTURE);
+    expect(h.cdrs.get('c1')!.startUs).toBe(T0);
+    expect(h.cdrs.get('c1')!.previousStartUs).toBeUndefined();
+  });
+});
+
 describe('Correlator: commit semantics and restarts', () => {
   test('nothing changes in memory until the step is applied', () => {
     const c = new Correlator(OPTIONS);

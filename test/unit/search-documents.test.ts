@@ -1,7 +1,7 @@
 /** Pure mapping to search documents, index names and templates. */
 import { CDR_FIELDS, EMPTY_EXTRAS, parseUs } from '../../correlators/cdr';
 import {
-  cdrAction, cdrDocument, dedupeActions, eventAction, eventDocument, indexName, indexPattern,
+  cdrAction, cdrActions, cdrDocument, dedupeActions, eventAction, eventDocument, indexName, indexPattern,
 } from '../../src/stores/search/documents';
 import { CDR_PROPERTIES, EVENT_PROPERTIES, indexTemplate, retentionPolicy } from '../../src/stores/search/templates';
 import { answeredCdr, storedEvent, T0_US } from './search-fixtures';
@@ -23,6 +23,19 @@ describe('index names', () => {
     // A rewrite of the CDR (more events seen, same start) targets the same document.
     const later = { ...record, cdr: { ...record.cdr, events: 9 } };
     expect(cdrAction('qbl', later).index).toBe(cdrAction('qbl', record).index);
+    expect(cdrActions('qbl', later)).toEqual([cdrAction('qbl', later)]);
+  });
+
+  it('a rewrite whose start moved into another month also deletes the copy under the old start', () => {
+    const december = Date.UTC(2026, 11, 1, 0, 0, 30) * 1000;
+    const november = Date.UTC(2026, 10, 30, 23, 59, 50) * 1000;
+    const moved = { ...answeredCdr('edge@host', november), previousStartUs: december };
+    expect(cdrActions('qbl', moved)).toEqual([
+      cdrAction('qbl', moved),
+      { index: 'qbl-cdrs-2026.12', id: moved.cdr.cdr_id, document: {}, op: 'delete' },
+    ]);
+    // Same month: nothing to delete.
+    expect(cdrActions('qbl', { ...moved, previousStartUs: november - 1_000_000 })).toEqual([cdrAction('qbl', moved)]);
   });
 });
 

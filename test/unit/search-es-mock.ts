@@ -9,6 +9,7 @@ import { loadConfig, type SearchConfig } from '../../src/config/config';
 import { ElasticsearchEngine } from '../../src/stores/search/elasticsearch-engine';
 
 export interface BulkOp {
+  op: 'index' | 'delete';
   index: string;
   id: string;
   doc: Record<string, unknown>;
@@ -44,19 +45,26 @@ export class MockCluster {
     this.mock.add({ method: 'POST', path: '/_bulk' }, (params) => {
       const lines = params.body as Array<Record<string, unknown>>;
       const ops: BulkOp[] = [];
-      for (let i = 0; i < lines.length; i += 2) {
-        const meta = (lines[i] as { index: { _index: string; _id: string } }).index;
-        ops.push({ index: meta._index, id: meta._id, doc: lines[i + 1]! });
+      for (let i = 0; i < lines.length; i += 1) {
+        const line = lines[i] as { index?: { _index: string; _id: string }; delete?: { _index: string; _id: string } };
+        if (line.delete) ops.push({ op: 'delete', index: line.delete._index, id: line.delete._id, doc: {} });
+        else ops.push({ op: 'index', index: line.index!._index, id: line.index!._id, doc: lines[(i += 1)]! });
       }
       this.bulkRequests.push(ops);
       const fates = this.bulkScript(ops, this.bulkRequests.length);
       if (fates instanceof Error) return fates as never;
       const items = ops.map((op, k) => {
         const fate = fates[k]!;
-        if (fate.status < 300) this.docs.set(`${op.index}/${op.id}`, op.doc);
+        const key = `${op.index}/${op.id}`;
+        if (op.op === 'delete') {
+          const status = fate.status < 300 && !this.docs.delete(key) ? 404 : fate.status;
+          return { delete: { _index: op.index, _id: op.id, status, ...(fate.error ? { error: fate.error } : {}) } };
+        }
+        if (fate.status < 300) this.docs.set(key, op.doc);
         return { index: { _index: op.index, _id: op.id, status: fate.status, ...(fate.error ? { error: fate.error } : {}) } };
       });
-      return { took: 1, errors: items.some((item) => item.index.status >= 300), items };
+      const statuses = items.map((item) => ('index' in item ? item.index! : item.delete!).status);
+      return { took: 1, errors: statuses.some((status) => status >= 300), items };
     });
     this.mock.add({ method: 'PUT', path: '/_index_template/:name' }, resolve((params) => {
       const name = params.path.toString().split('/').pop()!;

@@ -67,6 +67,18 @@ export function cdrAction(prefix: string, record: CdrRecord): BulkAction {
 }
 
 /**
+ * The CDR's index action, and, when a late event moved the call's start into another month,
+ * the delete of the copy filed under the old start: one call, one CDR document.
+ */
+export function cdrActions(prefix: string, record: CdrRecord): BulkAction[] {
+  const write = cdrAction(prefix, record);
+  if (record.previousStartUs === undefined) return [write];
+  const previousIndex = indexName(prefix, 'cdrs', record.previousStartUs);
+  if (previousIndex === write.index) return [write];
+  return [write, { index: previousIndex, id: write.id, document: {}, op: 'delete' }];
+}
+
+/**
  * An event goes to the month of its OWN time: that is part of its content, so every delivery of
  * the same event lands on the same document even when the call's start becomes known only later.
  * A call's events are found across months by call_id (`qbl-events-*`).

@@ -68,7 +68,7 @@ export class ElasticsearchEngine implements SearchEngine {
 
   async bulk(actions: readonly BulkAction[]): Promise<BulkItemResult[]> {
     const response = await this.call('bulk', () => this.client.bulk({ operations: bulkOperations(actions) }));
-    return bulkItemResults(response.items as Array<Record<string, RawBulkItem>>, actions.length, this.urlForLogs);
+    return bulkItemResults(response.items as Array<Record<string, RawBulkItem>>, actions, this.urlForLogs);
   }
 
   async putIndexTemplate(spec: IndexTemplateSpec): Promise<void> {

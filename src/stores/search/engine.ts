@@ -8,6 +8,8 @@ export interface BulkAction {
   readonly index: string;
   readonly id: string;
   readonly document: Readonly<Record<string, unknown>>;
+  /** `delete` removes the document (a CDR whose call start moved to another index); default `index`. */
+  readonly op?: 'index' | 'delete';
 }
 
 /** Per-item outcome of a bulk request, in the order of the actions sent. */
@@ -92,7 +94,10 @@ export function describeEngineError(error: unknown): string {
 /** The bulk body both engines take: an `index` action and its document per BulkAction. */
 export function bulkOperations(actions: readonly BulkAction[]): unknown[] {
   const operations: unknown[] = [];
-  for (const action of actions) operations.push({ index: { _index: action.index, _id: action.id } }, action.document);
+  for (const action of actions) {
+    if (action.op === 'delete') operations.push({ delete: { _index: action.index, _id: action.id } });
+    else operations.push({ index: { _index: action.index, _id: action.id } }, action.document);
+  }
   return operations;
 }
 
@@ -103,14 +108,16 @@ export interface RawBulkItem {
 }
 
 /** Per-action outcomes of a bulk response, in action order. */
-export function bulkItemResults(items: ReadonlyArray<Record<string, RawBulkItem>>, actionCount: number, urlForLogs: string): BulkItemResult[] {
-  if (items.length !== actionCount) {
-    throw new SearchRequestError(`bulk at ${urlForLogs} answered ${items.length} items for ${actionCount} actions`, true);
+export function bulkItemResults(items: ReadonlyArray<Record<string, RawBulkItem>>, actions: readonly BulkAction[], urlForLogs: string): BulkItemResult[] {
+  if (items.length !== actions.length) {
+    throw new SearchRequestError(`bulk at ${urlForLogs} answered ${items.length} items for ${actions.length} actions`, true);
   }
-  return items.map((item): BulkItemResult => {
-    const result = item.index ?? Object.values(item)[0];
+  return items.map((item, position): BulkItemResult => {
+    const result = item.index ?? item.delete ?? Object.values(item)[0];
     if (result === undefined) return { ok: false, status: 0, reason: 'empty bulk item' };
     if (result.status >= 200 && result.status < 300 && result.error === undefined) return { ok: true };
+    // Deleting what is already gone is done.
+    if (actions[position]!.op === 'delete' && result.status === 404) return { ok: true };
     return { ok: false, status: result.status, reason: describeEngineError(result.error) };
   });
 }

@@ -153,7 +153,7 @@ export class OpenSearchEngine implements SearchEngine {
   async bulk(actions: readonly BulkAction[]): Promise<BulkItemResult[]> {
     const response = await this.call('bulk', () => this.client.bulk({ body: bulkOperations(actions) as never }));
     const items = (response.body as { items?: Array<Record<string, RawBulkItem>> }).items ?? [];
-    return bulkItemResults(items, actions.length, this.urlForLogs);
+    return bulkItemResults(items, actions, this.urlForLogs);
   }
 
   /** `spec.lifecyclePolicy` is not a setting here: the ISM policy's `ism_template` attaches it. */

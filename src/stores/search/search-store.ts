@@ -13,7 +13,7 @@ import type { Logger } from '../../observability/logger';
 import type { CallEvent } from '../../../correlators/events';
 import type { CallStore, CommitBatch, CommitResult, OpenCall } from '../store';
 import { BulkWriter, type BulkWriterOptions } from './bulk-writer';
-import { cdrAction, dedupeActions, eventAction } from './documents';
+import { cdrActions, dedupeActions, eventAction } from './documents';
 import { SearchRequestError, type SearchEngine } from './engine';
 import { installSchema } from './install';
 
@@ -84,8 +84,8 @@ export class SearchStore implements CallStore {
     await this.ensureSchema();
     const prefix = this.options.indexPrefix;
     const eventActions = dedupeActions(batch.events.map((stored) => eventAction(prefix, stored)));
-    const cdrActions = dedupeActions(batch.cdrs.map((record) => cdrAction(prefix, record)));
-    const written = this.writer.write([...eventActions, ...cdrActions]);
+    const cdrWrites = dedupeActions(batch.cdrs.flatMap((record) => cdrActions(prefix, record)));
+    const written = this.writer.write([...eventActions, ...cdrWrites]);
     this.writer.flush(); // the caller waits for this batch: nothing to gain from the interval
     const outcomes = await written;
 
@@ -97,7 +97,7 @@ export class SearchStore implements CallStore {
         rejectedEvents.set(eventActions[position]!.id, reason);
         return;
       }
-      const action = cdrActions[position - eventActions.length]!;
+      const action = cdrWrites[position - eventActions.length]!;
       this.stats.rejectedCdrs++;
       this.options.logger?.error({ cdr_id: action.id, call_id: action.document.call_id, index: action.index, reason },
         'CDR document rejected by the search engine; it stays in the local store');
