@@ -92,6 +92,11 @@ export class Pipeline {
     });
   }
 
+  /** Resolves once the batch or sweep in progress (if any) has finished. */
+  idle(): Promise<void> {
+    return this.mutex.run(async () => undefined);
+  }
+
   eventClockUs(): number {
     return this.clock.now(this.wallClock());
   }

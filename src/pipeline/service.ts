@@ -135,9 +135,10 @@ export class Service {
   private async shutdown(): Promise<void> {
     const steps: Array<[string, () => Promise<void> | void]> = [
       ['stop intake and finish the in-flight batch', () => this.consumer.close()],
-      ['stop timers', () => {
+      ['stop timers and let a running sweep finish', () => {
         clearInterval(this.sweepTimer);
         clearInterval(this.statsTimer);
+        return this.pipeline.idle();
       }],
       ['close the ops endpoint', () => this.ops?.close()],
       ['close the store', () => this.store.close()],

@@ -36,7 +36,8 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 const CALLS_PER_LOOKUP = 1000;
 
 /** Errors that may clear up by themselves (another writer, a full or failing disk): retry later. */
-const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/;
+// A read-only or unopenable file (permissions, a remount) and memory pressure can be fixed while we wait.
+const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL)/;
 
 function toStoreError(error: unknown, action: string): unknown {
   const code = (error as { code?: unknown })?.code;
