@@ -4,7 +4,6 @@
  * decodeMessage catches as a last resort and says "unexpected decoder failure", so such a detail
  * counts as a thrown error here. Random parts use fixed seeds and bounded runs.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { ACC_KINDS, isAccKind, QBL_KINDS, type EventKind } from '../../correlators/events';
 import type { DeadLetterReason } from '../../src/errors';
@@ -12,6 +11,7 @@ import { decodeMessage, type DecodeResult } from '../../consumers/decode/decode'
 import { eventIdFor } from '../../consumers/decode/event-id';
 import { MAX_TIME_S, MIN_TIME_S } from '../../consumers/decode/fields';
 import { DEFAULT_DECODER_OPTIONS, type DecoderOptions } from '../../consumers/decode/options';
+import { readSamples } from '../support/samples';
 
 const DECODE_REASONS = [
   'decode.not_json', 'decode.bad_body', 'decode.bad_text', 'decode.unknown_event', 'decode.no_call_id',
@@ -51,8 +51,7 @@ function verdict(body: Buffer | string, options: DecoderOptions = DEFAULT_DECODE
   return result;
 }
 
-const SAMPLES = readFileSync('/work/shared/samples/events.ndjson', 'utf8').trim().split('\n')
-  .map((line) => Buffer.from((JSON.parse(line) as { body: string }).body, 'utf8'));
+const SAMPLES = readSamples().map((message) => message.body);
 const SPEC_PARAMS: Array<[string, string]> = [
   ['reply_code', '200'], ['microseconds', '657962'], ['reply_time', '1795757055'], ['callee_id', '"bob"'],
   ['caller_id', '"alice"'], ['call_id', '"a84b4c76e66710@pc33"'], ['direction', '"downstream"'], ['method', '"INVITE"'],

@@ -1,9 +1,9 @@
 /** JSON-RPC bodies (OpenSIPS 3.1.1+): samples, the spec example, every reason code and each documented decision. */
-import { readFileSync } from 'node:fs';
 import type { CallEvent } from '../../correlators/events';
 import { decodeMessage, type DecodeResult } from '../../consumers/decode/decode';
 import { eventIdFor } from '../../consumers/decode/event-id';
 import { DEFAULT_ATTRIBUTE_NAMES, DEFAULT_DECODER_OPTIONS, type DecoderOptions } from '../../consumers/decode/options';
+import { readSamples } from '../support/samples';
 
 type Expected = Omit<CallEvent, 'id'>;
 
@@ -43,8 +43,7 @@ const SPEC_EVENT = qbl({
 });
 
 describe('samples/events.ndjson (JSON lines)', () => {
-  const bodies = readFileSync('/work/shared/samples/events.ndjson', 'utf8').trim().split('\n')
-    .map((line) => (JSON.parse(line) as { body: string }).body);
+  const bodies = readSamples().map((message) => message.body.toString('utf8'));
   const answered = { callId: '7f3a9c1e-answered@10.1.2.3', caller: '+5511987654321', callee: '551133334444', direction: 'downstream' as const };
   const noAnswer = { callId: '5be0-noanswer@10.1.2.3', caller: 'alice', callee: 'bob', direction: 'downstream' as const };
   const expected: Array<[number, string, Expected]> = [

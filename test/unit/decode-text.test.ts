@@ -1,9 +1,9 @@
 /** 2.1 – 3.0 text bodies: samples, the spec example, unsigned 64-bit integers, quoting, and text-only reasons. */
-import { readFileSync } from 'node:fs';
 import type { CallEvent } from '../../correlators/events';
 import { decodeMessage, type DecodeResult } from '../../consumers/decode/decode';
 import { eventIdFor } from '../../consumers/decode/event-id';
 import { DEFAULT_ATTRIBUTE_NAMES, DEFAULT_DECODER_OPTIONS, type DecoderOptions } from '../../consumers/decode/options';
+import { readSamples } from '../support/samples';
 
 type Expected = Omit<CallEvent, 'id'>;
 
@@ -33,8 +33,7 @@ const REPLY_EVENT: Expected = {
 };
 
 describe('samples/events.ndjson (text lines)', () => {
-  const bodies = readFileSync('/work/shared/samples/events.ndjson', 'utf8').trim().split('\n')
-    .map((line) => (JSON.parse(line) as { body: string }).body);
+  const bodies = readSamples().map((message) => message.body.toString('utf8'));
   const busy = { callId: '0c44e2d0-busy@10.1.2.3', caller: '0055119876543', callee: '011551133335555', direction: 'downstream' as const, acc: null };
 
   it('line 6 is the busy call\'s INVITE request (microseconds 120, not zero-padded)', () => {

@@ -1,6 +1,6 @@
 /** The OpenSIPS wire encoders reproduce the spec's bodies and the shared samples byte for byte. */
-import { readFileSync } from 'node:fs';
 import { encodeJsonRpc, encodeText, TEXT_BODY_MAX_BYTES, type WireParams } from '../../src/simulator/opensips-wire';
+import { readSamples } from '../support/samples';
 
 const SPEC_JSON =
   '{"jsonrpc":"2.0","method":"E_QBL_INVITE_REPLY","params":{"reply_code":200,"microseconds":657962,"reply_time":1795757055,"callee_id":"bob","caller_id":"alice","call_id":"a84b4c76e66710@pc33","direction":"downstream","method":"INVITE"}}';
@@ -87,8 +87,7 @@ describe('encodeText', () => {
 const INTEGER_ATTRIBUTES = new Set(['request_time', 'reply_time', 'microseconds', 'reply_code']);
 
 describe('the shared samples', () => {
-  const samples = readFileSync('/work/shared/samples/events.ndjson', 'utf8').trim().split('\n')
-    .map((line) => (JSON.parse(line) as { body: string }).body);
+  const samples = readSamples().map((message) => message.body.toString('utf8'));
 
   it('every JSON sample is what encodeJsonRpc writes for its assignments', () => {
     const json = samples.filter((body) => body.startsWith('{'));
