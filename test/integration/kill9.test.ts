@@ -32,6 +32,17 @@ function countEvents(path: string): number {
   }
 }
 
+/** Events published but not in the store, with what a failure report needs to find them. */
+function missingEvents(path: string, events: readonly CallEvent[]): unknown[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    const stored = new Set((db.prepare('SELECT id FROM events').all() as Array<{ id: string }>).map((row) => row.id));
+    return events.filter((e) => !stored.has(e.id)).map((e) => ({ id: e.id, kind: e.kind, callId: e.callId, timeUs: e.timeUs }));
+  } finally {
+    db.close();
+  }
+}
+
 /** The last lines the children wrote, shown when the test fails. */
 const childOutput: string[] = [];
 
@@ -49,7 +60,7 @@ function startService(env: Record<string, string>): Child {
     stream.on('data', (text: string) => {
       if (text.includes('"msg":"consuming"')) child.consuming = true;
       childOutput.push(...text.split('\n').filter(Boolean));
-      childOutput.splice(0, Math.max(0, childOutput.length - 40));
+      childOutput.splice(0, Math.max(0, childOutput.length - 120));
     });
   }
   return child;
@@ -102,7 +113,9 @@ describe('kill -9 and restart', () => {
 
     // The first start declares the topology; the whole stream is then queued before any kill.
     let child = startService(env);
-    await waitUntil(async () => (await admin.depth(env.QBL_QUEUE).catch(() => -1)) >= 0, 'the service to declare its queue', 20_000);
+    // "consuming" comes after the whole topology, binding included: a message published to the
+    // exchange before the binding exists would be dropped by the broker, as OpenSIPS's would.
+    await waitUntil(() => child.consuming, 'the service to declare its topology and consume', 20_000);
     for (const m of traffic.messages) await admin.publish(env.QBL_EXCHANGE, m.routingKey, [m.body]);
 
     for (const fraction of [0.15, 0.45, 0.75]) {
@@ -118,7 +131,7 @@ describe('kill -9 and restart', () => {
       await waitUntil(async () => (await admin.depth(env.QBL_QUEUE)) === 0 && countEvents(sqlitePath) === distinctEvents, 'the queue to drain', 90_000)
         .catch(async (error: Error) => {
           const state = `queue ${await admin.depth(env.QBL_QUEUE)}, dead ${await admin.depth(`${env.QBL_QUEUE}.dead`)}, events ${countEvents(sqlitePath)}/${distinctEvents}`;
-          throw new Error(`${error.message} (${state})\n${childOutput.join('\n')}`);
+          throw new Error(`${error.message} (${state})\nmissing: ${JSON.stringify(missingEvents(sqlitePath, events))}\n${childOutput.join('\n')}`);
         });
       const db = new Database(sqlitePath, { readonly: true });
       try {
