@@ -13,7 +13,7 @@ import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import type { CallEvent } from '../../correlators/events';
 import { generateTraffic } from '../../src/simulator/generator';
 import { CorrelatorHarness } from '../support/call-events';
-import { RabbitAdmin, delay, waitUntil } from '../support/rabbit';
+import { RabbitAdmin, delay, publishAll, waitUntil } from '../support/rabbit';
 import { SHORT_TIMEOUTS, serviceEnv } from '../support/service-env';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
@@ -116,7 +116,7 @@ describe('kill -9 and restart', () => {
     // "consuming" comes after the whole topology, binding included: a message published to the
     // exchange before the binding exists would be dropped by the broker, as OpenSIPS's would.
     await waitUntil(() => child.consuming, 'the service to declare its topology and consume', 20_000);
-    for (const m of traffic.messages) await admin.publish(env.QBL_EXCHANGE, m.routingKey, [m.body]);
+    await publishAll(env.QBL_EXCHANGE, traffic.messages);
 
     for (const fraction of [0.15, 0.45, 0.75]) {
       await waitUntil(() => child.consuming && countEvents(sqlitePath) >= fraction * distinctEvents, `${fraction * 100}% of the events`, 60_000);

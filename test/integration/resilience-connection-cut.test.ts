@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'amqplib';
 import Database from 'better-sqlite3';
 import { decodeMessage } from '../../consumers/decode/decode';
 import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
@@ -16,23 +15,10 @@ import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { generateTraffic, type TrafficMessage } from '../../src/simulator/generator';
 import { CorrelatorHarness } from '../support/call-events';
-import { RABBIT_URL, RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { RabbitAdmin, publishAll, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const FAR_FUTURE_US = 4_000_000_000 * 1_000_000;
-
-/** One confirm channel for the whole stream (publishing through the proxy would be cut too). */
-async function publishAll(exchange: string, messages: readonly TrafficMessage[]): Promise<void> {
-  const model = await connect(RABBIT_URL);
-  try {
-    const channel = await model.createConfirmChannel();
-    for (const m of messages) channel.publish(exchange, m.routingKey, m.body);
-    await channel.waitForConfirms();
-    await channel.close();
-  } finally {
-    await model.close();
-  }
-}
 
 /** What an uninterrupted run produces, by the same correlator the service uses. */
 function uninterrupted(messages: readonly TrafficMessage[]): { cdrs: CorrelatorHarness['cdrs']; distinctEvents: number } {

@@ -19,9 +19,9 @@ import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import type { CallEvent } from '../../correlators/events';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { generateTraffic, type TrafficMessage } from '../../src/simulator/generator';
+import { generateTraffic } from '../../src/simulator/generator';
 import { CorrelatorHarness } from '../support/call-events';
-import { RABBIT_URL, RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { RABBIT_URL, RabbitAdmin, publishAll, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 
 const run = promisify(execFile);
 const FAR_FUTURE_US = 4_000_000_000 * 1_000_000;
@@ -39,18 +39,6 @@ async function restoreBroker(): Promise<void> {
       return false;
     }
   }, 'the broker to accept connections', 60_000);
-}
-
-async function publishAll(exchange: string, messages: readonly TrafficMessage[]): Promise<void> {
-  const model = await connect(RABBIT_URL);
-  try {
-    const channel = await model.createConfirmChannel();
-    for (const m of messages) channel.publish(exchange, m.routingKey, m.body);
-    await channel.waitForConfirms();
-    await channel.close();
-  } finally {
-    await model.close();
-  }
 }
 
 describe('broker restart', () => {

@@ -148,3 +148,16 @@ export async function closeConnectionByName(connectionName: string): Promise<num
   for (const pid of pids) await run('rabbitmqctl', ['close_connection', pid, 'test: forced close']);
   return pids.length;
 }
+
+/** Publishes a stream on its own connection and one confirm channel (fast, and untouched by what a test does to other connections). */
+export async function publishAll(exchange: string, messages: ReadonlyArray<{ routingKey: string; body: Buffer }>): Promise<void> {
+  const model = await connect(RABBIT_URL);
+  try {
+    const channel = await model.createConfirmChannel();
+    for (const m of messages) channel.publish(exchange, m.routingKey, m.body);
+    await channel.waitForConfirms();
+    await channel.close();
+  } finally {
+    await model.close();
+  }
+}
