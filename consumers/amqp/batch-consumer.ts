@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { AmqpConfig, IntakeConfig, TopologyConfig } from '../../src/config/config';
 import { ConfigError, type DeadLetterReason, type PipelineStage, StoreUnavailableError } from '../../src/errors';
 import { type BackoffPolicy, DEFAULT_RECONNECT, DEFAULT_STORE_RETRY, backoffDelayMs, validateBackoff } from './backoff';
-import { connectAmqp, redactSecrets } from './connection';
+import { DEFAULT_CONNECTION_NAME, connectAmqp, redactSecrets } from './connection';
 import { buildDeadLetter, oneLine } from './dead-letter';
 import { declareTopology } from './topology';
 
@@ -72,10 +72,15 @@ export interface BatchConsumerOptions {
 
 type SessionState = 'opening' | 'live' | 'dead';
 
-/** One connection with its channels; replaced as a whole on any failure. */
+/** The consuming connection and the dead-letter publishing one, replaced together on any failure. */
 interface Session {
   readonly id: number;
   readonly model: ChannelModel;
+  /**
+   * Dead letters go out on their own connection: under a resource alarm the broker blocks
+   * connections that publish, and a blocked consuming connection could not ack either.
+   */
+  publisherModel?: ChannelModel;
   state: SessionState;
   channel?: Channel;
   confirm?: ConfirmChannel;
@@ -173,17 +178,10 @@ export class BatchConsumer extends EventEmitter {
 
   private async openSession(): Promise<void> {
     const { amqp, topology, intake } = this.options;
-    const model = await connectAmqp(amqp, this.logger, { connectionName: this.options.connectionName });
+    const connectionName = this.options.connectionName ?? DEFAULT_CONNECTION_NAME;
+    const model = await connectAmqp(amqp, this.logger, { connectionName });
     const session: Session = { id: ++this.sessionCount, model, state: 'opening' };
-    model.on('close', (error?: Error) => this.lose(session, error ?? new Error('connection closed')));
-    model.on('blocked', (reason: string) => {
-      this.stats.blocked = true;
-      this.logger.warn({ reason }, 'broker blocked the connection (resource alarm)');
-    });
-    model.on('unblocked', () => {
-      this.stats.blocked = false;
-      this.logger.info('broker unblocked the connection');
-    });
+    this.watch(session, model, 'connection closed');
     try {
       this.checkOpening(session);
       const setup = await model.createChannel();
@@ -197,7 +195,11 @@ export class BatchConsumer extends EventEmitter {
       channel.on('close', () => this.lose(session, new Error('consume channel closed')));
       await channel.prefetch(intake.prefetch);
 
-      const confirm = await model.createConfirmChannel();
+      const publisherModel = await connectAmqp(amqp, this.logger, { connectionName: `${connectionName}-dead-letters` });
+      session.publisherModel = publisherModel;
+      this.watch(session, publisherModel, 'dead-letter connection closed');
+      this.checkOpening(session);
+      const confirm = await publisherModel.createConfirmChannel();
       session.confirm = confirm;
       confirm.on('error', (error: Error) => this.logger.warn({ err: this.redact(error) }, 'dead-letter channel error'));
       confirm.on('close', () => this.lose(session, new Error('dead-letter channel closed')));
@@ -209,6 +211,7 @@ export class BatchConsumer extends EventEmitter {
     } catch (error) {
       session.state = 'dead';
       await model.close().catch(noop);
+      await session.publisherModel?.close().catch(noop);
       if (this.closeRequested) return;
       throw error instanceof ConfigError ? error : this.redact(error);
     }
@@ -218,6 +221,18 @@ export class BatchConsumer extends EventEmitter {
     this.currentState = 'connected';
     this.logger.info({ prefetch: intake.prefetch, batchSize: intake.batchSize }, 'consuming');
     this.safeEmit('connected');
+  }
+
+  private watch(session: Session, model: ChannelModel, closed: string): void {
+    model.on('close', (error?: Error) => this.lose(session, error ?? new Error(closed)));
+    model.on('blocked', (reason: string) => {
+      this.stats.blocked = true;
+      this.logger.warn({ reason }, 'broker blocked a connection (resource alarm)');
+    });
+    model.on('unblocked', () => {
+      this.stats.blocked = false;
+      this.logger.info('broker unblocked the connection');
+    });
   }
 
   /** Re-checked after every await of the set-up: a close() or a lost connection ends it. */
@@ -231,8 +246,9 @@ export class BatchConsumer extends EventEmitter {
     if (isDead(session)) return;
     const wasLive = session.state === 'live';
     session.state = 'dead';
-    // Closing the connection returns every unacked delivery of both channels to the queue.
+    // Closing the connection returns every unacked delivery to the queue.
     session.model.close().catch(noop);
+    session.publisherModel?.close().catch(noop);
     if (!wasLive) return;
     if (this.session === session) this.session = undefined;
     this.pending = this.pending.filter((r) => r.session !== session);
@@ -304,6 +320,7 @@ export class BatchConsumer extends EventEmitter {
       await session.channel?.close().catch(noop);
       await session.confirm?.close().catch(noop);
       await session.model.close().catch(noop);
+      await session.publisherModel?.close().catch(noop);
     }
     this.stats.connected = false;
     this.stats.unacked = 0;

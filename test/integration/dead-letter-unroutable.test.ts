@@ -35,7 +35,7 @@ describe('review: an unroutable dead letter is never acked away', () => {
         ? { action: 'dead-letter', reason: 'decode.bad_text', detail: 'not an event', stage: 'decode' }
         : ACK)),
       logger: silentLogger(),
-      connectionName: uniqueName('review-dl'),
+      connectionName: uniqueName('unroutable-dl'),
       reconnect: { initialMs: 50, maxMs: 200 },
     });
     await consumer.start();
