@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Options } from 'amqplib';
 import type { DeadLetterReason, PipelineStage } from '../../src/errors';
 import { DEAD_LETTER_HEADERS } from './headers';
+import { formatUs } from '../../correlators/cdr';
 
 export const MAX_DETAIL_CHARS = 500;
 
@@ -45,13 +46,6 @@ export function oneLine(text: string, maxChars = MAX_DETAIL_CHARS): string {
   return flat.length <= maxChars ? flat : `${flat.slice(0, maxChars - 1)}…`;
 }
 
-/** RFC 3339 UTC with six fractional digits, like every other timestamp we write. */
-export function rfc3339FromUs(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const micros = String(Math.trunc(us - ms * 1000)).padStart(3, '0');
-  return new Date(ms).toISOString().replace(/Z$/, `${micros}Z`);
-}
-
 export function buildDeadLetter(source: DeadLetterSource, cause: DeadLetterCause, failedAtUs: number): DeadLetterMessage {
   const H = DEAD_LETTER_HEADERS;
   const headers: Record<string, unknown> = {
@@ -59,7 +53,7 @@ export function buildDeadLetter(source: DeadLetterSource, cause: DeadLetterCause
     [H.reason]: cause.reason,
     [H.detail]: oneLine(cause.detail),
     [H.stage]: cause.stage,
-    [H.failedAt]: rfc3339FromUs(failedAtUs),
+    [H.failedAt]: formatUs(failedAtUs),
     [H.originalExchange]: source.exchange,
     [H.originalRoutingKey]: source.routingKey,
   };
