@@ -15,15 +15,10 @@ import { createLogger } from '../../src/observability/logger';
 import { Service } from '../../src/pipeline/service';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import type { CallStore } from '../../src/stores/store';
-import { freePort, httpGet as get } from '../support/http';
+import { freePort, httpGet as get, metricValue } from '../support/http';
 import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 import { readSamples } from '../support/samples';
 import { TcpProxy } from '../support/tcp-proxy';
-
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 /** The SQLite store with a switch that makes ping() fail, as a locked or full disk would. */
 function switchableStore(path: string): CallStore & { failPing: boolean } {
@@ -97,25 +92,25 @@ describe('ops endpoint of a running service', () => {
       const consumed = text.split('\n').filter((l) => l.startsWith('qbl_events_consumed_total{kind='))
         .reduce((sum, l) => sum + Number(l.split(' ')[1]), 0);
       expect(consumed).toBe(samples.length);
-      expect(sample(text, 'qbl_events_consumed_total{kind="bye_request"}')).toBe(1);
-      expect(sample(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
-      expect(sample(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
-      expect(sample(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBeGreaterThanOrEqual(1);
-      expect(sample(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBeGreaterThanOrEqual(1);
-      expect(sample(text, 'qbl_cdrs_written_total{disposition="no_answer"}')).toBeGreaterThanOrEqual(1);
-      expect(sample(text, 'qbl_open_calls')).toBe(0);
-      expect(sample(text, 'qbl_oldest_open_call_age_seconds')).toBe(0);
-      expect(sample(text, 'qbl_store_commit_duration_seconds_count')).toBe(service.pipeline.stats.commits);
-      expect(sample(text, 'qbl_broker_connected')).toBe(1);
-      expect(sample(text, 'qbl_store_up')).toBe(1);
-      expect(sample(text, 'qbl_unacked_deliveries')).toBe(0);
-      expect(sample(text, 'qbl_amqp_reconnects_total')).toBe(0);
+      expect(metricValue(text, 'qbl_events_consumed_total{kind="bye_request"}')).toBe(1);
+      expect(metricValue(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
+      expect(metricValue(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="no_answer"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_open_calls')).toBe(0);
+      expect(metricValue(text, 'qbl_oldest_open_call_age_seconds')).toBe(0);
+      expect(metricValue(text, 'qbl_store_commit_duration_seconds_count')).toBe(service.pipeline.stats.commits);
+      expect(metricValue(text, 'qbl_broker_connected')).toBe(1);
+      expect(metricValue(text, 'qbl_store_up')).toBe(1);
+      expect(metricValue(text, 'qbl_unacked_deliveries')).toBe(0);
+      expect(metricValue(text, 'qbl_amqp_reconnects_total')).toBe(0);
 
       // The store stops answering: not ready, and the metric says why.
       store.failPing = true;
       const storeDown = await get(port, '/readyz');
       expect([storeDown.status, JSON.parse(storeDown.body)]).toEqual([503, { status: 'not_ready', broker: true, store: false }]);
-      expect(sample((await get(port, '/metrics')).body, 'qbl_store_up')).toBe(0);
+      expect(metricValue((await get(port, '/metrics')).body, 'qbl_store_up')).toBe(0);
       store.failPing = false;
 
       // The network to the broker goes down, then comes back.
@@ -124,11 +119,11 @@ describe('ops endpoint of a running service', () => {
       await waitUntil(() => !service.consumer.stats.connected, 'the consumer to notice the cut');
       const brokerDown = await get(port, '/readyz');
       expect([brokerDown.status, JSON.parse(brokerDown.body)]).toEqual([503, { status: 'not_ready', broker: false, store: true }]);
-      expect(sample((await get(port, '/metrics')).body, 'qbl_broker_connected')).toBe(0);
+      expect(metricValue((await get(port, '/metrics')).body, 'qbl_broker_connected')).toBe(0);
       proxy.refuse = false;
       await waitUntil(() => service.consumer.stats.connected, 'the consumer to reconnect', 30_000);
       expect((await get(port, '/readyz')).status).toBe(200);
-      expect(sample((await get(port, '/metrics')).body, 'qbl_amqp_reconnects_total')).toBe(1);
+      expect(metricValue((await get(port, '/metrics')).body, 'qbl_amqp_reconnects_total')).toBe(1);
 
       expect((await get(port, '/nope')).status).toBe(404);
       expect((await get(port, '/metrics', 'POST')).status).toBe(405);

@@ -30,8 +30,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** The value of one Prometheus series in a scrape (NaN when absent). */
-export function metricValue(text: string, series: string): number {
+/** `name{labels} value` → value, from a Prometheus scrape (undefined when the series is absent). */
+export function metricValue(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? Number.NaN : Number(line.slice(series.length + 1));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }

@@ -3,6 +3,7 @@ import type { ConsumerStats } from '../../consumers/amqp/batch-consumer';
 import type { PipelineStats } from '../../src/pipeline/pipeline';
 import { METRIC_NAMES, ServiceMetrics, oldestOpenCallAgeS, type MetricsSources } from '../../src/observability/metrics';
 import { register as globalRegistry } from 'prom-client';
+import { metricValue } from '../support/http';
 
 const S = 1_000_000;
 
@@ -29,12 +30,6 @@ function sources(overrides: { oldestUs?: number | null; clockUs?: number; ping?:
   return { src, pipelineStats, consumerStats };
 }
 
-/** `name{labels} value` → value, from the exposition text. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
 describe('ServiceMetrics', () => {
   test('every exported metric name is present, with the stats objects\' values', async () => {
     const metrics = new ServiceMetrics({ processMetrics: false });
@@ -42,27 +37,27 @@ describe('ServiceMetrics', () => {
     metrics.bind(src);
     const text = await metrics.text();
     for (const name of METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
-    expect(sample(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(3);
-    expect(sample(text, 'qbl_events_consumed_total{kind="bye_reply"}')).toBe(2);
-    expect(sample(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
-    expect(sample(text, 'qbl_decode_failures_total{reason="store.rejected"}')).toBeUndefined();
-    expect(sample(text, 'qbl_rejected_messages_total{reason="store.rejected"}')).toBe(1);
-    expect(sample(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
-    expect(sample(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBe(2);
-    expect(sample(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBe(1);
-    expect(sample(text, 'qbl_cdrs_written_by_source_total{source="qbl"}')).toBe(3);
-    expect(sample(text, 'qbl_last_cdr_written_timestamp_seconds')).toBe(1_796_000_000);
-    expect(sample(text, 'qbl_open_calls')).toBe(5);
-    expect(sample(text, 'qbl_oldest_open_call_age_seconds')).toBe(90);
-    expect(sample(text, 'qbl_unacked_deliveries')).toBe(2);
-    expect(sample(text, 'qbl_amqp_reconnects_total')).toBe(1);
-    expect(sample(text, 'qbl_store_retries_total')).toBe(4);
-    expect(sample(text, 'qbl_deliveries_received_total')).toBe(7);
-    expect(sample(text, 'qbl_deliveries_acked_total')).toBe(5);
-    expect(sample(text, 'qbl_deliveries_dropped_total')).toBe(2);
-    expect(sample(text, 'qbl_broker_connected')).toBe(1);
-    expect(sample(text, 'qbl_broker_blocked')).toBe(0);
-    expect(sample(text, 'qbl_store_up')).toBe(1);
+    expect(metricValue(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(3);
+    expect(metricValue(text, 'qbl_events_consumed_total{kind="bye_reply"}')).toBe(2);
+    expect(metricValue(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
+    expect(metricValue(text, 'qbl_decode_failures_total{reason="store.rejected"}')).toBeUndefined();
+    expect(metricValue(text, 'qbl_rejected_messages_total{reason="store.rejected"}')).toBe(1);
+    expect(metricValue(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
+    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBe(2);
+    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBe(1);
+    expect(metricValue(text, 'qbl_cdrs_written_by_source_total{source="qbl"}')).toBe(3);
+    expect(metricValue(text, 'qbl_last_cdr_written_timestamp_seconds')).toBe(1_796_000_000);
+    expect(metricValue(text, 'qbl_open_calls')).toBe(5);
+    expect(metricValue(text, 'qbl_oldest_open_call_age_seconds')).toBe(90);
+    expect(metricValue(text, 'qbl_unacked_deliveries')).toBe(2);
+    expect(metricValue(text, 'qbl_amqp_reconnects_total')).toBe(1);
+    expect(metricValue(text, 'qbl_store_retries_total')).toBe(4);
+    expect(metricValue(text, 'qbl_deliveries_received_total')).toBe(7);
+    expect(metricValue(text, 'qbl_deliveries_acked_total')).toBe(5);
+    expect(metricValue(text, 'qbl_deliveries_dropped_total')).toBe(2);
+    expect(metricValue(text, 'qbl_broker_connected')).toBe(1);
+    expect(metricValue(text, 'qbl_broker_blocked')).toBe(0);
+    expect(metricValue(text, 'qbl_store_up')).toBe(1);
   });
 
   test('counters follow the stats between scrapes, gauges drop back, a failing ping reads as store down', async () => {
@@ -77,13 +72,13 @@ describe('ServiceMetrics', () => {
     consumerStats.blocked = true;
     consumerStats.unacked = 0;
     const text = await metrics.text();
-    expect(sample(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(10);
-    expect(sample(text, 'qbl_cdrs_written_total{disposition="failed"}')).toBe(4);
-    expect(sample(text, 'qbl_amqp_reconnects_total')).toBe(3);
-    expect(sample(text, 'qbl_broker_connected')).toBe(0);
-    expect(sample(text, 'qbl_broker_blocked')).toBe(1);
-    expect(sample(text, 'qbl_unacked_deliveries')).toBe(0);
-    expect(sample(text, 'qbl_store_up')).toBe(0);
+    expect(metricValue(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(10);
+    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="failed"}')).toBe(4);
+    expect(metricValue(text, 'qbl_amqp_reconnects_total')).toBe(3);
+    expect(metricValue(text, 'qbl_broker_connected')).toBe(0);
+    expect(metricValue(text, 'qbl_broker_blocked')).toBe(1);
+    expect(metricValue(text, 'qbl_unacked_deliveries')).toBe(0);
+    expect(metricValue(text, 'qbl_store_up')).toBe(0);
   });
 
   test('the commit histogram takes milliseconds from onCommit and exposes seconds', async () => {
@@ -93,11 +88,11 @@ describe('ServiceMetrics', () => {
     metrics.observeCommit(40);
     metrics.observeCommit(2000);
     const text = await metrics.text();
-    expect(sample(text, 'qbl_store_commit_duration_seconds_count')).toBe(3);
-    expect(sample(text, 'qbl_store_commit_duration_seconds_sum')).toBeCloseTo(2.043, 6);
-    expect(sample(text, 'qbl_store_commit_duration_seconds_bucket{le="0.005"}')).toBe(1);
-    expect(sample(text, 'qbl_store_commit_duration_seconds_bucket{le="0.05"}')).toBe(2);
-    expect(sample(text, 'qbl_store_commit_duration_seconds_bucket{le="+Inf"}')).toBe(3);
+    expect(metricValue(text, 'qbl_store_commit_duration_seconds_count')).toBe(3);
+    expect(metricValue(text, 'qbl_store_commit_duration_seconds_sum')).toBeCloseTo(2.043, 6);
+    expect(metricValue(text, 'qbl_store_commit_duration_seconds_bucket{le="0.005"}')).toBe(1);
+    expect(metricValue(text, 'qbl_store_commit_duration_seconds_bucket{le="0.05"}')).toBe(2);
+    expect(metricValue(text, 'qbl_store_commit_duration_seconds_bucket{le="+Inf"}')).toBe(3);
   });
 
   test('before bind() everything reads zero; two services do not share a registry, nor use the global one', async () => {
@@ -105,10 +100,10 @@ describe('ServiceMetrics', () => {
     const b = new ServiceMetrics({ processMetrics: false });
     b.bind(sources().src);
     const textA = await a.text();
-    expect(sample(textA, 'qbl_open_calls')).toBe(0);
-    expect(sample(textA, 'qbl_broker_connected')).toBe(0);
-    expect(sample(textA, 'qbl_store_up')).toBe(0);
-    expect(sample(await b.text(), 'qbl_open_calls')).toBe(5);
+    expect(metricValue(textA, 'qbl_open_calls')).toBe(0);
+    expect(metricValue(textA, 'qbl_broker_connected')).toBe(0);
+    expect(metricValue(textA, 'qbl_store_up')).toBe(0);
+    expect(metricValue(await b.text(), 'qbl_open_calls')).toBe(5);
     expect(await globalRegistry.getSingleMetric('qbl_open_calls')).toBeUndefined();
   });
 
