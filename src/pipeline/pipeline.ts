@@ -157,8 +157,8 @@ export class Pipeline {
       const { disposition, source } = record.cdr;
       this.stats.cdrsByDisposition[disposition] = (this.stats.cdrsByDisposition[disposition] ?? 0) + 1;
       this.stats.cdrsBySource[source] = (this.stats.cdrsBySource[source] ?? 0) + 1;
-      this.stats.lastCdrAtUs = this.wallClock();
     }
+    if (cdrs.length > 0) this.stats.lastCdrAtUs = this.wallClock();
     return result.rejectedEvents;
   }
 
