@@ -3,11 +3,11 @@
  * heap holds nothing but the event stream (the parent has run a whole service by then).
  * Args: messages, seed, batch size. Prints one JSON line: { perS, events, calls }.
  */
-import { benchTraffic, endingNow } from './traffic';
+import { benchTraffic } from './traffic';
 import { decodeAll, measureCorrelatorSteady } from './correlator';
 
 const [messages, seed, batchSize] = process.argv.slice(2).map(Number);
-const traffic = benchTraffic(messages!, seed!, endingNow(Date.now() * 1000));
+const traffic = benchTraffic(messages!, seed!, Date.now() * 1000);
 const events = decodeAll(traffic.messages);
 const result = measureCorrelatorSteady(events, batchSize!);
 if (result.cdrs.size !== traffic.expected.length || result.openCallsLeft !== 0) {

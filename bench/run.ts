@@ -4,7 +4,7 @@
  */
 import type { QueueType } from '../src/config/config';
 import { parseBenchArgs, type BenchOptions, BENCH_USAGE } from './options';
-import { benchTraffic, endingNow, type BenchTraffic } from './traffic';
+import { benchTraffic, type BenchTraffic } from './traffic';
 import { measureLimit, type RateResult } from './limit';
 import { measurePipeline, type PipelineResult } from './pipeline';
 import { measureCorrelatorIsolated } from './correlator';
@@ -33,7 +33,7 @@ export function assertPipelineCorrect(result: PipelineResult, label: string): vo
 }
 
 export async function runBench(options: BenchOptions, log: (line: string) => void): Promise<BenchReport> {
-  const traffic: BenchTraffic = benchTraffic(options.events, options.seed, endingNow(Date.now() * 1000));
+  const traffic: BenchTraffic = benchTraffic(options.events, options.seed, Date.now() * 1000);
   const { messages, expected } = traffic;
   log(`traffic: ${messages.length} messages, ${expected.length} calls`);
   const intake = { prefetch: options.prefetch, batchSize: options.batchSize, batchWaitMs: options.batchWaitMs };
@@ -43,7 +43,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const limit = await measureLimit(messages, { queueType, prefetch: options.prefetch, ackEvery: options.ackEvery });
     log(`${queueType}: bare consumer ${Math.round(limit.perS)}/s`);
     // Fresh traffic times for the service: its event clock starts at the wall clock.
-    const live = benchTraffic(options.events, options.seed, endingNow(Date.now() * 1000));
+    const live = benchTraffic(options.events, options.seed, Date.now() * 1000);
     const pipeline = await measurePipeline(live.messages, live.expected, { ...intake, queueType });
     assertPipelineCorrect(pipeline, `${queueType} pipeline`);
     queues[queueType] = queueFigures(limit, pipeline);
@@ -56,7 +56,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   log(`memory: ${memory.heapBytesPerOpenCall} B/open call`);
 
   const latencyQueue = options.queueTypes[0]!;
-  const paced = benchTraffic(options.latencyRatePerS * options.latencySeconds, options.seed + 1, () => Date.now() * 1000);
+  const paced = benchTraffic(options.latencyRatePerS * options.latencySeconds, options.seed + 1, Date.now() * 1000);
   const latency = await measureLatency(paced.messages, paced.expected, { ...intake, queueType: latencyQueue, ratePerS: options.latencyRatePerS });
   log(`latency: p99 ${latency.p99Ms.toFixed(1)} ms`);
 
@@ -64,7 +64,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   let esRatio: number | null = null;
   if (process.env.ELASTICSEARCH_URL) {
     const queueType = options.queueTypes[0]!;
-    const live = benchTraffic(options.events, options.seed, endingNow(Date.now() * 1000));
+    const live = benchTraffic(options.events, options.seed, Date.now() * 1000);
     const es = await measurePipeline(live.messages, live.expected, { ...intake, queueType, elasticsearch: true });
     assertPipelineCorrect(es, 'elasticsearch pipeline');
     esPerS = Math.round(es.perS);

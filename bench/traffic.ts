@@ -1,8 +1,9 @@
 /**
  * The bench's input: whole simulated calls from the traffic generator (realistic mix of
- * outcomes, reordering and duplicates), in publish order. Callers place the arrivals next to the
- * wall clock, as in live traffic (a stream a day old would have every unanswered call timed out
- * at once by a fresh service's event clock, which starts at the wall clock).
+ * outcomes, reordering and duplicates), in publish order, placed as a backlog: every event in the
+ * past, the last one now — what a broker holds after the service was away (events from the
+ * future cannot be queued; a stream running ahead of the wall clock would move the event clock
+ * past calls whose replies are still queued, and time them out only to rewrite them).
  */
 import type { Cdr } from '../correlators/cdr';
 import { generateTraffic, type TrafficMessage } from '../src/simulator/generator';
@@ -23,18 +24,30 @@ export function arrivalSpanUs(calls: number): number {
   return Math.round((calls / BENCH_CPS) * 1_000_000);
 }
 
-/**
- * Whole calls adding up to at least `minMessages` messages (more calls are drawn until they do).
- * `startTimeUsFor(calls)` places the first arrival.
- */
-export function benchTraffic(minMessages: number, seed: number, startTimeUsFor: (calls: number) => number): BenchTraffic {
+/** Whole calls adding up to at least `minMessages` messages (more calls are drawn until they do), the last event at `lastEventAtUs`. */
+export function benchTraffic(minMessages: number, seed: number, lastEventAtUs: number): BenchTraffic {
   let calls = Math.max(1, Math.ceil(minMessages / MESSAGES_PER_CALL));
   for (;;) {
-    const startTimeUs = startTimeUsFor(calls);
-    const traffic = generateTraffic({ calls, seed, cps: BENCH_CPS, concurrency: 10_000_000, startTimeUs });
-    if (traffic.messages.length >= minMessages) return { messages: traffic.messages, expected: traffic.expected };
-    calls = Math.ceil(calls * 1.05) + 1;
+    const provisionalStartUs = lastEventAtUs - arrivalSpanUs(calls);
+    const draft = generate(calls, seed, provisionalStartUs);
+    if (draft.messages.length < minMessages) {
+      calls = Math.ceil(calls * 1.05) + 1;
+      continue;
+    }
+    // The generator places every time relative to its start: shifting the start shifts the stream.
+    const traffic = generate(calls, seed, provisionalStartUs - (lastEventTimeUs(draft.messages) - lastEventAtUs));
+    return { messages: traffic.messages, expected: traffic.expected };
   }
+}
+
+function generate(calls: number, seed: number, startTimeUs: number) {
+  return generateTraffic({ calls, seed, cps: BENCH_CPS, concurrency: 10_000_000, startTimeUs });
+}
+
+export function lastEventTimeUs(messages: readonly TrafficMessage[]): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const message of messages) if (message.timeUs > latest) latest = message.timeUs;
+  return latest;
 }
 
 export interface Disorder {
@@ -69,9 +82,4 @@ export function measureDisorder(messages: readonly TrafficMessage[]): Disorder {
     else latestUs.set(message.callId, message.timeUs);
   }
   return { replyBeforeRequest, duplicates, outOfTimeOrder };
-}
-
-/** Arrivals that end now: a backlog of the last moments, as the drain figures publish it. */
-export function endingNow(nowUs: number): (calls: number) => number {
-  return (calls) => nowUs - arrivalSpanUs(calls);
 }

@@ -9,7 +9,10 @@ import type { Random } from './random';
 export interface DisorderOptions {
   /** Probability that an event is published twice (the same body). */
   readonly duplicateRate: number;
-  /** Probability that an event is published before the event that precedes it in time. */
+  /**
+   * Probability that an event is published before the event that precedes it in time, when the
+   * two were raised within REORDER_WINDOW_US of each other (events further apart never swap).
+   */
   readonly reorderRate: number;
   /** Probability that an event is never published (at-most-once delivery from OpenSIPS). */
   readonly lossRate: number;
@@ -35,7 +38,13 @@ export interface CallDisorder {
 /** A late re-raise or re-delivery lands up to this long after the original. */
 const DUPLICATE_LAG_MAX_US = 3_000_000;
 /** A reordered event overtakes its predecessor by up to this much (one connection per subscription). */
-const REORDER_LEAD_MAX_US = 5_000;
+export const REORDER_LEAD_MAX_US = 5_000;
+/**
+ * Only events raised this close together interleave across OpenSIPS's broker connections (an
+ * INVITE and its 100, a BYE and its reply, the proxy's 408 and the 487). A BYE is never published
+ * minutes before the 200 it follows: nothing is published before it happens.
+ */
+export const REORDER_WINDOW_US = 100_000;
 
 export function applyDisorder(rng: Random, events: readonly SimEvent[], options: DisorderOptions): CallDisorder {
   const lossRng = rng.derive('loss');
@@ -46,8 +55,9 @@ export function applyDisorder(rng: Random, events: readonly SimEvent[], options:
   const sends: Send[] = [];
   published.forEach((event, i) => {
     let publishKeyUs = event.timeUs;
-    if (i > 0 && reorderRng.chance(options.reorderRate)) {
-      publishKeyUs = published[i - 1]!.timeUs - 1 - reorderRng.int(0, REORDER_LEAD_MAX_US);
+    const previous = i > 0 ? published[i - 1]! : undefined;
+    if (previous !== undefined && event.timeUs - previous.timeUs <= REORDER_WINDOW_US && reorderRng.chance(options.reorderRate)) {
+      publishKeyUs = previous.timeUs - 1 - reorderRng.int(0, REORDER_LEAD_MAX_US);
     }
     sends.push({ event, publishKeyUs, duplicate: false });
     if (duplicateRng.chance(options.duplicateRate)) {

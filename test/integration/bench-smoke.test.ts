@@ -4,7 +4,7 @@
  * committed (service), the service stores exactly the expected CDRs, the ratio is the two
  * measured rates divided, and the stream carries the disorder of real traffic.
  */
-import { benchTraffic, endingNow, measureDisorder } from '../../bench/traffic';
+import { benchTraffic, lastEventTimeUs, measureDisorder } from '../../bench/traffic';
 import { measureLimit } from '../../bench/limit';
 import { measurePipeline } from '../../bench/pipeline';
 import { assertPipelineCorrect, queueFigures } from '../../bench/run';
@@ -17,7 +17,7 @@ const EVENTS = 1500;
 const INTAKE = { prefetch: 200, batchSize: 100, batchWaitMs: 5 };
 
 describe('bench harness (small N)', () => {
-  const traffic = benchTraffic(EVENTS, 7, endingNow(Date.now() * 1000));
+  const traffic = benchTraffic(EVENTS, 7, Date.now() * 1000);
 
   test('the stream is whole simulated calls with real-traffic disorder', () => {
     expect(traffic.messages.length).toBeGreaterThanOrEqual(EVENTS);
@@ -29,6 +29,13 @@ describe('bench harness (small N)', () => {
     const calls = new Set(traffic.messages.map((m) => m.callId));
     expect(traffic.expected.every((cdr) => calls.has(cdr.call_id))).toBe(true);
     expect(calls.size).toBe(traffic.expected.length);
+  });
+
+  test('the stream is a backlog: every event in the past, the last one at the instant asked for', () => {
+    const lastUs = 1_796_000_000_123_456;
+    const placed = benchTraffic(300, 7, lastUs);
+    expect(lastEventTimeUs(placed.messages)).toBe(lastUs);
+    expect(placed.messages.every((m) => m.timeUs <= lastUs)).toBe(true);
   });
 
   test('the correlator alone closes every call into the expected CDR', () => {

@@ -3,6 +3,7 @@ import {
   generateTraffic, resolveTrafficOptions, routingKeyFor, type Traffic, type TrafficOptions,
 } from '../../src/simulator/generator';
 import type { SimEvent } from '../../src/simulator/call-model';
+import { REORDER_LEAD_MAX_US, REORDER_WINDOW_US } from '../../src/simulator/disorder';
 
 const S = 1_000_000;
 const START_US = 1_796_000_000 * S;
@@ -220,6 +221,21 @@ describe('disorder flags: each has an effect, 0 disables it', () => {
     });
     expect(replyFirst).toBe(true);
     expect(reordered.expected).toEqual(gen({ reorderRate: 0, calls: 100 }).expected);
+  });
+
+  test('--reorder-rate swaps only events raised close together: nothing is published before it happens', () => {
+    const traffic = gen({ reorderRate: 1, calls: 200 });
+    let swapped = 0;
+    let latestUs = Number.NEGATIVE_INFINITY;
+    for (const message of traffic.messages) {
+      // Against the whole stream: a message never runs ahead of one published after it by more than the window.
+      if (message.timeUs < latestUs) {
+        swapped += 1;
+        expect(latestUs - message.timeUs).toBeLessThanOrEqual(REORDER_WINDOW_US + REORDER_LEAD_MAX_US + 1);
+      }
+      latestUs = Math.max(latestUs, message.timeUs);
+    }
+    expect(swapped).toBeGreaterThan(50);
   });
 
   test('--loss-rate: events go missing, and the expected CDRs change with them', () => {
