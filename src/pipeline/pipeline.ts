@@ -57,7 +57,7 @@ export class Pipeline {
   constructor(private readonly options: PipelineOptions) {
     this.correlator = new Correlator(options.correlator);
     this.wallClock = options.wallClock ?? wallClockUs;
-    this.clock = new EventClock(this.wallClock(), this.wallClock(), options.correlator.maxClockSkewUs);
+    this.clock = new EventClock(null, this.wallClock(), options.correlator.maxClockSkewUs);
   }
 
   /** Puts the calls that were open at the last commit back in memory, and the event clock where they left it. */
@@ -74,8 +74,9 @@ export class Pipeline {
       }
     }
     const wallUs = this.wallClock();
-    if (Number.isFinite(latestUs) && latestUs < wallUs) {
-      this.clock = new EventClock(latestUs, wallUs, this.options.correlator.maxClockSkewUs);
+    if (Number.isFinite(latestUs)) {
+      // Stored events from the future (a skewed SIP host) must not start the clock ahead of the wall.
+      this.clock = new EventClock(Math.min(latestUs, wallUs), wallUs, this.options.correlator.maxClockSkewUs);
     }
     return open.length;
   }
