@@ -1,10 +1,10 @@
 /** The SQLite store against real database files in a temporary directory. */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
-import { SCHEMA_VERSION } from '../../src/stores/sqlite/schema';
+import { SCHEMA_VERSION, migrate } from '../../src/stores/sqlite/schema';
 import { ConfigError, StoreUnavailableError } from '../../src/errors';
 import type { CommitBatch, StoredEvent } from '../../src/stores/store';
 import type { CallEvent } from '../../correlators/events';
@@ -290,6 +290,64 @@ describe('SqliteStore', () => {
       const reader = open({ readonly: true });
       await writer.commit(batch({ cdrs: [cdrRecord('c2', T0 + 1)] }));
       expect((await reader.searchCdrs({ limit: 5 })).map((r) => r.cdr.call_id)).toEqual(['c2', 'c1']);
+    });
+  });
+
+  describe('schema 1 → 2 (time-ordered event key, no cdrs_call_id index)', () => {
+    it('migrates a version-1 file in place: events, CDRs and open calls are all still there and deduplicate as before', async () => {
+      mkdirSync(join(dir, 'nested', 'dir'), { recursive: true });
+      const old = new Database(path);
+      old.pragma('journal_mode = WAL');
+      migrate(old, 1);
+      const v1Event = old.prepare(`INSERT INTO events (id, call_id, kind, event_name, time_us, reply_code, direction, caller, callee, acc,
+        exchange, routing_key, body, received_at_us) VALUES (?, ?, 'invite_request', 'E_QBL_INVITE_REQUEST', ?, NULL, 'downstream',
+        'alice', 'bob', NULL, 'opensips', 'qbl.invite', ?, ?)`);
+      v1Event.run('e2', 'call-1', T0 + 5, Buffer.from('second'), T0 + 9);
+      v1Event.run('e1', 'call-1', T0, Buffer.from('first'), T0 + 9);
+      const row = cdrRecord('call-1', T0);
+      old.prepare(`INSERT INTO cdrs (cdr_id, call_id, caller, callee, caller_e164, callee_e164, disposition, start_us, invite_at_us, source, record)
+        VALUES (?, ?, 'alice', 'bob', NULL, NULL, 'answered', ?, ?, 'qbl', ?)`).run(row.cdr.cdr_id, 'call-1', T0, T0, JSON.stringify({ cdr: row.cdr, extras: row.extras }));
+      old.prepare('INSERT INTO open_calls (call_id, deadline_us) VALUES (?, ?)').run('call-2', T0 + 99);
+      old.close();
+
+      const store = open();
+      const raw = new Database(path, { readonly: true });
+      try {
+        expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+        const indexes = (raw.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+        expect(indexes).toEqual(expect.arrayContaining(['events_time_id', 'events_call_time', 'cdrs_start']));
+        expect(indexes).not.toContain('cdrs_call_id');
+      } finally {
+        raw.close();
+      }
+      const events = (await store.eventsForCalls(['call-1'])).get('call-1')!;
+      expect(events.map((e) => e.id)).toEqual(['e1', 'e2']);
+      expect((await store.eventsForCall('call-1')).map((e) => e.body)).toEqual(['first', 'second']);
+      expect(await store.openCalls()).toEqual([{ callId: 'call-2', deadlineUs: T0 + 99 }]);
+      expect((await store.searchCdrs({ callId: 'call-1', limit: 5 })).map((r) => r.cdr)).toEqual([row.cdr]);
+
+      // The same event redelivered after the migration is still the same row.
+      await store.commit(batch({ events: [stored(event({ id: 'e1', callId: 'call-1', timeUs: T0 }))] }));
+      expect(store.countRows().events).toBe(2);
+    });
+  });
+
+  describe('checkpoints', () => {
+    it('copies committed pages into the database file off the event loop, and close leaves one self-contained file', async () => {
+      const store = open();
+      const dbBytes = () => statSync(path).size;
+      const before = dbBytes();
+      const body = Buffer.alloc(2000, 'x');
+      const events = Array.from({ length: 300 }, (_, i) => stored(event({ id: `e${i}`, callId: `call-${i % 40}`, timeUs: T0 + i }), body));
+      await store.commit(batch({ events }));
+      // The writer's own auto-checkpoint waits for a WAL of 256 MiB: only the worker can have grown the file.
+      const deadline = Date.now() + 10_000;
+      while (dbBytes() < before + 300 * 2000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(dbBytes()).toBeGreaterThanOrEqual(before + 300 * 2000);
+      await store.close();
+      expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+      const reopened = open({ readonly: true });
+      expect(reopened.countRows().events).toBe(300);
     });
   });
 });

@@ -14,8 +14,10 @@ import {
 } from '../store';
 import { SCHEMA_VERSION, migrate, schemaVersion } from './schema';
 import {
-  cdrToRow, eventToRow, recordToStoredCdr, rowToEvent, rowToEventRow, type EventRecordRow,
+  CDR_COLUMNS, EVENT_COLUMNS, cdrValues, eventValues, recordToStoredCdr, rowToEvent, rowToEventRow, type EventRecordRow,
 } from './rows';
+import { cdrIdFor } from '../../../correlators/cdr';
+import { Checkpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer';
 
 export interface SqliteOpenOptions {
   logger?: Logger;
@@ -47,8 +49,8 @@ function toStoreError(error: unknown, action: string): unknown {
   return error;
 }
 
-const EVENT_COLUMNS = 'id, call_id, kind, event_name, time_us, reply_code, direction, caller, callee, acc, exchange, routing_key, body, received_at_us';
-const CDR_COLUMNS = ['cdr_id', 'call_id', 'caller', 'callee', 'caller_e164', 'callee_e164', 'disposition', 'start_us', 'invite_at_us', 'source', 'record'];
+const EVENT_LIST = EVENT_COLUMNS.join(', ');
+const placeholders = (columns: readonly string[]) => columns.map(() => '?').join(', ');
 
 export class SqliteStore implements CallStore, CdrReader {
   private readonly insertEvent: Statement;
@@ -61,28 +63,28 @@ export class SqliteStore implements CallStore, CdrReader {
   private readonly searchStatements = new Map<string, Statement>();
   private readonly writeBatch: (batch: CommitBatch) => void;
 
-  private constructor(private readonly db: Db, private readonly logger?: Logger) {
+  private constructor(private readonly db: Db, private readonly logger?: Logger, private readonly checkpointer?: Checkpointer) {
+    // (time_us, id) is the events' unique key (schema.ts): a redelivered event is the same row.
     this.insertEvent = db.prepare(
-      `INSERT INTO events (${EVENT_COLUMNS}) VALUES (@id, @call_id, @kind, @event_name, @time_us, @reply_code, @direction,
-       @caller, @callee, @acc, @exchange, @routing_key, @body, @received_at_us) ON CONFLICT(id) DO NOTHING`,
+      `INSERT INTO events (${EVENT_LIST}) VALUES (${placeholders(EVENT_COLUMNS)}) ON CONFLICT(time_us, id) DO NOTHING`,
     );
     this.upsertCdr = db.prepare(
-      `INSERT INTO cdrs (${CDR_COLUMNS.join(', ')}) VALUES (${CDR_COLUMNS.map((c) => `@${c}`).join(', ')})
+      `INSERT INTO cdrs (${CDR_COLUMNS.join(', ')}) VALUES (${placeholders(CDR_COLUMNS)})
        ON CONFLICT(cdr_id) DO UPDATE SET ${CDR_COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`,
     );
     this.upsertOpenCall = db.prepare(
       'INSERT INTO open_calls (call_id, deadline_us) VALUES (?, ?) ON CONFLICT(call_id) DO UPDATE SET deadline_us = excluded.deadline_us',
     );
     this.deleteOpenCall = db.prepare('DELETE FROM open_calls WHERE call_id = ?');
-    this.selectCallEvents = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE call_id = ? ORDER BY time_us, id`);
+    this.selectCallEvents = db.prepare(`SELECT ${EVENT_LIST} FROM events WHERE call_id = ? ORDER BY time_us, id`);
     // One statement for a batch's unknown calls (a JSON array parameter): one round trip instead of one per call.
     this.selectCallsEvents = db.prepare(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE call_id IN (SELECT value FROM json_each(?)) ORDER BY call_id, time_us, id`,
+      `SELECT ${EVENT_LIST} FROM events WHERE call_id IN (SELECT value FROM json_each(?)) ORDER BY call_id, time_us, id`,
     );
     this.selectOpenCalls = db.prepare('SELECT call_id, deadline_us FROM open_calls ORDER BY call_id');
     const write = db.transaction((batch: CommitBatch) => {
-      for (const stored of batch.events) this.insertEvent.run(eventToRow(stored));
-      for (const record of batch.cdrs) this.upsertCdr.run(cdrToRow(record));
+      for (const stored of batch.events) this.insertEvent.run(eventValues(stored));
+      for (const record of batch.cdrs) this.upsertCdr.run(cdrValues(record));
       for (const call of batch.openCalls) this.upsertOpenCall.run(call.callId, call.deadlineUs);
       for (const callId of batch.closedCallIds) this.deleteOpenCall.run(callId);
     });
@@ -92,8 +94,11 @@ export class SqliteStore implements CallStore, CdrReader {
 
   static open(path: string, options: SqliteOpenOptions = {}): SqliteStore {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-    const db = options.readonly ? openReadonly(path, busyTimeoutMs) : openWritable(path, busyTimeoutMs, options.logger);
-    return new SqliteStore(db, options.logger);
+    if (options.readonly) return new SqliteStore(openReadonly(path, busyTimeoutMs), options.logger);
+    const db = openWritable(path, busyTimeoutMs, options.logger);
+    if (path === ':memory:') return new SqliteStore(db, options.logger);
+    db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+    return new SqliteStore(db, options.logger, new Checkpointer(path, options.logger));
   }
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
@@ -106,6 +111,7 @@ export class SqliteStore implements CallStore, CdrReader {
       }
       throw mapped;
     }
+    this.checkpointer?.request();
     return NOTHING_REJECTED;
   }
 
@@ -137,8 +143,9 @@ export class SqliteStore implements CallStore, CdrReader {
     const where: string[] = [];
     const params: Array<string | number> = [];
     if (query.callId !== undefined) {
-      where.push('call_id = ?');
-      params.push(query.callId);
+      // The id is a function of the call id: the primary key finds the row without an index of its own.
+      where.push('cdr_id = ? AND call_id = ?');
+      params.push(cdrIdFor(query.callId), query.callId);
     }
     if (query.numbers !== undefined) {
       // One JSON array parameter keeps the SQL text (and its cached statement) independent of the count.
@@ -187,6 +194,7 @@ export class SqliteStore implements CallStore, CdrReader {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    await this.checkpointer?.close();
     if (!this.db.readonly) {
       // Leave a self-contained file (no -wal/-shm) so a read-only open later creates nothing.
       // Fails at once with SQLITE_BUSY while a reader is attached: then WAL mode simply stays.
