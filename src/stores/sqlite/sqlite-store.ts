@@ -235,6 +235,8 @@ function openWritable(path: string, busyTimeoutMs: number, logger?: Logger): Db 
     if (found > SCHEMA_VERSION) {
       throw new ConfigError('SQLITE_PATH', `a database of schema version at most ${SCHEMA_VERSION} (written by a newer qbl?)`, `${path} at version ${found}`);
     }
+    // Rewriting the events table of a large file takes a while: say so before, not only after.
+    if (found > 0 && found < SCHEMA_VERSION) logger?.info({ sqlitePath: path, from: found, to: SCHEMA_VERSION }, 'sqlite schema migrating');
     const from = migrate(db);
     if (from !== SCHEMA_VERSION) logger?.info({ sqlitePath: path, from, to: SCHEMA_VERSION }, 'sqlite schema migrated');
   } catch (error) {
