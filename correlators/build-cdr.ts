@@ -1,7 +1,7 @@
 /** From a call's state to its CDR, exactly as `shared/spec/cdr.md` defines the fields. */
 import type { CallState } from './call-state';
 import {
-  type AccComparison, type Cdr, type CdrRecord, type ClosedBy, type Disposition, type HangupBy,
+  type Cdr, type CdrExtras, type CdrRecord, type ClosedBy, type Disposition, type HangupBy,
   cdrIdFor, EMPTY_EXTRAS, formatUsOrNull,
 } from './cdr';
 
@@ -34,8 +34,9 @@ interface Timeline {
   ringingAtUs: number | null;
   answerAtUs: number | null;
   answerCode: number | null;
-  /** The deciding final failure, when the call was not answered. */
-  failure: { atUs: number; code: number } | null;
+  /** The deciding final failure, when the call was not answered (both null otherwise). */
+  failureAtUs: number | null;
+  failureCode: number | null;
   byeAtUs: number | null;
   hangupBy: HangupBy | null;
   byeCode: number | null;
@@ -43,18 +44,19 @@ interface Timeline {
 }
 
 function qblTimeline(state: CallState): Timeline {
-  const answered = state.answer !== null;
-  const finalSeen = answered || state.failure !== null;
+  const answered = state.answerAtUs !== null;
+  const failed = !answered && state.failureAtUs !== null;
   return {
     inviteAtUs: state.inviteAtUs,
     ringingAtUs: state.ringingAtUs,
-    answerAtUs: state.answer?.atUs ?? null,
-    answerCode: state.answer?.value ?? null,
-    failure: answered || state.failure === null ? null : { atUs: state.failure.atUs, code: state.failure.value },
-    byeAtUs: state.bye?.atUs ?? null,
-    hangupBy: hangupFrom(state.bye?.value),
-    byeCode: state.byeReply?.value ?? null,
-    complete: state.inviteAtUs !== null && finalSeen && (!answered || (state.bye !== null && state.byeReply !== null)),
+    answerAtUs: state.answerAtUs,
+    answerCode: state.answerCode,
+    failureAtUs: failed ? state.failureAtUs : null,
+    failureCode: failed ? state.failureCode : null,
+    byeAtUs: state.byeAtUs,
+    hangupBy: hangupFrom(state.byeDirection),
+    byeCode: state.byeReplyCode,
+    complete: state.inviteAtUs !== null && (answered || failed) && (!answered || (state.byeAtUs !== null && state.byeReplyAtUs !== null)),
   };
 }
 
@@ -66,21 +68,24 @@ function accTimeline(state: CallState): Timeline {
   const createdUs = figures?.createdS != null ? figures.createdS * US_PER_S : null;
   let answerAtUs = acc.answer?.atUs ?? null;
   let answerCode = acc.answer?.value ?? null;
-  let failure: Timeline['failure'] = null;
+  let failureAtUs: number | null = null;
+  let failureCode: number | null = null;
   let byeAtUs = acc.bye?.atUs ?? null;
   if (final?.kind === 'acc_cdr') {
     answerAtUs = final.timeUs;
     answerCode = final.code ?? 200;
     if (figures?.durationMs != null) byeAtUs = final.timeUs + figures.durationMs * US_PER_MS;
   } else if (final?.kind === 'acc_missed' && final.code !== null && answerAtUs === null) {
-    failure = { atUs: final.timeUs, code: final.code };
+    failureAtUs = final.timeUs;
+    failureCode = final.code;
   }
   return {
     inviteAtUs: createdUs,
     ringingAtUs: null,
     answerAtUs,
     answerCode,
-    failure,
+    failureAtUs,
+    failureCode,
     byeAtUs,
     hangupBy: null,
     byeCode: final?.kind === 'acc_cdr' ? null : acc.bye?.value ?? null,
@@ -89,28 +94,37 @@ function accTimeline(state: CallState): Timeline {
   };
 }
 
-function accComparison(state: CallState, talkUs: number | null, finalCode: number | null, toleranceMs: number): AccComparison {
+/** The extras of a call with quick-billing-log events: no numbers yet (the pipeline adds them), and the acc comparison. */
+function qblExtras(state: CallState, talkUs: number | null, finalCode: number | null, toleranceMs: number): CdrExtras {
   const final = state.acc?.final;
-  if (!final) return { acc_duration_ms: null, acc_setup_ms: null, acc_code: null, acc_mismatch: null };
+  if (!final) return { caller_e164: null, callee_e164: null, acc_duration_ms: null, acc_setup_ms: null, acc_code: null, acc_mismatch: null };
   const durationMs = final.kind === 'acc_cdr' ? final.figures.durationMs : 0;
   const setupS = final.figures.setupS;
   let mismatch: boolean | null = null;
   if (finalCode !== null && final.code !== null && finalCode !== final.code) mismatch = true;
   else if (talkUs !== null && durationMs !== null) mismatch = Math.abs(talkUs - durationMs * US_PER_MS) > toleranceMs * US_PER_MS;
   else if (finalCode !== null && final.code !== null) mismatch = false;
-  return { acc_duration_ms: durationMs, acc_setup_ms: setupS === null ? null : setupS * 1000, acc_code: final.code, acc_mismatch: mismatch };
+  return {
+    caller_e164: null,
+    callee_e164: null,
+    acc_duration_ms: durationMs,
+    acc_setup_ms: setupS === null ? null : setupS * 1000,
+    acc_code: final.code,
+    acc_mismatch: mismatch,
+  };
 }
 
 export function buildCdr(state: CallState, accToleranceMs: number): CdrRecord {
   const fromQbl = state.qblEvents > 0;
   const t = fromQbl ? qblTimeline(state) : accTimeline(state);
   const answered = t.answerAtUs !== null;
-  const finalCode = answered ? t.answerCode : t.failure?.code ?? null;
-  const endAtUs = answered ? t.byeAtUs : t.failure?.atUs ?? null;
+  const failed = t.failureAtUs !== null;
+  const finalCode = answered ? t.answerCode : t.failureCode;
+  const endAtUs = answered ? t.byeAtUs : t.failureAtUs;
 
   let closedBy: ClosedBy;
   if (answered) closedBy = t.byeAtUs !== null ? 'bye' : 'timeout';
-  else if (t.failure !== null) closedBy = 'final_reply';
+  else if (failed) closedBy = 'final_reply';
   else closedBy = t.byeAtUs !== null ? 'bye' : 'timeout';
 
   let talkUs: number | null = 0;
@@ -119,8 +133,8 @@ export function buildCdr(state: CallState, accToleranceMs: number): CdrRecord {
   const cdr: Cdr = {
     cdr_id: cdrIdFor(state.callId),
     call_id: state.callId,
-    caller: state.caller?.value ?? null,
-    callee: state.callee?.value ?? null,
+    caller: state.caller,
+    callee: state.callee,
     disposition: dispositionFor(finalCode),
     final_code: finalCode,
     invite_at: formatUsOrNull(t.inviteAtUs),
@@ -128,7 +142,7 @@ export function buildCdr(state: CallState, accToleranceMs: number): CdrRecord {
     answer_at: formatUsOrNull(t.answerAtUs),
     end_at: formatUsOrNull(endAtUs),
     pdd_us: diff(t.ringingAtUs, t.inviteAtUs),
-    setup_us: diff(t.answerAtUs ?? t.failure?.atUs ?? null, t.inviteAtUs),
+    setup_us: diff(t.answerAtUs ?? t.failureAtUs, t.inviteAtUs),
     talk_us: talkUs,
     total_us: diff(endAtUs, t.inviteAtUs),
     bye_code: t.byeCode,
@@ -138,9 +152,7 @@ export function buildCdr(state: CallState, accToleranceMs: number): CdrRecord {
     events: state.eventIds.length,
     source: fromQbl ? 'qbl' : 'acc',
   };
-  const extras = fromQbl
-    ? { ...EMPTY_EXTRAS, ...accComparison(state, talkUs, finalCode, accToleranceMs) }
-    : EMPTY_EXTRAS;
+  const extras = fromQbl ? qblExtras(state, talkUs, finalCode, accToleranceMs) : EMPTY_EXTRAS;
   return { cdr, extras, startUs: t.inviteAtUs ?? state.firstEventAtUs };
 }
 

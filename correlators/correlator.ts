@@ -4,7 +4,7 @@
  */
 import type { CallEvent } from './events';
 import type { CdrRecord } from './cdr';
-import { type CallState, cloneCallState, compactIds, foldEvents, mergeEvent, newCallState } from './call-state';
+import { type CallState, cloneCallState, foldEvents, hasMerged, mergeEvent, newCallState } from './call-state';
 import { buildCdr, callStartUs } from './build-cdr';
 
 export interface CorrelatorOptions {
@@ -65,7 +65,6 @@ export class Correlator {
   /** Puts an open call back in memory from its stored events (after a restart). */
   restoreOpen(callId: string, events: readonly CallEvent[]): void {
     const state = foldEvents(callId, events);
-    compactIds(state);
     state.deadlineUs = this.deadlineOf(state);
     this.open.set(callId, state);
     this.stats.openCalls = this.open.size;
@@ -76,41 +75,55 @@ export class Correlator {
    * memory: a call found there is closed, so its new events rewrite its CDR at once.
    */
   ingest(events: readonly CallEvent[], history: ReadonlyMap<string, readonly CallEvent[]>, nowUs: number): CorrelatorStep {
-    const working = new Map<string, CallState>();
-    const changed = new Set<CallState>();
-    /** Where the CDRs of reloaded closed calls were last filed, before this step's events. */
-    const previousStarts = new Map<CallState, number>();
+    /** This step's copy of every call one of its events changed, in the order of their first change. */
+    const changed = new Map<string, CallState>();
+    /** Closed calls reloaded from history whose events so far in this batch were all duplicates. */
+    let reloadedUnchanged: Map<string, CallState> | undefined;
+    /** The closed calls reloaded from history, with where their CDRs were last filed (before this step's events). */
+    let previousStarts: Map<CallState, number> | undefined;
     let merged = 0;
     let duplicates = 0;
     for (const event of events) {
-      let state = working.get(event.callId);
+      const callId = event.callId;
+      let state = changed.get(callId);
       if (state === undefined) {
-        const current = this.open.get(event.callId);
-        const past = current === undefined ? history.get(event.callId) : undefined;
-        if (current !== undefined) state = cloneCallState(current);
-        else if (past !== undefined && past.length > 0) {
-          state = foldEvents(event.callId, past);
-          state.closed = true;
-          previousStarts.set(state, callStartUs(state));
-        } else state = newCallState(event.callId);
-        working.set(event.callId, state);
+        // A duplicate of a stored event changes nothing: the call is copied only when it changes.
+        const current = this.open.get(callId);
+        if (current !== undefined) {
+          if (hasMerged(current, event)) {
+            duplicates += 1;
+            continue;
+          }
+          state = cloneCallState(current);
+        } else {
+          state = reloadedUnchanged?.get(callId);
+          const past = state === undefined && history.size > 0 ? history.get(callId) : undefined;
+          if (past !== undefined && past.length > 0) {
+            state = foldEvents(callId, past);
+            (previousStarts ??= new Map()).set(state, callStartUs(state));
+          }
+          if (state === undefined) state = newCallState(callId);
+          else if (hasMerged(state, event)) {
+            (reloadedUnchanged ??= new Map()).set(callId, state);
+            duplicates += 1;
+            continue;
+          }
+        }
+        changed.set(callId, state);
       }
-      if (mergeEvent(state, event)) {
-        merged += 1;
-        changed.add(state);
-      } else {
-        duplicates += 1;
-      }
+      if (mergeEvent(state, event)) merged += 1;
+      else duplicates += 1;
     }
 
     const step = this.newStep();
     let lateRewrites = 0;
-    for (const state of changed) {
-      if (state.closed) {
+    for (const state of changed.values()) {
+      const previousStartUs = previousStarts?.get(state);
+      if (previousStartUs !== undefined) {
+        // A closed call: its new events rewrite its CDR at once.
         lateRewrites += 1;
         const record = buildCdr(state, this.options.accToleranceMs);
-        const previousStartUs = previousStarts.get(state);
-        if (previousStartUs !== undefined && previousStartUs !== record.startUs) record.previousStartUs = previousStartUs;
+        if (previousStartUs !== record.startUs) record.previousStartUs = previousStartUs;
         step.cdrs.push(record);
         continue;
       }
@@ -118,7 +131,6 @@ export class Correlator {
       if (state.deadlineUs <= nowUs) this.close(state, step);
       else {
         step.openCalls.push({ callId: state.callId, deadlineUs: state.deadlineUs });
-        compactIds(state);
         step.installs.push(state);
       }
     }
@@ -134,7 +146,7 @@ export class Correlator {
   sweep(nowUs: number): CorrelatorStep {
     const step = this.newStep();
     for (const state of this.open.values()) {
-      if (state.deadlineUs <= nowUs) this.close(cloneCallState(state), step);
+      if (state.deadlineUs <= nowUs) this.close(state, step);
     }
     return step;
   }
@@ -157,8 +169,8 @@ export class Correlator {
     return step;
   }
 
+  /** Reads the state only: a swept call's state is still the one in memory until the step is applied. */
   private close(state: CallState, step: CorrelatorStep): void {
-    state.closed = true;
     step.cdrs.push(buildCdr(state, this.options.accToleranceMs));
     step.closedCallIds.push(state.callId);
   }
@@ -167,13 +179,13 @@ export class Correlator {
   private deadlineOf(state: CallState): number {
     const { setupTimeoutUs, maxCallDurationUs, byeGraceUs } = this.options;
     if (state.qblEvents === 0) return this.accOnlyDeadline(state);
-    const answered = state.answer !== null;
-    if (answered && state.inviteAtUs !== null && state.bye !== null && state.byeReply !== null) return CLOSE_NOW;
-    if (!answered && state.inviteAtUs !== null && state.failure !== null) return CLOSE_NOW;
-    const byeAtUs = state.bye?.atUs ?? state.byeReply?.atUs;
-    if (byeAtUs !== undefined) return byeAtUs + byeGraceUs;
-    if (answered) return state.answer!.atUs + maxCallDurationUs;
-    if (state.failure !== null) return state.failure.atUs + byeGraceUs;
+    const answered = state.answerAtUs !== null;
+    if (answered && state.inviteAtUs !== null && state.byeAtUs !== null && state.byeReplyAtUs !== null) return CLOSE_NOW;
+    if (!answered && state.inviteAtUs !== null && state.failureAtUs !== null) return CLOSE_NOW;
+    const byeAtUs = state.byeAtUs ?? state.byeReplyAtUs;
+    if (byeAtUs !== null) return byeAtUs + byeGraceUs;
+    if (answered) return state.answerAtUs! + maxCallDurationUs;
+    if (state.failureAtUs !== null) return state.failureAtUs + byeGraceUs;
     return (state.inviteAtUs ?? state.firstEventAtUs) + setupTimeoutUs;
   }
 

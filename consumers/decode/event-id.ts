@@ -1,6 +1,6 @@
 /** A raw event's deterministic id: redelivery or replay of the same content overwrites, never adds. */
-import { createHash } from 'node:crypto';
 import type { CallEvent } from '../../correlators/events';
+import { sha1Hex } from '../../correlators/sha1';
 
 /** Bump when the serialisation changes: ids from different versions must never collide. */
 const ID_VERSION = 'qbl-event/1';
@@ -16,5 +16,5 @@ export function eventIdFor(event: Omit<CallEvent, 'id'>): string {
     ID_VERSION, event.kind, event.callId, event.timeUs, event.replyCode, event.direction, event.caller, event.callee,
     acc === null ? null : [acc.method, acc.durationS, acc.durationMs, acc.setupS, acc.createdS, acc.sipReason],
   ]);
-  return createHash('sha1').update(canonical, 'utf8').digest('hex');
+  return sha1Hex(canonical);
 }
