@@ -28,16 +28,11 @@ function diff(later: number | null, earlier: number | null): number | null {
   return later === null || earlier === null ? null : later - earlier;
 }
 
-/** The event times that decide a CDR, whichever source they came from. */
-interface Timeline {
-  inviteAtUs: number | null;
-  ringingAtUs: number | null;
-  answerAtUs: number | null;
-  answerCode: number | null;
-  /** The deciding final failure, when the call was not answered (both null otherwise). */
-  failureAtUs: number | null;
-  failureCode: number | null;
-  byeAtUs: number | null;
+/**
+ * The event times that decide a CDR, whichever source they came from (same names and types as the
+ * call state's; `failureAtUs`/`failureCode` are the deciding failure: both null when answered).
+ */
+interface Timeline extends Pick<CallState, 'inviteAtUs' | 'ringingAtUs' | 'answerAtUs' | 'answerCode' | 'failureAtUs' | 'failureCode' | 'byeAtUs'> {
   hangupBy: HangupBy | null;
   byeCode: number | null;
   complete: boolean;
