@@ -7,6 +7,7 @@ import type { QueueType } from '../src/config/config';
 import type { Cdr } from '../correlators/cdr';
 import { type BenchMessage, benchTopology, declare, delay, deleteTopology, openConnection, publishConfirmed, waitForDepth } from './broker';
 import { rate, type RateResult } from './limit';
+import { type CpuPerEvent, cpuPerEvent, findBrokerPid, sampleCpu } from './cpu';
 import { compareCdrs, startService, type IntakeFlags } from './service-run';
 
 export interface PipelineResult extends RateResult {
@@ -18,6 +19,8 @@ export interface PipelineResult extends RateResult {
   readonly mismatchedCallIds: readonly string[];
   readonly openCallsLeft: number;
   readonly commits: number;
+  /** CPU per event from the service's start to its last commit: the service's (every thread), and the broker's. */
+  readonly cpu: CpuPerEvent;
 }
 
 export interface PipelineOptions extends IntakeFlags {
@@ -34,6 +37,8 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
     await declare(model, topology);
     await publishConfirmed(model, topology.exchange, messages);
     await waitForDepth(model, topology.queue, messages.length);
+    const brokerPid = findBrokerPid();
+    const cpuAtStart = sampleCpu(brokerPid);
     const running = await startService({ ...options, topology });
     try {
       const { store } = running;
@@ -48,6 +53,7 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
         }
         await delay(5);
       }
+      const cpu = cpuPerEvent(cpuAtStart, sampleCpu(brokerPid), store.committedEvents);
       const elapsedMs = (store.lastCommitAtUs - store.firstReceivedAtUs) / 1000;
       const stored = await running.storedCdrs();
       const check = compareCdrs(stored, expected);
@@ -62,6 +68,7 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
         mismatchedCallIds: check.mismatched.slice(0, 5),
         openCallsLeft: running.service.pipeline.correlator.openCallCount,
         commits: store.commits,
+        cpu,
       };
     } finally {
       await running.stop();

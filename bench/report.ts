@@ -8,6 +8,16 @@ export interface QueueFigures {
   /** Stored CDRs equal to the expected ones, out of `cdrs_expected`. */
   readonly cdrs_ok: number;
   readonly cdrs_expected: number;
+  /** CPU µs per event while the bare consumer drained: the broker's (null: not on this host) and the consumer's. */
+  readonly limit_broker_cpu_us: number | null;
+  readonly limit_consumer_cpu_us: number;
+  /** CPU µs per event while the service drained: the broker's and the service's (every thread). */
+  readonly pipeline_broker_cpu_us: number | null;
+  readonly pipeline_service_cpu_us: number;
+  /** The best ratio the measured CPU costs allow on these cores, were the work perfectly parallel. */
+  readonly cpu_ceiling_ratio: number | null;
+  /** Service CPU µs per event the ratio target leaves after the broker's share (see bench/cpu.ts). */
+  readonly service_cpu_budget_us: number | null;
 }
 
 export interface BenchReport {
@@ -20,6 +30,12 @@ export interface BenchReport {
   readonly batch_wait_ms: number;
   readonly queues: Partial<Record<QueueType, QueueFigures>>;
   readonly correlator_per_s: number;
+  /** The SQLite store alone committing the stream's batches: events/s, and CPU µs per event. */
+  readonly store_per_s: number;
+  readonly store_cpu_us_per_event: number;
+  /** Decoding alone, µs per message: with the bare consumer's CPU, the correlator's and the store's, the service's cost in parts. */
+  readonly decode_us_per_event: number;
+  readonly cores: number;
   readonly open_calls: number;
   readonly bytes_per_open_call: number;
   readonly stored_bytes_per_open_call: number;
@@ -54,6 +70,8 @@ export function jsonLine(report: BenchReport): string {
 const n = (value: number, digits = 0): string =>
   Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a';
 
+const nullable = (value: number | null, digits = 0): string => (value === null ? 'n/a' : n(value, digits));
+
 const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
 
 export function table(report: BenchReport): string {
@@ -63,8 +81,14 @@ export function table(report: BenchReport): string {
     rows.push([`${type}: limit_per_s (bare consumer)`, n(f.limit_per_s), '']);
     rows.push([`${type}: pipeline_per_s (service, SQLite)`, n(f.pipeline_per_s), `CDRs ${f.cdrs_ok}/${f.cdrs_expected} exact`]);
     rows.push([`${type}: ratio`, n(f.ratio, 3), `target >= ${target}: ${verdict(f.ratio >= target)}`]);
+    rows.push([`${type}: service CPU µs/event (broker's)`, `${n(f.pipeline_service_cpu_us, 1)} (${nullable(f.pipeline_broker_cpu_us, 1)})`,
+      `bare consumer: ${n(f.limit_consumer_cpu_us, 1)} (${nullable(f.limit_broker_cpu_us, 1)})`]);
+    rows.push([`${type}: cpu_ceiling_ratio`, nullable(f.cpu_ceiling_ratio, 3),
+      f.service_cpu_budget_us === null ? 'broker not on this host' : `the target leaves the service ${n(f.service_cpu_budget_us, 1)} CPU µs/event on ${report.cores} cores`]);
   }
   rows.push(['correlator_per_s', n(report.correlator_per_s), `target >= 1,000,000: ${verdict(report.correlator_per_s >= TARGETS.correlatorPerS)}`]);
+  rows.push(['store_per_s (SQLite alone, same commits)', n(report.store_per_s), `${n(report.store_cpu_us_per_event, 1)} CPU µs/event`]);
+  rows.push(['decode_us_per_event (decoder alone)', n(report.decode_us_per_event, 1), `correlator: ${n(1e6 / report.correlator_per_s, 2)} µs/event`]);
   rows.push([`bytes_per_open_call (heap, ${n(report.open_calls)} open)`, n(report.bytes_per_open_call), `target <= 1,000: ${verdict(report.bytes_per_open_call <= TARGETS.bytesPerOpenCall)}`]);
   rows.push(['stored_bytes_per_open_call (SQLite)', n(report.stored_bytes_per_open_call), '']);
   rows.push([`cdr_latency_ms_p50 (${report.cdr_latency_queue}, ${n(report.cdr_latency_rate_per_s)} ev/s)`, n(report.cdr_latency_ms_p50, 1), '']);

@@ -5,20 +5,32 @@
 import type { QueueType } from '../src/config/config';
 import { parseBenchArgs, type BenchOptions, BENCH_USAGE } from './options';
 import { benchTraffic, type BenchTraffic } from './traffic';
-import { measureLimit, type RateResult } from './limit';
+import { measureLimit, type LimitResult } from './limit';
 import { measurePipeline, type PipelineResult } from './pipeline';
 import { measureCorrelatorIsolated } from './correlator';
 import { measureMemory } from './memory';
 import { measureLatency } from './latency';
-import { jsonLine, table, type BenchReport, type QueueFigures } from './report';
+import { jsonLine, table, TARGETS, type BenchReport, type QueueFigures } from './report';
+import { consumerBudgetUs, cores, cpuCeilingPerS } from './cpu';
+import { measureDecodeUs, measureStoreAlone } from './store-alone';
 
-export function queueFigures(limit: RateResult, pipeline: PipelineResult): QueueFigures {
+const tenths = (value: number | null): number | null => (value === null ? null : Math.round(value * 10) / 10);
+
+export function queueFigures(queueType: QueueType, limit: LimitResult, pipeline: PipelineResult, coreCount = cores()): QueueFigures {
+  const ceilingPerS = cpuCeilingPerS(pipeline.cpu, coreCount);
+  const target = queueType === 'quorum' ? TARGETS.quorumRatio : TARGETS.classicRatio;
   return {
     limit_per_s: Math.round(limit.perS),
     pipeline_per_s: Math.round(pipeline.perS),
     ratio: limit.perS > 0 ? pipeline.perS / limit.perS : 0,
     cdrs_ok: pipeline.matchingCdrs,
     cdrs_expected: pipeline.expectedCdrs,
+    limit_broker_cpu_us: tenths(limit.cpu.brokerUs),
+    limit_consumer_cpu_us: tenths(limit.cpu.consumerUs)!,
+    pipeline_broker_cpu_us: tenths(pipeline.cpu.brokerUs),
+    pipeline_service_cpu_us: tenths(pipeline.cpu.consumerUs)!,
+    cpu_ceiling_ratio: ceilingPerS === null || limit.perS <= 0 ? null : Math.round((ceilingPerS / limit.perS) * 1000) / 1000,
+    service_cpu_budget_us: tenths(consumerBudgetUs(target * limit.perS, limit.cpu.brokerUs, coreCount)),
   };
 }
 
@@ -39,15 +51,23 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const intake = { prefetch: options.prefetch, batchSize: options.batchSize, batchWaitMs: options.batchWaitMs };
 
   const queues: Partial<Record<QueueType, QueueFigures>> = {};
+  /** The store-alone run commits batches of the size the first pipeline run did. */
+  let storeBatchSize: number | undefined;
   for (const queueType of options.queueTypes) {
     const limit = await measureLimit(messages, { queueType, prefetch: options.prefetch, ackEvery: options.ackEvery });
     log(`${queueType}: bare consumer ${Math.round(limit.perS)}/s`);
     // The same stream: a backlog, whose age does not matter (the event clock starts at its first event).
     const pipeline = await measurePipeline(messages, expected, { ...intake, queueType });
     assertPipelineCorrect(pipeline, `${queueType} pipeline`);
-    queues[queueType] = queueFigures(limit, pipeline);
+    queues[queueType] = queueFigures(queueType, limit, pipeline);
+    storeBatchSize ??= Math.ceil(pipeline.committedEvents / pipeline.commits);
     log(`${queueType}: service ${Math.round(pipeline.perS)}/s`);
   }
+
+  const store = await measureStoreAlone(messages, storeBatchSize ?? options.batchSize);
+  log(`store alone: ${Math.round(store.perS)}/s, ${store.cpuUsPerEvent.toFixed(1)} CPU µs/event`);
+  const decodeUs = measureDecodeUs(messages);
+  log(`decode alone: ${decodeUs.toFixed(1)} µs/event`);
 
   const correlator = await measureCorrelatorIsolated(options.events, options.seed, options.batchSize);
   log(`correlator: ${Math.round(correlator.perS)}/s`);
@@ -80,6 +100,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     batch_wait_ms: options.batchWaitMs,
     queues,
     correlator_per_s: Math.round(correlator.perS),
+    store_per_s: Math.round(store.perS),
+    store_cpu_us_per_event: Math.round(store.cpuUsPerEvent * 10) / 10,
+    decode_us_per_event: Math.round(decodeUs * 10) / 10,
+    cores: cores(),
     open_calls: memory.openCalls,
     bytes_per_open_call: memory.heapBytesPerOpenCall,
     stored_bytes_per_open_call: memory.storedBytesPerOpenCall,

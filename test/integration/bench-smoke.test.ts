@@ -12,6 +12,7 @@ import { decodeAll, measureCorrelator } from '../../bench/correlator';
 import { percentile } from '../../bench/latency';
 import { jsonLine, table } from '../../bench/report';
 import { CDR_FIELDS } from '../../correlators/cdr';
+import { commitBatches, measureDecodeUs, measureStoreAlone } from '../../bench/store-alone';
 
 const EVENTS = 1500;
 const INTAKE = { prefetch: 200, batchSize: 100, batchWaitMs: 5 };
@@ -62,15 +63,36 @@ describe('bench harness (small N)', () => {
     expect(() => assertPipelineCorrect(pipeline, queueType)).not.toThrow();
     expect(pipeline.perS).toBeCloseTo(pipeline.committedEvents / (pipeline.elapsedMs / 1000), 6);
 
-    const figures = queueFigures(limit, pipeline);
+    // CPU is counted over the drains: the service spends more per event than a consumer that only acks.
+    expect(pipeline.cpu.consumerUs).toBeGreaterThan(limit.cpu.consumerUs);
+    expect(limit.cpu.consumerUs).toBeGreaterThan(0);
+    const figures = queueFigures(queueType, limit, pipeline, 2);
     expect(figures.ratio).toBe(pipeline.perS / limit.perS);
     expect(figures.cdrs_ok).toBe(traffic.expected.length);
+    expect(figures.pipeline_service_cpu_us).toBeCloseTo(pipeline.cpu.consumerUs, 0);
+    if (pipeline.cpu.brokerUs !== null && limit.cpu.brokerUs !== null) {
+      // RabbitMQ runs on this machine (CI's too): its share is read from /proc.
+      expect(figures.cpu_ceiling_ratio).toBeCloseTo(2e6 / (pipeline.cpu.consumerUs + pipeline.cpu.brokerUs) / limit.perS, 2);
+    }
+  });
+
+  test('the store alone commits every event of the stream, with the CDRs the pipeline would write', async () => {
+    const batches = commitBatches(traffic.messages, INTAKE.batchSize);
+    expect(batches.reduce((sum, b) => sum + b.events.length, 0)).toBe(traffic.messages.length);
+    // Every call closes at or before its last event, so the stream's CDRs are all in the batches.
+    const cdrCalls = new Set(batches.flatMap((b) => b.cdrs.map((r) => r.cdr.call_id)));
+    expect(cdrCalls.size).toBe(traffic.expected.length);
+    const result = await measureStoreAlone(traffic.messages, INTAKE.batchSize);
+    expect(result.events).toBe(traffic.messages.length);
+    expect(result.commits).toBe(batches.length);
+    expect(result.cpuUsPerEvent).toBeGreaterThan(0);
+    expect(measureDecodeUs(traffic.messages)).toBeGreaterThan(0);
   });
 
   test('a pipeline result that lost events or CDRs is refused, not reported', () => {
     const good = {
       messages: 10, elapsedMs: 1, perS: 10_000, committedEvents: 10, expectedCdrs: 2, storedCdrs: 2, matchingCdrs: 2,
-      mismatchedCallIds: [], openCallsLeft: 0, commits: 1,
+      mismatchedCallIds: [], openCallsLeft: 0, commits: 1, cpu: { consumerUs: 1, brokerUs: null },
     };
     expect(() => assertPipelineCorrect(good, 'x')).not.toThrow();
     expect(() => assertPipelineCorrect({ ...good, committedEvents: 9 }, 'x')).toThrow(/9 of 10 events/);
@@ -84,14 +106,21 @@ describe('bench harness (small N)', () => {
     expect(percentile([7], 99)).toBe(7);
     const report = {
       bench: 'opensips-qbl' as const, at: 'now', events: 10, calls: 2, prefetch: 1, batch_size: 1, batch_wait_ms: 0,
-      queues: { classic: { limit_per_s: 100, pipeline_per_s: 96, ratio: 0.96, cdrs_ok: 2, cdrs_expected: 2 } },
-      correlator_per_s: 1, open_calls: 1, bytes_per_open_call: 1, stored_bytes_per_open_call: 1,
+      queues: {
+        classic: {
+          limit_per_s: 100, pipeline_per_s: 96, ratio: 0.96, cdrs_ok: 2, cdrs_expected: 2, limit_broker_cpu_us: null,
+          limit_consumer_cpu_us: 1, pipeline_broker_cpu_us: null, pipeline_service_cpu_us: 3, cpu_ceiling_ratio: null, service_cpu_budget_us: null,
+        },
+      },
+      correlator_per_s: 1, store_per_s: 5, store_cpu_us_per_event: 4, decode_us_per_event: 2, cores: 2, open_calls: 1, bytes_per_open_call: 1, stored_bytes_per_open_call: 1,
       cdr_latency_queue: 'classic' as const, cdr_latency_rate_per_s: 1, cdr_latency_ms_p50: 1, cdr_latency_ms_p99: 2,
       cdr_latency_missing: 0, es_pipeline_per_s: null, es_ratio: null,
     };
     const json = JSON.parse(jsonLine(report));
     expect(json.classic_ratio).toBe(0.96);
     expect(json.es_pipeline_per_s).toBeNull();
+    expect(json.classic_cpu_ceiling_ratio).toBeNull();
     expect(table(report)).toContain('skipped (ELASTICSEARCH_URL not set)');
+    expect(table(report)).toContain('broker not on this host');
   });
 });

@@ -1,0 +1,88 @@
+/**
+ * CPU accounting for the drains: how much processor time each event costs the consumer (this
+ * process, every thread) and the broker (when RabbitMQ runs on this host, read from /proc).
+ * Both share this machine's cores, so together they bound any rate: the ceiling below is the
+ * rate at which their measured costs would fill every core, were the work perfectly parallel.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+export interface CpuSample {
+  /** This process's user + system CPU time, µs (all threads: the checkpointer's too). */
+  readonly selfUs: number;
+  /** The broker's user + system CPU time, µs; null when it is not a process on this host. */
+  readonly brokerUs: number | null;
+}
+
+export interface CpuPerEvent {
+  readonly consumerUs: number;
+  readonly brokerUs: number | null;
+}
+
+/** Linux's USER_HZ: /proc times are in 1/100 s on every architecture Node runs on. */
+const PROC_TICKS_PER_S = 100;
+
+/** The RabbitMQ node's pid (an Erlang VM, `beam.smp`), or null when there is none to see here. */
+export function findBrokerPid(): number | null {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'beam.smp') return Number(entry);
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return null;
+}
+
+/** utime + stime of a process, µs, from /proc/<pid>/stat (fields 14 and 15, after the `(comm)`). */
+export function procCpuUs(statLine: string): number {
+  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / PROC_TICKS_PER_S;
+}
+
+function brokerCpuUs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    return procCpuUs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+export function sampleCpu(brokerPid: number | null): CpuSample {
+  const { user, system } = process.cpuUsage();
+  return { selfUs: user + system, brokerUs: brokerCpuUs(brokerPid) };
+}
+
+export function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): CpuPerEvent {
+  const broker = before.brokerUs === null || after.brokerUs === null ? null : (after.brokerUs - before.brokerUs) / events;
+  return { consumerUs: (after.selfUs - before.selfUs) / events, brokerUs: broker };
+}
+
+export function cores(): number {
+  return availableParallelism();
+}
+
+/** Events/s at which consumer and broker together would use every core (perfect parallelism). */
+export function cpuCeilingPerS(cost: CpuPerEvent, coreCount: number): number | null {
+  if (cost.brokerUs === null) return null;
+  const perEventUs = cost.consumerUs + cost.brokerUs;
+  return perEventUs > 0 ? (coreCount * 1_000_000) / perEventUs : null;
+}
+
+/**
+ * The consumer CPU µs per event that a target rate leaves once the broker has had its share
+ * (at its cost when feeding the bare consumer, the least it can cost): above it the target cannot
+ * be met on these cores, however the work is spread over threads.
+ */
+export function consumerBudgetUs(targetPerS: number, brokerUsPerEvent: number | null, coreCount: number): number | null {
+  if (brokerUsPerEvent === null || targetPerS <= 0) return null;
+  return (coreCount * 1_000_000) / targetPerS - brokerUsPerEvent;
+}
