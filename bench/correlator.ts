@@ -31,12 +31,15 @@ export interface CorrelatorResult {
   readonly openCallsLeft: number;
 }
 
+/** The service's decoder on one bench message; the generator's traffic always decodes, so a failure is a bug. */
+export function decodeBenchMessage(message: BenchMessage): { event: CallEvent; eventName: string } {
+  const result = decodeMessage(message.body, DEFAULT_DECODER_OPTIONS);
+  if (!result.ok) throw new Error(`bench traffic does not decode: ${result.reason} ${result.detail}`);
+  return result;
+}
+
 export function decodeAll(messages: readonly BenchMessage[]): CallEvent[] {
-  return messages.map((message) => {
-    const result = decodeMessage(message.body, DEFAULT_DECODER_OPTIONS);
-    if (!result.ok) throw new Error(`bench traffic does not decode: ${result.reason} ${result.detail}`);
-    return result.event;
-  });
+  return messages.map((message) => decodeBenchMessage(message).event);
 }
 
 const NO_HISTORY: ReadonlyMap<string, readonly CallEvent[]> = new Map();

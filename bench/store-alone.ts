@@ -11,21 +11,18 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Correlator } from '../correlators/correlator';
 import type { CallEvent } from '../correlators/events';
-import { decodeMessage } from '../consumers/decode/decode';
-import { DEFAULT_DECODER_OPTIONS } from '../consumers/decode/options';
 import { loadConfig } from '../src/config/config';
 import { makeNumberEnricher } from '../src/numbers/normaliser';
 import type { CommitBatch, StoredEvent } from '../src/stores/store';
 import { SqliteStore } from '../src/stores/sqlite/sqlite-store';
 import type { BenchMessage } from './broker';
 import { rate } from './limit';
+import { decodeBenchMessage } from './correlator';
 
 /** Decoding alone (body → event, id included): µs per message, single thread, after a warm-up pass. */
 export function measureDecodeUs(messages: readonly BenchMessage[]): number {
   const pass = () => {
-    for (const message of messages) {
-      if (!decodeMessage(message.body, DEFAULT_DECODER_OPTIONS).ok) throw new Error('bench traffic does not decode');
-    }
+    for (const message of messages) decodeBenchMessage(message);
   };
   pass();
   const started = performance.now();
@@ -50,9 +47,8 @@ export function commitBatches(messages: readonly BenchMessage[], batchSize: numb
   let nowUs = Number.NEGATIVE_INFINITY;
   for (let from = 0; from < messages.length; from += batchSize) {
     const stored: StoredEvent[] = messages.slice(from, from + batchSize).map((message) => {
-      const result = decodeMessage(message.body, DEFAULT_DECODER_OPTIONS);
-      if (!result.ok) throw new Error(`bench traffic does not decode: ${result.reason} ${result.detail}`);
-      return { event: result.event, eventName: result.eventName, exchange: 'bench', routingKey: message.routingKey, body: message.body, receivedAtUs: Date.now() * 1000 };
+      const { event, eventName } = decodeBenchMessage(message);
+      return { event, eventName, exchange: 'bench', routingKey: message.routingKey, body: message.body, receivedAtUs: Date.now() * 1000 };
     });
     const events = stored.map((s) => s.event);
     const history = new Map<string, CallEvent[]>();
