@@ -14,7 +14,8 @@ import { jsonLine, table, TARGETS, type BenchReport, type QueueFigures } from '.
 import { consumerBudgetUs, cores, cpuCeilingPerS } from './cpu';
 import { measureDecodeUs, measureStoreAlone } from './store-alone';
 
-const tenths = (value: number | null): number | null => (value === null ? null : Math.round(value * 10) / 10);
+const tenths = (value: number): number => Math.round(value * 10) / 10;
+const tenthsOrNull = (value: number | null): number | null => (value === null ? null : tenths(value));
 
 export function queueFigures(queueType: QueueType, limit: LimitResult, pipeline: PipelineResult, coreCount = cores()): QueueFigures {
   const ceilingPerS = cpuCeilingPerS(pipeline.cpu, coreCount);
@@ -25,12 +26,12 @@ export function queueFigures(queueType: QueueType, limit: LimitResult, pipeline:
     ratio: limit.perS > 0 ? pipeline.perS / limit.perS : 0,
     cdrs_ok: pipeline.matchingCdrs,
     cdrs_expected: pipeline.expectedCdrs,
-    limit_broker_cpu_us: tenths(limit.cpu.brokerUs),
-    limit_consumer_cpu_us: tenths(limit.cpu.consumerUs)!,
-    pipeline_broker_cpu_us: tenths(pipeline.cpu.brokerUs),
-    pipeline_service_cpu_us: tenths(pipeline.cpu.consumerUs)!,
+    limit_broker_cpu_us: tenthsOrNull(limit.cpu.brokerUs),
+    limit_consumer_cpu_us: tenths(limit.cpu.consumerUs),
+    pipeline_broker_cpu_us: tenthsOrNull(pipeline.cpu.brokerUs),
+    pipeline_service_cpu_us: tenths(pipeline.cpu.consumerUs),
     cpu_ceiling_ratio: ceilingPerS === null || limit.perS <= 0 ? null : Math.round((ceilingPerS / limit.perS) * 1000) / 1000,
-    service_cpu_budget_us: tenths(consumerBudgetUs(target * limit.perS, limit.cpu.brokerUs, coreCount)),
+    service_cpu_budget_us: tenthsOrNull(consumerBudgetUs(target * limit.perS, limit.cpu.brokerUs, coreCount)),
   };
 }
 
@@ -101,16 +102,16 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     queues,
     correlator_per_s: Math.round(correlator.perS),
     store_per_s: Math.round(store.perS),
-    store_cpu_us_per_event: Math.round(store.cpuUsPerEvent * 10) / 10,
-    decode_us_per_event: Math.round(decodeUs * 10) / 10,
+    store_cpu_us_per_event: tenths(store.cpuUsPerEvent),
+    decode_us_per_event: tenths(decodeUs),
     cores: cores(),
     open_calls: memory.openCalls,
     bytes_per_open_call: memory.heapBytesPerOpenCall,
     stored_bytes_per_open_call: memory.storedBytesPerOpenCall,
     cdr_latency_queue: latencyQueue,
     cdr_latency_rate_per_s: Math.round(latency.publishedPerS),
-    cdr_latency_ms_p50: Math.round(latency.p50Ms * 10) / 10,
-    cdr_latency_ms_p99: Math.round(latency.p99Ms * 10) / 10,
+    cdr_latency_ms_p50: tenths(latency.p50Ms),
+    cdr_latency_ms_p99: tenths(latency.p99Ms),
     cdr_latency_missing: latency.missing,
     es_pipeline_per_s: esPerS,
     es_ratio: esRatio,
