@@ -1,0 +1,186 @@
+/**
+ * The lookup's side of Elasticsearch / OpenSearch, shared by every instance: the block list in its
+ * own index (`<prefix>-blocklist`, one document per entry, removals kept as tombstones), and reads
+ * of the CDR indices — by start for the rebuild, by `written_at` for the poll that keeps each
+ * instance's figures up to date with every instance's CDRs (docs/lookup.md).
+ */
+import { formatUs, parseUs } from '../../../correlators/cdr';
+import type { SearchConfig } from '../../config/config';
+import type { BlockEntry } from '../../lookup/blocklist';
+import { factOf, type CallFact } from '../../lookup/facts';
+import type { LookupStore, WrittenFact } from '../lookup-store';
+import { indexPattern } from './documents';
+import { type BulkAction, type IndexTemplateSpec, type SearchEngine, type SearchHit } from './engine';
+import { createSearchEngine } from './search-store';
+import { StoreUnavailableError } from '../../errors';
+
+/** Hits per search: the engines' default `index.max_result_window`. */
+const PAGE = 10_000;
+
+const KEYWORD = { type: 'keyword' } as const;
+const TIMESTAMP = { type: 'date_nanos', format: 'strict_date_optional_time_nanos' } as const;
+
+export function blocklistIndex(prefix: string): string {
+  return `${prefix}-blocklist`;
+}
+
+export function blocklistTemplate(prefix: string): IndexTemplateSpec {
+  return {
+    name: blocklistIndex(prefix),
+    indexPatterns: [blocklistIndex(prefix)],
+    priority: 500,
+    settings: { 'index.number_of_shards': 1, 'index.auto_expand_replicas': '0-1' },
+    mappings: {
+      dynamic: false,
+      properties: {
+        entry: KEYWORD, reason: KEYWORD, created_at: TIMESTAMP, expires_at: TIMESTAMP, updated_at: TIMESTAMP, removed: { type: 'boolean' },
+      },
+    },
+    meta: { managed_by: 'opensips-qbl' },
+  };
+}
+
+export function blockDocument(entry: BlockEntry): Record<string, unknown> {
+  return {
+    entry: entry.entry,
+    reason: entry.reason,
+    created_at: formatUs(entry.createdAtUs),
+    expires_at: entry.expiresAtUs === null ? null : formatUs(entry.expiresAtUs),
+    updated_at: formatUs(entry.updatedAtUs),
+    removed: entry.removed,
+  };
+}
+
+function usOf(value: unknown): number | null {
+  return typeof value === 'string' ? parseUs(value) : null;
+}
+
+export function blockEntryOf(source: Readonly<Record<string, unknown>>): BlockEntry | null {
+  const createdAtUs = usOf(source.created_at);
+  const updatedAtUs = usOf(source.updated_at);
+  if (typeof source.entry !== 'string' || typeof source.reason !== 'string' || createdAtUs === null || updatedAtUs === null) return null;
+  return {
+    entry: source.entry, reason: source.reason, createdAtUs, expiresAtUs: usOf(source.expires_at), updatedAtUs, removed: source.removed === true,
+  };
+}
+
+const FACT_FIELDS = ['cdr_id', 'caller', 'callee', 'caller_e164', 'callee_e164', 'disposition', 'final_code', 'talk_us', 'start_at', 'written_at'];
+
+export function factOfSource(source: Readonly<Record<string, unknown>>): CallFact | null {
+  const startUs = usOf(source.start_at);
+  if (typeof source.cdr_id !== 'string' || startUs === null) return null;
+  const text = (name: string) => (typeof source[name] === 'string' ? source[name] as string : null);
+  const integer = (name: string) => (typeof source[name] === 'number' ? source[name] as number : null);
+  return factOf({
+    cdrId: source.cdr_id, caller: text('caller'), callee: text('callee'), callerE164: text('caller_e164'), calleeE164: text('callee_e164'),
+    startUs, finalCode: integer('final_code'), disposition: text('disposition') ?? 'unknown', talkUs: integer('talk_us'),
+  });
+}
+
+/** CDR hits → facts, with the time each version was written (0 for a CDR written before `written_at` existed). */
+function writtenFacts(hits: readonly SearchHit[]): WrittenFact[] {
+  const facts: WrittenFact[] = [];
+  for (const hit of hits) {
+    const fact = factOfSource(hit.source);
+    if (fact !== null) facts.push({ cdrId: String(hit.source.cdr_id), writtenAtUs: usOf(hit.source.written_at) ?? 0, fact });
+  }
+  return facts;
+}
+
+/**
+ * Every document with `field` at or after `sinceUs`, oldest first, a page at a time. Pages are cut
+ * by the time field itself (`gte` the last value seen, skipping the ids already seen at exactly that
+ * value), so no scroll context or search_after support is needed.
+ */
+export async function scanByTime(
+  engine: SearchEngine, index: string, field: string, sinceUs: number, source: readonly string[] | undefined,
+  onPage: (hits: SearchHit[]) => void,
+): Promise<void> {
+  let from = formatUs(sinceUs);
+  let seenAtFrom = new Set<string>();
+  for (;;) {
+    const hits = await engine.search(index, {
+      query: { bool: { filter: [{ range: { [field]: { gte: from } } }] } },
+      // unmapped_type: an index created before the field existed sorts as empty instead of failing the search.
+      sort: [{ [field]: { order: 'asc', unmapped_type: 'date_nanos' } }],
+      size: PAGE,
+      source,
+    });
+    const fresh = hits.filter((hit) => !(hit.source[field] === from && seenAtFrom.has(hit.id)));
+    if (fresh.length > 0) onPage(fresh);
+    if (hits.length < PAGE) return;
+    const last = String(hits[hits.length - 1]!.source[field]);
+    const atLast = hits.filter((hit) => hit.source[field] === last).map((hit) => hit.id);
+    if (last === from) {
+      // A whole page at one microsecond: cannot happen with our own timestamps; stop rather than loop.
+      if (fresh.length === 0) return;
+      for (const id of atLast) seenAtFrom.add(id);
+    } else {
+      seenAtFrom = new Set(atLast);
+      from = last;
+    }
+  }
+}
+
+export class SearchLookupStore implements LookupStore {
+  private template: Promise<void> | null = null;
+
+  constructor(private readonly engine: SearchEngine, private readonly prefix: string, readonly description: string) {}
+
+  static async open(config: SearchConfig): Promise<SearchLookupStore> {
+    return new SearchLookupStore(await createSearchEngine(config), config.indexPrefix, `${config.engine} ${config.urlForLogs}`);
+  }
+
+  private ensureTemplate(): Promise<void> {
+    this.template ??= this.engine.putIndexTemplate(blocklistTemplate(this.prefix)).catch((error: unknown) => {
+      this.template = null;
+      throw error;
+    });
+    return this.template;
+  }
+
+  async putBlockEntries(entries: readonly BlockEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.ensureTemplate();
+    const index = blocklistIndex(this.prefix);
+    const actions: BulkAction[] = entries.map((entry) => ({ index, id: entry.entry, document: blockDocument(entry) }));
+    const results = await this.engine.bulk(actions);
+    const failed = results.flatMap((result, i) => (result.ok ? [] : [`${entries[i]!.entry}: HTTP ${result.status} ${result.reason}`]));
+    if (failed.length > 0) throw new StoreUnavailableError(`block list write refused for ${failed.length} entries (${failed.slice(0, 3).join('; ')})`);
+    // Visible to `qbl blocklist list` at once; the instances' polls would see it after the next refresh anyway.
+    await this.engine.refresh(index);
+  }
+
+  async blockEntriesSince(sinceUs: number): Promise<BlockEntry[]> {
+    const entries: BlockEntry[] = [];
+    await scanByTime(this.engine, blocklistIndex(this.prefix), 'updated_at', sinceUs, undefined, (hits) => {
+      for (const hit of hits) {
+        const entry = blockEntryOf(hit.source);
+        if (entry !== null) entries.push(entry);
+      }
+    });
+    return entries;
+  }
+
+  async factsSince(sinceUs: number, onChunk: (facts: WrittenFact[]) => void): Promise<number> {
+    let total = 0;
+    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'start_at', sinceUs, FACT_FIELDS, (hits) => {
+      const facts = writtenFacts(hits);
+      total += facts.length;
+      onChunk(facts);
+    });
+    return total;
+  }
+
+  async writtenSince(sinceUs: number): Promise<WrittenFact[]> {
+    const written: WrittenFact[] = [];
+    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'written_at', sinceUs, FACT_FIELDS, (hits) => {
+      for (const fact of writtenFacts(hits)) written.push(fact);
+    });
+    return written;
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+}
