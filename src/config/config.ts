@@ -11,6 +11,7 @@ import {
   type Env, readEnum, readInt, readOptionalString, readPairs, readReadableFile, readSecret, readString, redactUrl,
 } from './env';
 import { readDialPlan } from './dialplan';
+import { readLookup, type LookupConfig } from './lookup';
 import type { DialPlan } from '../numbers/dial-plan';
 
 export type QueueType = 'quorum' | 'classic';
@@ -93,6 +94,8 @@ export interface Config {
   /** Set when ELASTICSEARCH_URL or OPENSEARCH_URL is: CDRs and events then go there too. */
   readonly search?: SearchConfig;
   readonly http: HttpConfig;
+  /** The real-time number lookup (off unless QBL_LOOKUP_PORT is set). */
+  readonly lookup: LookupConfig;
   readonly logLevel: string;
   readonly statsIntervalS: number;
 }
@@ -227,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: readInt(env, 'QBL_HTTP_PORT', 9464, 0, 65535),
       host: readString(env, 'QBL_HTTP_HOST', '127.0.0.1'),
     }),
+    lookup: readLookup(env),
     logLevel: readEnum(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     statsIntervalS: readInt(env, 'QBL_STATS_INTERVAL_S', 60, 0, 86_400),
   });

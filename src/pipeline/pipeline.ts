@@ -40,6 +40,8 @@ export interface PipelineOptions {
   readonly wallClock?: () => number;
   /** Called with the duration of every successful commit (metrics). */
   readonly onCommit?: (durationMs: number) => void;
+  /** Called after every successful commit that wrote CDRs, with those CDRs as written (the number lookup). */
+  readonly onCommitted?: (cdrs: readonly CdrRecord[]) => void;
 }
 
 const RESTORE_CHUNK = 500;
@@ -161,7 +163,10 @@ export class Pipeline {
       this.stats.cdrsByDisposition[disposition] = (this.stats.cdrsByDisposition[disposition] ?? 0) + 1;
       this.stats.cdrsBySource[source] = (this.stats.cdrsBySource[source] ?? 0) + 1;
     }
-    if (cdrs.length > 0) this.stats.lastCdrAtUs = this.wallClock();
+    if (cdrs.length > 0) {
+      this.stats.lastCdrAtUs = this.wallClock();
+      this.options.onCommitted?.(cdrs);
+    }
     return result.rejectedEvents;
   }
 

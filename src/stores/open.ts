@@ -2,6 +2,7 @@
 import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
 import type { CallStore, CdrReader } from './store';
+import type { LookupStore } from './lookup-store';
 import { SqliteStore } from './sqlite/sqlite-store';
 import { openSearchReader, openSearchStore } from './search/open-search';
 
@@ -15,4 +16,14 @@ export async function openCdrReader(config: Config): Promise<CdrReader> {
 export async function openCallStore(config: Config, logger: Logger): Promise<CallStore> {
   if (config.search) return openSearchStore(config.search, await SqliteStore.open(config.sqlitePath, { logger }), logger);
   return SqliteStore.open(config.sqlitePath, { logger });
+}
+
+/** For the number lookup and `qbl blocklist`: the block list and the CDRs, wherever the configuration keeps them. */
+export async function openLookupStore(config: Config): Promise<LookupStore> {
+  if (config.search) {
+    const { SearchLookupStore } = await import('./search/lookup-store');
+    return SearchLookupStore.open(config.search);
+  }
+  const { SqliteLookupStore } = await import('./sqlite/lookup-store');
+  return SqliteLookupStore.open(config.sqlitePath);
 }

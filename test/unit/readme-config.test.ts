@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/config';
 
 const ROOT = join(__dirname, '..', '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const SOURCES = ['src/config/config.ts', 'src/config/dialplan.ts'].map((file) => readFileSync(join(ROOT, file), 'utf8'));
+const SOURCES = ['src/config/config.ts', 'src/config/dialplan.ts', 'src/config/lookup.ts'].map((file) => readFileSync(join(ROOT, file), 'utf8'));
 
 function variablesRead(): string[] {
   const names = new Set<string>();
@@ -48,5 +48,15 @@ describe('README configuration table', () => {
     expect(row('QBL_HTTP_PORT')).toContain(`\`${config.http.port}\` / \`${config.http.host}\``);
     expect(row('AMQP_HEARTBEAT_S')).toContain(`\`${config.amqp.heartbeatS}\``);
     expect(row('QBL_EXIT_CODES')).toContain(`\`${config.dialPlan.exitCodes.join(',')}\``);
+    const { lookup } = config;
+    expect(row('QBL_LOOKUP_PORT')).toContain(`\`${lookup.port}\` / \`${lookup.host}\``);
+    const reasons = (action: string) => Object.entries(lookup.rules.actions).filter(([, a]) => a === action).map(([r]) => r).sort().join(',');
+    expect(row('QBL_LOOKUP_BLOCK_REASONS')).toContain(`\`${reasons('block')}\` / \`${reasons('warn')}\``);
+    expect(row('QBL_LOOKUP_INVALID_CALLS')).toContain(`\`${lookup.rules.invalidCalls}\` / \`${[...lookup.rules.invalidCodes].join(',')}\``);
+    expect(row('QBL_LOOKUP_WINDOW_DAYS')).toContain(`\`${lookup.rules.windowDays}\``);
+    expect(row('QBL_LOOKUP_BURST_CALLS')).toContain(`\`${lookup.rules.burstCalls}\` / \`${lookup.rules.burstWindowS}\``);
+    expect(row('QBL_LOOKUP_BURST_PREFIX_DIGITS')).toContain(`\`${lookup.rules.burstPrefixDigits}\` / \`${lookup.rules.burstShortS}\``);
+    expect(row('QBL_LOOKUP_MAX_NUMBERS')).toContain(`\`${lookup.limits.maxNumbers}\` / \`${lookup.limits.maxPairs}\``);
+    expect(row('QBL_LOOKUP_POLL_S')).toContain(`\`${lookup.pollIntervalMs / 1000}\``);
   });
 });

@@ -1,0 +1,180 @@
+/**
+ * The number lookup as the service runs it: a real worker thread, its HTTP listener, and a real
+ * SQLite file for the CDRs it rebuilds from and the block list it polls.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { readLookup } from '../../src/config/lookup';
+import { LookupService } from '../../src/lookup/lookup-service';
+import { registerLookupMetrics } from '../../src/lookup/lookup-metrics';
+import { createLogger } from '../../src/observability/logger';
+import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
+import { SqliteLookupStore } from '../../src/stores/sqlite/lookup-store';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import type { BlockEntry } from '../../src/lookup/blocklist';
+import { cdrRecord, lookup, numberPath, rawExchange } from '../support/lookup';
+import { metricValue } from '../support/http';
+import { waitUntil } from '../support/rabbit';
+
+const logger = createLogger('silent');
+const PLAN = { ...DEFAULT_DIAL_PLAN, defaultCountry: 'BR' as const };
+const NOW_US = Date.now() * 1000;
+const MIN = 60_000_000;
+const INVALID = '+5511912340001';
+const FINE = '+5511912340002';
+
+let dir: string;
+let path: string;
+const running: LookupService[] = [];
+
+async function startLookup(): Promise<LookupService> {
+  const service = new LookupService({
+    config: { ...readLookup({}), port: 0, pollIntervalMs: 60_000 }, dialPlan: PLAN, store: SqliteLookupStore.open(path), logger,
+  });
+  await service.start();
+  running.push(service);
+  return service;
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'qbl-lookup-'));
+  path = join(dir, 'qbl.db');
+  const store = SqliteStore.open(path);
+  const cdrs = [
+    cdrRecord({ callId: 'i1', caller: 'alice', callee: '0055 11 91234-0001', calleeE164: INVALID, startUs: NOW_US - 30 * MIN, code: 404 }),
+    cdrRecord({ callId: 'i2', caller: 'alice', callee: INVALID, calleeE164: INVALID, startUs: NOW_US - 20 * MIN, code: 484 }),
+    cdrRecord({ callId: 'i3', caller: 'bob', callee: INVALID, calleeE164: INVALID, startUs: NOW_US - 10 * MIN, code: 404 }),
+    cdrRecord({ callId: 'f1', caller: 'bob', callee: FINE, calleeE164: FINE, startUs: NOW_US - 5 * MIN, code: 200 }),
+  ];
+  await store.commit({ events: [], cdrs, openCalls: [], closedCallIds: [] });
+  await store.close();
+});
+
+afterEach(async () => {
+  for (const service of running.splice(0)) await service.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('rebuilds the figures from the store, then answers from memory', async () => {
+  const service = await startLookup();
+  const port = service.listeningPort!;
+  const invalid = await lookup(port, numberPath('+55 11 91234-0001'));
+  expect(invalid.status).toBe(200);
+  expect(invalid.contentType).toBe('application/json; charset=utf-8');
+  expect(invalid.json).toMatchObject({ e164: INVALID, verdict: 'warn', reasons: ['invalid_number'], figures: { calls: 3, answered: 0, invalid: 3, last_final_code: 404 } });
+  expect((await lookup(port, numberPath(FINE))).json).toMatchObject({ verdict: 'allow', reasons: [], figures: { calls: 1, answered: 1 } });
+});
+
+test('the commit hook adds each batch\'s CDRs: an answered call clears invalid_number', async () => {
+  const service = await startLookup();
+  service.onCommitted([cdrRecord({ callId: 'i4', caller: 'carol', callee: INVALID, calleeE164: INVALID, startUs: NOW_US - MIN, code: 200 })]);
+  // The worker folds the facts in on its own thread: the next lookups see them.
+  let answer = await lookup(service.listeningPort!, numberPath(INVALID));
+  await waitUntil(async () => {
+    answer = await lookup(service.listeningPort!, numberPath(INVALID));
+    return (answer.json.figures as { calls: number }).calls === 4;
+  }, 'the committed CDR in the figures');
+  expect(answer.json).toMatchObject({ verdict: 'allow', reasons: [], figures: { calls: 4, answered: 1, invalid: 3, last_final_code: 200 } });
+});
+
+test('the block list: added, matched by prefix, expired, removed — and kept across a restart', async () => {
+  const writer = SqliteLookupStore.open(path);
+  const entry = (text: string, fields: Partial<BlockEntry> = {}): BlockEntry => ({
+    entry: text, reason: `test ${text}`, createdAtUs: NOW_US, expiresAtUs: null, updatedAtUs: NOW_US, removed: false, ...fields,
+  });
+  await writer.putBlockEntries([entry('+3712*'), entry(FINE, { expiresAtUs: NOW_US + 3_600_000_000 }), entry('+5521*', { expiresAtUs: NOW_US - 1 })]);
+  const service = await startLookup();
+  const port = service.listeningPort!;
+  expect((await lookup(port, numberPath('+37129123456'))).json).toMatchObject({ verdict: 'block', reasons: ['blocklisted'], blocklist: { entry: '+3712*', reason: 'test +3712*' } });
+  expect((await lookup(port, numberPath(FINE))).json).toMatchObject({ verdict: 'block', blocklist: { entry: FINE } });
+  expect((await lookup(port, numberPath('+5521987654321'))).json).toMatchObject({ verdict: 'allow', blocklist: null });
+
+  await writer.putBlockEntries([entry(FINE, { removed: true, updatedAtUs: NOW_US + 1 })]);
+  await service.pollNow();
+  expect((await lookup(port, numberPath(FINE))).json).toMatchObject({ verdict: 'allow', blocklist: null });
+  await writer.close();
+
+  await service.close();
+  const again = await startLookup();
+  expect((await lookup(again.listeningPort!, numberPath('+37129123456'))).json).toMatchObject({ verdict: 'block' });
+  expect((await lookup(again.listeningPort!, numberPath(FINE))).json).toMatchObject({ verdict: 'allow' });
+  expect((await lookup(again.listeningPort!, numberPath(INVALID))).json).toMatchObject({ reasons: ['invalid_number'] });
+});
+
+describe('hostile input gets a clear 4xx and never stops the listener', () => {
+  let port: number;
+  beforeEach(async () => {
+    port = (await startLookup()).listeningPort!;
+  });
+  afterEach(async () => {
+    // Still answering after whatever the test sent.
+    expect((await lookup(port, numberPath(FINE))).status).toBe(200);
+  });
+
+  test.each([
+    ['a huge number', `/v1/numbers/${'9'.repeat(200)}`, 400],
+    ['a target over 1 KiB', `/v1/numbers/${'9'.repeat(2000)}`, 414],
+    ['a request line over the 16 KiB header limit', `/v1/numbers/${'9'.repeat(50_000)}`, 431],
+    ['a caller over 1 KiB', `/v1/numbers/1?caller=${'x'.repeat(2000)}`, 414],
+    ['no number', '/v1/numbers/', 400],
+    ['bad percent-encoding', '/v1/numbers/%E0%A4%A', 400],
+    ['an unknown parameter', '/v1/numbers/+5511912340002?q=destNum:*', 400],
+    ['caller twice', '/v1/numbers/+5511912340002?caller=1&caller=2', 400],
+    ['an unknown path', '/v2/numbers/1', 404],
+    ['the root', '/', 404],
+    ['a traversal', '/../../etc/passwd', 404],
+    ['the search engine\'s path', '/qbl-cdrs-*/_count?q=callee:1', 404],
+  ])('%s', async (_what, path, status) => {
+    const reply = await lookup(port, path);
+    expect(reply.status).toBe(status);
+    expect(reply.contentType).toBe('application/json; charset=utf-8');
+    expect(reply.json).toMatchObject({ status: 'error', error: expect.any(String) });
+  });
+
+  test.each(['POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'])('%s → 405 with Allow', async (method) => {
+    const reply = await lookup(port, numberPath(FINE), method);
+    expect(reply.status).toBe(405);
+    expect(reply.json).toMatchObject({ status: 'error' });
+  });
+
+  test.each([
+    ["' OR 1=1 --", 'malformed'],
+    ['<script>alert(1)</script>', 'malformed'],
+    ['+5511912340002\u0000', 'malformed'],
+    ['${jndi:ldap://x}', 'malformed'],
+    ['99999999999999999999999', 'malformed'],
+  ])('injection %j is just a malformed number', async (number, reason) => {
+    const reply = await lookup(port, numberPath(number, "'; DROP TABLE cdrs; --"));
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ number, e164: null, reasons: [reason] });
+  });
+
+  test('malformed HTTP and oversized headers get JSON errors and a closed connection', async () => {
+    const garbage = await rawExchange(port, 'THIS IS NOT HTTP\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(garbage).toContain('"error":"malformed HTTP request"');
+    const huge = await rawExchange(port, `GET /v1/numbers/1 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+  });
+});
+
+test('metrics: lookups by verdict and reasons, latency, tracked numbers', async () => {
+  const service = await startLookup();
+  const port = service.listeningPort!;
+  await lookup(port, numberPath(INVALID));
+  await lookup(port, numberPath(INVALID));
+  await lookup(port, numberPath(FINE));
+  await lookup(port, '/nowhere');
+  const registry = new Registry();
+  registerLookupMetrics(registry, service);
+  const text = await registry.metrics();
+  expect(metricValue(text, 'qbl_lookups_total{verdict="warn",reasons="invalid_number"}')).toBe(2);
+  expect(metricValue(text, 'qbl_lookups_total{verdict="allow",reasons="none"}')).toBe(1);
+  expect(metricValue(text, 'qbl_lookup_requests_rejected_total{code="404"}')).toBe(1);
+  expect(metricValue(text, 'qbl_lookup_duration_seconds_count')).toBe(4);
+  expect(metricValue(text, 'qbl_lookup_duration_seconds_bucket{le="+Inf"}')).toBe(4);
+  expect(metricValue(text, 'qbl_lookup_tracked_numbers')).toBe(2);
+  expect(metricValue(text, 'qbl_lookup_up')).toBe(1);
+});
