@@ -8,6 +8,8 @@ import type { CallFact } from '../lookup/facts';
 export interface BlocklistStore {
   /** Writes these versions (added, imported, or removal tombstones) durably, replacing older ones. */
   putBlockEntries(entries: readonly BlockEntry[]): Promise<void>;
+  /** The stored version of one entry (a tombstone too), or null. */
+  blockEntry(entry: string): Promise<BlockEntry | null>;
   /** Every stored version updated at or after `sinceUs`, tombstones included, oldest first. */
   blockEntriesSince(sinceUs: number): Promise<BlockEntry[]>;
   close(): Promise<void>;

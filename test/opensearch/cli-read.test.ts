@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
 import { formatUs, parseUs } from '../../correlators/cdr';
-import { main } from '../../src/cli/main';
+import { qbl } from '../support/cli';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
@@ -29,16 +29,10 @@ async function runCli(argv: readonly string[], env: Record<string, string>): Pro
   process.env = { ...saved, ...env };
   if (env.OPENSEARCH_URL === undefined) delete process.env.OPENSEARCH_URL;
   delete process.env.ELASTICSEARCH_URL;
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { stdout += String(chunk); return true; });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => { stderr += String(chunk); return true; });
   try {
-    const code = await main(argv);
-    return { code, stdout, stderr };
+    const { code, out, err } = await qbl(...argv);
+    return { code, stdout: out, stderr: err };
   } finally {
-    out.mockRestore();
-    err.mockRestore();
     process.env = saved;
   }
 }

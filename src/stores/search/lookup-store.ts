@@ -151,6 +151,11 @@ export class SearchLookupStore implements LookupStore {
     await this.engine.refresh(index);
   }
 
+  async blockEntry(entry: string): Promise<BlockEntry | null> {
+    const hits = await this.engine.search(blocklistIndex(this.prefix), { query: { bool: { filter: [{ term: { entry } }] } }, size: 1 });
+    return hits.length === 0 ? null : blockEntryOf(hits[0]!.source);
+  }
+
   async blockEntriesSince(sinceUs: number): Promise<BlockEntry[]> {
     const entries: BlockEntry[] = [];
     await scanByTime(this.engine, blocklistIndex(this.prefix), 'updated_at', sinceUs, undefined, (hits) => {

@@ -64,12 +64,14 @@ function unavailable(error: unknown, action: string): unknown {
 export class SqliteLookupStore implements LookupStore {
   private readonly upsert: Statement;
   private readonly since: Statement<[number], BlockRow>;
+  private readonly one: Statement<[string], BlockRow>;
 
   private constructor(private readonly db: Db, readonly description: string) {
     this.upsert = db.prepare(`
       INSERT INTO blocklist (entry, reason, created_us, expires_us, updated_us, removed) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT(entry) DO UPDATE SET reason = excluded.reason, created_us = excluded.created_us, expires_us = excluded.expires_us,
         updated_us = excluded.updated_us, removed = excluded.removed`);
+    this.one = db.prepare('SELECT entry, reason, created_us, expires_us, updated_us, removed FROM blocklist WHERE entry = ?');
     this.since = db.prepare('SELECT entry, reason, created_us, expires_us, updated_us, removed FROM blocklist WHERE updated_us >= ? ORDER BY updated_us, entry');
   }
 
@@ -95,6 +97,15 @@ export class SqliteLookupStore implements LookupStore {
       }).immediate();
     } catch (error) {
       throw unavailable(error, 'block list write');
+    }
+  }
+
+  async blockEntry(entry: string): Promise<BlockEntry | null> {
+    try {
+      const row = this.one.get(entry);
+      return row === undefined ? null : rowToEntry(row);
+    } catch (error) {
+      throw unavailable(error, 'block list read');
     }
   }
 

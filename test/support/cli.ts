@@ -1,0 +1,18 @@
+/** Runs `qbl …` in-process through main(), capturing what it writes. */
+import { main } from '../../src/cli/main';
+
+export interface Run { code: number; out: string; err: string }
+
+export async function qbl(...argv: string[]): Promise<Run> {
+  let out = '';
+  let err = '';
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => { out += String(chunk); return true; }) as typeof process.stdout.write);
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array) => { err += String(chunk); return true; }) as typeof process.stderr.write);
+  try {
+    const code = await main(argv);
+    return { code, out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
