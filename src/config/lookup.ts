@@ -69,7 +69,7 @@ export function readLookup(env: Env): LookupConfig {
     }),
     limits: Object.freeze({
       maxNumbers: readInt(env, 'QBL_LOOKUP_MAX_NUMBERS', 1_000_000, 1000, 50_000_000),
-      maxPairs: readInt(env, 'QBL_LOOKUP_MAX_PAIRS', 500_000, 1000, 50_000_000),
+      maxPairs: readInt(env, 'QBL_LOOKUP_MAX_PAIRS', 250_000, 1000, 50_000_000),
     }),
     pollIntervalMs: readInt(env, 'QBL_LOOKUP_POLL_S', 2, 1, 60) * 1000,
   });

@@ -12,6 +12,12 @@ export interface CallFact {
   /** Destination key (E.164, else dialled digits); null: the callee is not a number. */
   readonly callee: string | null;
   readonly caller: string | null;
+  /**
+   * The callee and caller as dialled, when the dial plan read them as the E.164 keys above: a
+   * lookup of the same string then needs no libphonenumber parse (15–20 µs) to find its key.
+   */
+  readonly calleeDialled?: string;
+  readonly callerDialled?: string;
   /** The call's start, whole seconds since the epoch. */
   readonly startS: number;
   readonly finalCode: number | null;
@@ -44,6 +50,8 @@ export function factOf(fields: FactFields): CallFact {
     callHash: callHashOf(fields.cdrId),
     callee: destinationKey(fields.callee, fields.calleeE164),
     caller: callerKey(fields.caller, fields.callerE164),
+    ...(fields.calleeE164 !== null && fields.callee !== null && fields.callee !== fields.calleeE164 ? { calleeDialled: fields.callee } : {}),
+    ...(fields.callerE164 !== null && fields.caller !== null && fields.caller !== fields.callerE164 ? { callerDialled: fields.caller } : {}),
     startS: Math.floor(fields.startUs / 1_000_000),
     finalCode: fields.finalCode,
     answered: fields.disposition === 'answered',

@@ -77,7 +77,15 @@ export class LookupState {
       this.numbers.add(fact);
       this.bursts.add(fact);
       this.facts += 1;
+      // The CDR already says how the dial plan reads these strings: a lookup of them is a cache hit.
+      this.learn(fact.calleeDialled, fact.callee);
+      this.learn(fact.callerDialled, fact.caller);
     }
+  }
+
+  private learn(dialled: string | undefined, e164: string | null): void {
+    if (dialled === undefined || e164 === null || this.readings.has(dialled)) return;
+    this.readings.set(dialled, { e164, key: e164, malformed: false });
   }
 
   applyBlocklist(entries: Iterable<BlockEntry>): void {

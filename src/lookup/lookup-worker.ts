@@ -107,15 +107,18 @@ export class LookupWorker {
     });
   }
 
-  /** The worker's counters; the last known ones if it does not answer in time (it is never waited on for long). */
-  stats(): Promise<WorkerStats | undefined> {
+  /**
+   * The worker's counters; the last known ones if it does not answer within `timeoutMs` (a scrape
+   * never waits long). The worker answers in order: after every message posted before.
+   */
+  stats(timeoutMs = STATS_TIMEOUT_MS): Promise<WorkerStats | undefined> {
     if (this.exited) return Promise.resolve(this.lastStats);
     const id = this.nextStatsId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pendingStats.delete(id);
         resolve(this.lastStats);
-      }, STATS_TIMEOUT_MS);
+      }, timeoutMs);
       timer.unref();
       this.pendingStats.set(id, (stats) => {
         clearTimeout(timer);

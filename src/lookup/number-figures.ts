@@ -9,8 +9,15 @@ import { grown, SlotTable, type Columns } from './slot-table';
 
 export const DAY_S = 86_400;
 
-/** The most recent calls kept per number: enough for invalid_number and to recognise rewritten CDRs. */
-export const MIN_RING_CALLS = 8;
+/**
+ * The most recent calls kept per number (at least QBL_LOOKUP_INVALID_CALLS): invalid_number reads
+ * them, and a rewritten CDR of one of them replaces it instead of counting again. A rewrite of an
+ * older call (rare: a late event after four newer calls to the same number) counts twice in the
+ * daily figures; the rules never see it.
+ */
+export const MIN_RING_CALLS = 4;
+/** Daily counts saturate here (Uint16): a number called more than this in a day is not subtle. */
+const MAX_DAILY = 65_535;
 
 const ANSWERED = 1;
 const INVALID = 2;
@@ -27,12 +34,12 @@ export interface NumberFiguresView {
   readonly lastSeenS: number;
 }
 
-/** Calls, answered and invalid per UTC day: bucket `day % days` holds the counts of `day`. */
+/** Calls, answered and invalid per UTC day: bucket `day % days` holds the counts of `day` (days since 1970 fit 16 bits until 2149). */
 class DailyCounts implements Columns {
-  private day = new Uint32Array(0);
-  private calls = new Uint32Array(0);
-  private answered = new Uint32Array(0);
-  private invalid = new Uint32Array(0);
+  private day = new Uint16Array(0);
+  private calls = new Uint16Array(0);
+  private answered = new Uint16Array(0);
+  private invalid = new Uint16Array(0);
 
   constructor(private readonly days: number) {}
 
@@ -59,9 +66,10 @@ class DailyCounts implements Columns {
       this.answered[i] = 0;
       this.invalid[i] = 0;
     }
-    this.calls[i] = Math.max(0, this.calls[i]! + delta);
-    if (flags & ANSWERED) this.answered[i] = Math.max(0, this.answered[i]! + delta);
-    if (flags & INVALID) this.invalid[i] = Math.max(0, this.invalid[i]! + delta);
+    const bounded = (value: number) => Math.min(MAX_DAILY, Math.max(0, value + delta));
+    this.calls[i] = bounded(this.calls[i]!);
+    if (flags & ANSWERED) this.answered[i] = bounded(this.answered[i]!);
+    if (flags & INVALID) this.invalid[i] = bounded(this.invalid[i]!);
   }
 
   /** Sums over today and the `days - 1` days before. */

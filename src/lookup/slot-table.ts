@@ -70,7 +70,8 @@ export class SlotTable {
 
   private nextSlot(): number {
     if (this.used === this.capacity) {
-      this.capacity = Math.min(this.maxKeys, Math.max(INITIAL_CAPACITY, this.capacity * 2));
+      // By half again, not double: at most a third of the columns is allocated ahead of use.
+      this.capacity = Math.min(this.maxKeys, Math.max(INITIAL_CAPACITY, Math.ceil(this.capacity * 1.5)));
       this.columns.grow(this.capacity);
     }
     return this.used++;

@@ -187,3 +187,20 @@ describe('bounded memory', () => {
     expect(s.stats().numbers).toBe(0);
   });
 });
+
+describe('number readings', () => {
+  test('a number seen in a CDR, in the form it was dialled, needs no second parse', () => {
+    const numberKey = jest.requireActual<typeof import('../../src/lookup/number-key')>('../../src/lookup/number-key');
+    const spy = jest.spyOn(numberKey, 'readNumber');
+    try {
+      const s = state();
+      s.ingest([{ ...call(INVALID, NOW_S - 60, 404), calleeDialled: '0055 11 91234-0001' }]);
+      expect(s.answer('0055 11 91234-0001', undefined, NOW_MS)).toMatchObject({ e164: INVALID, figures: { calls: 1 } });
+      expect(spy).not.toHaveBeenCalled();
+      s.answer('0055 11 91234-0002', undefined, NOW_MS);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
