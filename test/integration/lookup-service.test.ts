@@ -2,13 +2,18 @@
  * The number lookup as the service runs it: a real worker thread, its HTTP listener, and a real
  * SQLite file for the CDRs it rebuilds from and the block list it polls.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/config';
 import { readLookup } from '../../src/config/lookup';
+import { ConfigError } from '../../src/errors';
+import { Service } from '../../src/pipeline/service';
 import { LookupService } from '../../src/lookup/lookup-service';
-import { registerLookupMetrics } from '../../src/lookup/lookup-metrics';
+import { LOOKUP_METRIC_NAMES, registerLookupMetrics } from '../../src/lookup/lookup-metrics';
 import { createLogger } from '../../src/observability/logger';
 import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
 import { SqliteLookupStore } from '../../src/stores/sqlite/lookup-store';
@@ -177,4 +182,22 @@ test('metrics: lookups by verdict and reasons, latency, tracked numbers', async 
   expect(metricValue(text, 'qbl_lookup_duration_seconds_bucket{le="+Inf"}')).toBe(4);
   expect(metricValue(text, 'qbl_lookup_tracked_numbers')).toBe(2);
   expect(metricValue(text, 'qbl_lookup_up')).toBe(1);
+  for (const name of LOOKUP_METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
+  // The runbook documents every one of them.
+  const operations = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+  for (const name of LOOKUP_METRIC_NAMES) expect(operations).toContain(`| \`${name}\` |`);
+});
+
+test('a port the lookup cannot listen on stops the service at start, naming QBL_LOOKUP_PORT', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const config = loadConfig({ SQLITE_PATH: path, QBL_HTTP_PORT: '0', QBL_LOOKUP_PORT: String(port), LOG_LEVEL: 'silent' });
+    const failure = Service.start({ config, logger });
+    await expect(failure).rejects.toBeInstanceOf(ConfigError);
+    await expect(failure).rejects.toMatchObject({ option: 'QBL_LOOKUP_PORT', message: expect.stringContaining('EADDRINUSE') });
+  } finally {
+    taken.close();
+  }
 });
