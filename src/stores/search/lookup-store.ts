@@ -88,37 +88,39 @@ function writtenFacts(hits: readonly SearchHit[]): WrittenFact[] {
 }
 
 /**
- * Every document with `field` at or after `sinceUs`, oldest first, a page at a time. Pages are cut
- * by the time field itself (`gte` the last value seen, skipping the ids already seen at exactly that
- * value), so no scroll context or search_after support is needed.
+ * Every document with `field` at or after `sinceUs`, in (`field`, `key`) order, a page at a time.
+ * Keyset paging: the next page starts after the last (time, key) seen, so ties at one instant
+ * (an import writes thousands of entries at once) are neither skipped nor read twice, and no
+ * scroll context or search_after support is needed. `key` is a unique keyword field.
  */
 export async function scanByTime(
-  engine: SearchEngine, index: string, field: string, sinceUs: number, source: readonly string[] | undefined,
+  engine: SearchEngine, index: string, field: string, key: string, sinceUs: number, source: readonly string[] | undefined,
   onPage: (hits: SearchHit[]) => void,
 ): Promise<void> {
-  let from = formatUs(sinceUs);
-  let seenAtFrom = new Set<string>();
+  let after: { time: string; key: string } | null = null;
   for (;;) {
+    const position: Record<string, unknown> = after === null
+      ? { range: { [field]: { gte: formatUs(sinceUs) } } }
+      : {
+        bool: {
+          should: [
+            { range: { [field]: { gt: after.time } } },
+            { bool: { filter: [{ term: { [field]: after.time } }, { range: { [key]: { gt: after.key } } }] } },
+          ],
+          minimum_should_match: 1,
+        },
+      };
     const hits = await engine.search(index, {
-      query: { bool: { filter: [{ range: { [field]: { gte: from } } }] } },
+      query: { bool: { filter: [position] } },
       // unmapped_type: an index created before the field existed sorts as empty instead of failing the search.
-      sort: [{ [field]: { order: 'asc', unmapped_type: 'date_nanos' } }],
+      sort: [{ [field]: { order: 'asc', unmapped_type: 'date_nanos' } }, { [key]: { order: 'asc', unmapped_type: 'keyword' } }],
       size: PAGE,
-      source,
+      source: source === undefined ? undefined : [...new Set([...source, field, key])],
     });
-    const fresh = hits.filter((hit) => !(hit.source[field] === from && seenAtFrom.has(hit.id)));
-    if (fresh.length > 0) onPage(fresh);
+    if (hits.length > 0) onPage(hits);
     if (hits.length < PAGE) return;
-    const last = String(hits[hits.length - 1]!.source[field]);
-    const atLast = hits.filter((hit) => hit.source[field] === last).map((hit) => hit.id);
-    if (last === from) {
-      // A whole page at one microsecond: cannot happen with our own timestamps; stop rather than loop.
-      if (fresh.length === 0) return;
-      for (const id of atLast) seenAtFrom.add(id);
-    } else {
-      seenAtFrom = new Set(atLast);
-      from = last;
-    }
+    const last = hits[hits.length - 1]!.source;
+    after = { time: String(last[field]), key: String(last[key]) };
   }
 }
 
@@ -158,7 +160,7 @@ export class SearchLookupStore implements LookupStore {
 
   async blockEntriesSince(sinceUs: number): Promise<BlockEntry[]> {
     const entries: BlockEntry[] = [];
-    await scanByTime(this.engine, blocklistIndex(this.prefix), 'updated_at', sinceUs, undefined, (hits) => {
+    await scanByTime(this.engine, blocklistIndex(this.prefix), 'updated_at', 'entry', sinceUs, undefined, (hits) => {
       for (const hit of hits) {
         const entry = blockEntryOf(hit.source);
         if (entry !== null) entries.push(entry);
@@ -169,7 +171,7 @@ export class SearchLookupStore implements LookupStore {
 
   async factsSince(sinceUs: number, onChunk: (facts: WrittenFact[]) => void): Promise<number> {
     let total = 0;
-    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'start_at', sinceUs, FACT_FIELDS, (hits) => {
+    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'start_at', 'cdr_id', sinceUs, FACT_FIELDS, (hits) => {
       const facts = writtenFacts(hits);
       total += facts.length;
       onChunk(facts);
@@ -179,7 +181,7 @@ export class SearchLookupStore implements LookupStore {
 
   async writtenSince(sinceUs: number): Promise<WrittenFact[]> {
     const written: WrittenFact[] = [];
-    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'written_at', sinceUs, FACT_FIELDS, (hits) => {
+    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'written_at', 'cdr_id', sinceUs, FACT_FIELDS, (hits) => {
       for (const fact of writtenFacts(hits)) written.push(fact);
     });
     return written;
