@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { closerFor } from '../observability/closable-server';
-import type { LookupState } from './lookup-state';
+import { LookupState } from './lookup-state';
 import type { LatencySnapshot, WorkerStats } from './protocol';
 import { parseRequest } from './request';
 
@@ -45,6 +45,15 @@ class Counters {
   }
 }
 
+/** What the listener answers from: the figures (replaced when a failed rebuild starts again), and whether they are complete. */
+export interface LookupSource {
+  state(): LookupState;
+  ready(): boolean;
+}
+
+/** Until the figures are rebuilt from the store: OpenSIPS sees a non-200 and fails open. */
+const STARTING = JSON.stringify({ status: 'starting', error: 'the figures are being rebuilt from the store; try again shortly' });
+
 /** Before the listener is up: the figures, and no request yet. */
 export function notListeningStats(state: LookupState): WorkerStats {
   return { state: state.stats(), lookups: {}, rejected: {}, latency: new Counters().latency() };
@@ -60,7 +69,11 @@ export class LookupHttp {
   private readonly counters = new Counters();
   private readonly closer: () => Promise<void>;
 
-  private constructor(private readonly server: Server, private readonly state: LookupState, private readonly now: () => number) {
+  private constructor(
+    private readonly server: Server,
+    private readonly source: LookupSource,
+    private readonly now: () => number,
+  ) {
     this.closer = closerFor(server);
     server.on('request', (req, res) => this.handle(req, res));
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
@@ -76,10 +89,11 @@ export class LookupHttp {
     });
   }
 
-  static async listen(state: LookupState, host: string, port: number, now: () => number = Date.now): Promise<LookupHttp> {
+  static async listen(source: LookupSource | LookupState, host: string, port: number, now: () => number = Date.now): Promise<LookupHttp> {
     const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS });
     server.maxConnections = MAX_CONNECTIONS;
-    const http = new LookupHttp(server, state, now);
+    const fixed = source instanceof LookupState ? { state: () => source, ready: () => true } : source;
+    const http = new LookupHttp(server, fixed, now);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -96,7 +110,7 @@ export class LookupHttp {
 
   stats(): WorkerStats {
     return {
-      state: this.state.stats(),
+      state: this.source.state().stats(),
       lookups: Object.fromEntries(this.counters.lookups),
       rejected: Object.fromEntries(this.counters.rejected),
       latency: this.counters.latency(),
@@ -115,13 +129,19 @@ export class LookupHttp {
       const request = parseRequest(req.method, req.url);
       switch (request.kind) {
         case 'lookup': {
-          const answer = this.state.answer(request.number, request.caller, this.now());
+          if (!this.source.ready()) {
+            this.counters.add(this.counters.rejected, '503');
+            send(res, 503, STARTING, head);
+            break;
+          }
+          const answer = this.source.state().answer(request.number, request.caller, this.now());
           this.counters.add(this.counters.lookups, `${answer.verdict}|${answer.reasons.length === 0 ? 'none' : answer.reasons.join(',')}`);
           send(res, 200, JSON.stringify(answer), head);
           break;
         }
         case 'health':
-          send(res, 200, JSON.stringify({ status: 'ok', tracked_numbers: this.state.stats().numbers }), head);
+          if (this.source.ready()) send(res, 200, JSON.stringify({ status: 'ok', tracked_numbers: this.source.state().stats().numbers }), head);
+          else send(res, 503, STARTING, head);
           break;
         case 'rejected':
           this.counters.add(this.counters.rejected, String(request.status));

@@ -101,9 +101,9 @@ export function registerLookupMetrics(registry: Registry, source: LookupMetricsS
   gauge('qbl_lookup_blocklist_entries', 'Block-list entries held (numbers and prefixes, expired ones until the next sweep).', (s) => s?.state.blockEntries ?? 0);
   new Gauge({
     name: 'qbl_lookup_up' satisfies LookupMetricName,
-    help: '1 while the lookup listener answers.',
+    help: '1 while the lookup listener answers lookups (0 while its figures are rebuilt at start, or if it stopped).',
     registers,
-    collect() { this.set(source.stats().listening ? 1 : 0); },
+    collect() { this.set(source.stats().answering ? 1 : 0); },
   });
   new Gauge({
     name: 'qbl_lookup_figures_age_seconds' satisfies LookupMetricName,

@@ -25,6 +25,8 @@ export const WRITTEN_OVERLAP_US = 10_000_000;
 /** Block-list versions re-read on each poll: covers clock skew between the hosts `qbl blocklist` runs on. */
 export const BLOCKLIST_OVERLAP_US = 600_000_000;
 const PRUNE_INTERVAL_MS = 10_000;
+/** A rebuild that failed (the store did not answer) is tried again this much later. */
+const REBUILD_RETRY_MS = 5_000;
 
 export interface LookupServiceOptions {
   readonly config: LookupConfig;
@@ -33,13 +35,16 @@ export interface LookupServiceOptions {
   readonly logger: Logger;
   /** Injected in tests. */
   readonly wallClockMs?: () => number;
+  /** How long after a failed rebuild to try again (default 5 s). */
+  readonly rebuildRetryMs?: number;
 }
 
 export interface LookupServiceStats {
   /** Seconds since the figures were last known complete: 0 with SQLite, the last successful poll otherwise. */
   readonly figuresAgeS: number;
   readonly pollFailures: number;
-  readonly listening: boolean;
+  /** Listening, with the figures rebuilt: lookups are answered. */
+  readonly answering: boolean;
 }
 
 export class LookupService {
@@ -53,6 +58,10 @@ export class LookupService {
   private readonly recentlyWritten = new Map<string, number>();
   private lastCompleteMs: number;
   private pollFailures = 0;
+  /** The figures are rebuilt and the block list read: the worker answers lookups. */
+  private ready = false;
+  private preparing: Promise<void> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private readonly now: () => number;
 
@@ -81,7 +90,11 @@ export class LookupService {
     }
   };
 
-  /** Rebuilds, reads the block list, then listens. Throws LookupWorkerError (e.g. EADDRINUSE) when it cannot listen. */
+  /**
+   * Listens (throws LookupWorkerError, e.g. EADDRINUSE, when it cannot), then rebuilds the figures
+   * and reads the block list; lookups get 503 (OpenSIPS fails open) until both are done. A store
+   * that does not answer at start does not stop the service: the rebuild is retried until it does.
+   */
   async start(): Promise<number> {
     const { config, dialPlan, logger, store } = this.options;
     const setup: WorkerSetup = {
@@ -94,8 +107,6 @@ export class LookupService {
     });
     this.worker = worker;
     try {
-      await this.rebuild(worker);
-      await this.pollBlocklist(worker);
       this.port = await worker.listen();
     } catch (error) {
       await worker.close();
@@ -103,12 +114,35 @@ export class LookupService {
       throw error;
     }
     logger.info({ host: config.host, port: this.port, store: store.description, figures: this.shared ? 'shared store poll' : 'commit hook' },
-      'number lookup listening (GET /v1/numbers/{number})');
+      'number lookup listening (GET /v1/numbers/{number}); answering once the figures are rebuilt');
+    this.preparing = this.prepare(worker);
+    await this.preparing;
     this.pollTimer = setInterval(() => {
       this.polling = this.poll().catch(() => undefined);
     }, config.pollIntervalMs);
     this.pollTimer.unref();
     return this.port;
+  }
+
+  /** Rebuild and block list, then ready; on failure, empty figures and another try later. */
+  private async prepare(worker: LookupWorker): Promise<void> {
+    try {
+      await this.rebuild(worker);
+      await this.pollBlocklist(worker);
+      worker.markReady();
+      this.ready = true;
+    } catch (error) {
+      const retryInMs = this.options.rebuildRetryMs ?? REBUILD_RETRY_MS;
+      this.options.logger.warn({ err: error, store: this.options.store.description, retryInMs },
+        'lookup cannot rebuild its figures from the store; answering 503 (OpenSIPS fails open) until it can');
+      worker.reset();
+      this.recentlyWritten.clear();
+      if (this.closing) return;
+      this.retryTimer = setTimeout(() => {
+        this.preparing = this.prepare(worker);
+      }, retryInMs);
+      this.retryTimer.unref();
+    }
   }
 
   private async rebuild(worker: LookupWorker): Promise<void> {
@@ -157,7 +191,7 @@ export class LookupService {
   /** One poll of the store; resolves (never rejects) after logging a failure. */
   private async poll(): Promise<void> {
     const worker = this.worker;
-    if (worker === undefined) return;
+    if (worker === undefined || !this.ready) return;
     try {
       await this.pollBlocklist(worker);
       await this.pollWritten(worker);
@@ -182,7 +216,7 @@ export class LookupService {
     return {
       figuresAgeS: this.shared ? Math.max(0, (this.now() - this.lastCompleteMs) / 1000) : 0,
       pollFailures: this.pollFailures,
-      listening: this.port !== undefined,
+      answering: this.ready && this.port !== undefined,
     };
   }
 
@@ -190,6 +224,8 @@ export class LookupService {
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.pollTimer);
+      clearTimeout(this.retryTimer);
+      await this.preparing;
       await this.polling;
       await this.worker?.close();
       this.port = undefined;

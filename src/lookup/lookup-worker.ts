@@ -93,6 +93,16 @@ export class LookupWorker {
     if (entries.length > 0) this.post({ type: 'blocklist', entries });
   }
 
+  /** From now on, lookups are answered (until then: 503, and OpenSIPS fails open). */
+  markReady(): void {
+    this.post({ type: 'ready' });
+  }
+
+  /** Empty figures again, and 503 until markReady(): a rebuild that failed half-way starts over. */
+  reset(): void {
+    this.post({ type: 'reset' });
+  }
+
   /** Starts the listener; resolves with its port, rejects with the socket error code (EADDRINUSE…). */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {

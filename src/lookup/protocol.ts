@@ -23,6 +23,10 @@ export type ToWorker =
   | { readonly type: 'facts'; readonly facts: readonly CallFact[] }
   | { readonly type: 'blocklist'; readonly entries: readonly BlockEntry[] }
   | { readonly type: 'listen' }
+  /** The figures are rebuilt and the block list read: answer lookups (until then, 503). */
+  | { readonly type: 'ready' }
+  /** A rebuild failed half-way: start again from empty figures. */
+  | { readonly type: 'reset' }
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'close' };
 

@@ -15,7 +15,9 @@ function main(): void {
   const port = parentPort;
   if (port === null) throw new Error('the lookup worker runs as a worker thread');
   const setup = workerData as WorkerSetup;
-  const state = new LookupState({ ...setup.rules, invalidCodes: new Set(setup.rules.invalidCodes) }, setup.limits, setup.dialPlan);
+  const fresh = () => new LookupState({ ...setup.rules, invalidCodes: new Set(setup.rules.invalidCodes) }, setup.limits, setup.dialPlan);
+  let state = fresh();
+  let ready = false;
   let http: LookupHttp | undefined;
   const post = (message: FromWorker): void => port.postMessage(message);
   const pruner = setInterval(() => state.prune(Date.now(), PRUNE_SCAN), setup.pruneIntervalMs);
@@ -30,13 +32,20 @@ function main(): void {
         state.applyBlocklist(message.entries);
         return;
       case 'listen':
-        LookupHttp.listen(state, setup.host, setup.port).then(
+        LookupHttp.listen({ state: () => state, ready: () => ready }, setup.host, setup.port).then(
           (listening) => {
             http = listening;
             post({ type: 'listening', port: listening.port });
           },
           (error: NodeJS.ErrnoException) => post({ type: 'listen-failed', code: error.code ?? String(error.message) }),
         );
+        return;
+      case 'ready':
+        ready = true;
+        return;
+      case 'reset':
+        state = fresh();
+        ready = false;
         return;
       case 'stats':
         post({ type: 'stats', id: message.id, stats: http?.stats() ?? notListeningStats(state) });

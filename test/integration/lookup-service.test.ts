@@ -201,3 +201,31 @@ test('a port the lookup cannot listen on stops the service at start, naming QBL_
     taken.close();
   }
 });
+
+test('a store that does not answer at start: 503 (OpenSIPS fails open), then answers once the rebuild succeeds', async () => {
+  const store = SqliteLookupStore.open(path);
+  let failures = 2;
+  const flaky = Object.assign(Object.create(store) as SqliteLookupStore, {
+    factsSince: (sinceUs: number, onChunk: Parameters<SqliteLookupStore['factsSince']>[1]) => {
+      if (failures > 0) {
+        failures -= 1;
+        // Half a rebuild, then the store fails: the figures must start over, not count twice.
+        onChunk([{ cdrId: 'c'.repeat(40), writtenAtUs: 0, fact: { callHash: 1, callee: INVALID, caller: null, startS: NOW_US / 1e6 - 60, finalCode: 404, answered: false, talkMs: 0 } }]);
+        return Promise.reject(new Error('SQLITE_BUSY'));
+      }
+      return store.factsSince(sinceUs, onChunk);
+    },
+  });
+  const service = new LookupService({
+    config: { ...readLookup({}), port: 0, pollIntervalMs: 60_000 }, dialPlan: PLAN, store: flaky, logger, rebuildRetryMs: 200,
+  });
+  running.push(service);
+  const port = await service.start();
+  const starting = await lookup(port, numberPath(INVALID));
+  expect(starting).toMatchObject({ status: 503, json: { status: 'starting' } });
+  expect((await lookup(port, '/healthz')).status).toBe(503);
+  expect(service.stats().answering).toBe(false);
+  await waitUntil(async () => (await lookup(port, numberPath(INVALID))).status === 200, 'the rebuild to succeed');
+  expect((await lookup(port, numberPath(INVALID))).json).toMatchObject({ reasons: ['invalid_number'], figures: { calls: 3 } });
+  expect(service.stats().answering).toBe(true);
+});
