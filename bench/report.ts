@@ -50,6 +50,8 @@ export interface BenchReport {
   /** The number lookup, while the service drains the same backlog (bench/lookup.ts). */
   readonly lookup_rate_per_s: number;
   readonly lookup_connections: number;
+  /** Connections kept busy for lookup_max_per_s. */
+  readonly lookup_max_connections: number;
   readonly lookup_p50_ms: number;
   readonly lookup_p99_ms: number;
   readonly lookup_bare_p50_ms: number;
@@ -57,6 +59,8 @@ export interface BenchReport {
   readonly lookup_p99_ratio: number;
   /** p99 with the lookup alone under the paced load, in the drain the slowdown is measured on. */
   readonly lookup_alone_p99_ms: number;
+  /** The same drain, inside the lookup thread (request in to answer out): the bound of the p99 bucket. */
+  readonly lookup_server_p99_ms: number | null;
   readonly lookup_max_per_s: number;
   readonly lookup_drain_alone_per_s: number;
   readonly lookup_drain_with_lookups_per_s: number;
@@ -120,8 +124,8 @@ export function table(report: BenchReport): string {
   rows.push([`lookup_p99_ms (${n(report.lookup_rate_per_s)}/s paced, turns with a bare server, during a drain)`, n(report.lookup_p99_ms, 2),
     `p50 ${n(report.lookup_p50_ms, 2)}; bare Node server p99 ${n(report.lookup_bare_p99_ms, 2)} (p50 ${n(report.lookup_bare_p50_ms, 2)})`]);
   rows.push(['lookup_p99_ratio (lookup / bare server)', n(report.lookup_p99_ratio, 2),
-    `target <= 2: ${verdict(report.lookup_p99_ratio <= TARGETS.lookupP99Ratio)}; lookup alone p99 ${n(report.lookup_alone_p99_ms, 2)}`]);
-  rows.push([`lookup_max_per_s (${report.lookup_connections} connections, during a drain)`, n(report.lookup_max_per_s),
+    `target <= 2: ${verdict(report.lookup_p99_ratio <= TARGETS.lookupP99Ratio)}; lookup alone p99 ${n(report.lookup_alone_p99_ms, 2)}, inside its thread <= ${nullable(report.lookup_server_p99_ms, 2)}`]);
+  rows.push([`lookup_max_per_s (${report.lookup_max_connections} connections, during a drain)`, n(report.lookup_max_per_s),
     `target >= 5,000: ${verdict(report.lookup_max_per_s >= TARGETS.lookupPerS)}`]);
   rows.push(['lookup_pipeline_slowdown', n(report.lookup_pipeline_slowdown, 3),
     `drain ${n(report.lookup_drain_with_lookups_per_s)}/s with lookups, ${n(report.lookup_drain_alone_per_s)}/s without; target <= 0.10: ${verdict(report.lookup_pipeline_slowdown <= TARGETS.lookupSlowdown)}`]);

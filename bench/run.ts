@@ -15,7 +15,7 @@ import { measureLatency } from './latency';
 import { jsonLine, table, TARGETS, type BenchReport, type QueueFigures } from './report';
 import { consumerBudgetUs, cores, cpuCeilingPerS } from './cpu';
 import { measureDecodeUs, measureStoreAlone } from './store-alone';
-import { measureLookup } from './lookup';
+import { MAX_LOAD_FACTOR, measureLookup } from './lookup';
 
 const tenths = (value: number): number => Math.round(value * 10) / 10;
 const hundredths = (value: number): number => Math.round(value * 100) / 100;
@@ -116,12 +116,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     es_ratio: esRatio,
     lookup_rate_per_s: options.lookupRatePerS,
     lookup_connections: options.lookupConnections,
+    lookup_max_connections: options.lookupConnections * MAX_LOAD_FACTOR,
     lookup_p50_ms: hundredths(lookup.lookup.p50Ms),
     lookup_p99_ms: hundredths(lookup.lookup.p99Ms),
     lookup_bare_p50_ms: hundredths(lookup.bare.p50Ms),
     lookup_bare_p99_ms: hundredths(lookup.bare.p99Ms),
     lookup_p99_ratio: hundredths(lookup.bare.p99Ms > 0 ? lookup.lookup.p99Ms / lookup.bare.p99Ms : 0),
     lookup_alone_p99_ms: hundredths(lookup.lookupOnly.p99Ms),
+    lookup_server_p99_ms: lookup.serverP99Ms,
     lookup_max_per_s: Math.round(lookup.maxPerS),
     lookup_drain_alone_per_s: Math.round(lookup.drainAlonePerS),
     lookup_drain_with_lookups_per_s: Math.round(lookup.drainWithLookupsPerS),

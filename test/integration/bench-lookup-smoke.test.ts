@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BARE_BODY, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
+import { BARE_BODY, histogramPercentileMs, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
 import { runLoad } from '../../bench/lookup-load';
 import { benchTraffic } from '../../bench/traffic';
 
@@ -56,4 +56,11 @@ test('lookup paths are the stream\'s callees with their callers, URL-encoded', (
 
 test('the rebuild reads back and folds in every CDR it wrote', async () => {
   expect(await measureRebuild(3000)).toMatchObject({ cdrs: 3000 });
+});
+
+test('the p99 of the lookup thread\'s histogram is the bound of the bucket that holds it', () => {
+  const latency = { boundsS: [0.0001, 0.001, 0.01], counts: [90, 9, 1, 0], sumS: 0, count: 100 };
+  expect(histogramPercentileMs(latency, 50)).toBeCloseTo(0.1);
+  expect(histogramPercentileMs(latency, 99)).toBeCloseTo(1);
+  expect(histogramPercentileMs({ ...latency, counts: [0, 0, 0, 0], count: 0 }, 99)).toBeNull();
 });

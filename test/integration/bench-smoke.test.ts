@@ -115,8 +115,8 @@ describe('bench harness (small N)', () => {
       correlator_per_s: 1, store_per_s: 5, store_cpu_us_per_event: 4, decode_us_per_event: 2, cores: 2, open_calls: 1, bytes_per_open_call: 1, stored_bytes_per_open_call: 1,
       cdr_latency_queue: 'classic' as const, cdr_latency_rate_per_s: 1, cdr_latency_ms_p50: 1, cdr_latency_ms_p99: 2,
       cdr_latency_missing: 0, es_pipeline_per_s: null, es_ratio: null,
-      lookup_rate_per_s: 5000, lookup_connections: 16, lookup_p50_ms: 0.2, lookup_p99_ms: 0.9, lookup_bare_p50_ms: 0.2, lookup_bare_p99_ms: 0.6,
-      lookup_p99_ratio: 1.5, lookup_alone_p99_ms: 1, lookup_max_per_s: 9000, lookup_drain_alone_per_s: 100, lookup_drain_with_lookups_per_s: 95,
+      lookup_rate_per_s: 5000, lookup_connections: 16, lookup_max_connections: 64, lookup_p50_ms: 0.2, lookup_p99_ms: 0.9, lookup_bare_p50_ms: 0.2, lookup_bare_p99_ms: 0.6,
+      lookup_p99_ratio: 1.5, lookup_alone_p99_ms: 1, lookup_server_p99_ms: 0.25, lookup_max_per_s: 9000, lookup_drain_alone_per_s: 100, lookup_drain_with_lookups_per_s: 95,
       lookup_pipeline_slowdown: 0.05, lookup_bytes_per_number: 180, lookup_bytes_per_pair: 150, lookup_rebuild_cdrs: 10, lookup_rebuild_ms: 5,
     };
     const json = JSON.parse(jsonLine(report));
