@@ -30,6 +30,7 @@ import { assertPipelineCorrect, measurePipeline, type PipelineResult } from './p
 import type { IntakeFlags } from './service-run';
 import type { BenchMessage } from './broker';
 import { syntheticCdr } from './lookup-cdrs';
+import { factOf } from '../src/lookup/facts';
 
 export interface LookupBenchOptions extends IntakeFlags {
   readonly queueType: QueueType;
@@ -278,7 +279,7 @@ export async function measureRebuild(cdrs: number): Promise<{ cdrs: number; ms: 
     }, () => undefined);
     try {
       const started = Date.now();
-      const read = await lookupStore.factsSince(nowUs - config.rules.windowDays * 86_400_000_000, (chunk) => worker.ingest(chunk.map((w) => w.fact)));
+      const read = await lookupStore.callsSince(nowUs - config.rules.windowDays * 86_400_000_000, (chunk) => worker.ingest(chunk.map(factOf)));
       const stats = await worker.stats(600_000); // answered once every fact sent before it is folded in
       const ms = Date.now() - started;
       if (stats?.state.facts !== read) throw new Error(`rebuild folded ${stats?.state.facts} of ${read} CDRs`);

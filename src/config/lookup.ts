@@ -1,18 +1,13 @@
 /** QBL_LOOKUP_* → the lookup listener's frozen configuration (docs/lookup.md). */
 import { ConfigError } from '../errors';
-import type { LookupLimits } from '../lookup/lookup-state';
-import { DEFAULT_ACTIONS, DEFAULT_INVALID_CODES, DEFAULT_RULES, REASONS, type Action, type LookupRules, type Reason } from '../lookup/rules';
+import {
+  DEFAULT_ACTIONS, DEFAULT_INVALID_CODES, DEFAULT_LIMITS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_RULES, REASONS,
+  type Action, type LookupOptions, type Reason,
+} from '../lookup/options';
 import { type Env, readInt, readOptionalString, readString } from './env';
 
-export interface LookupConfig {
-  /** 0: no lookup listener (the default). */
-  readonly port: number;
-  readonly host: string;
-  readonly rules: LookupRules;
-  readonly limits: LookupLimits;
-  /** How often the block list (and, with a shared store, the figures) are read from the store. */
-  readonly pollIntervalMs: number;
-}
+/** The lookup's own options type: the configuration only reads it from the environment. */
+export type LookupConfig = LookupOptions;
 
 function readList(env: Env, name: string, fallback: readonly string[]): readonly string[] {
   const text = readOptionalString(env, name);
@@ -68,9 +63,9 @@ export function readLookup(env: Env): LookupConfig {
       actions: readActions(env),
     }),
     limits: Object.freeze({
-      maxNumbers: readInt(env, 'QBL_LOOKUP_MAX_NUMBERS', 1_000_000, 1000, 50_000_000),
-      maxPairs: readInt(env, 'QBL_LOOKUP_MAX_PAIRS', 250_000, 1000, 50_000_000),
+      maxNumbers: readInt(env, 'QBL_LOOKUP_MAX_NUMBERS', DEFAULT_LIMITS.maxNumbers, 1000, 50_000_000),
+      maxPairs: readInt(env, 'QBL_LOOKUP_MAX_PAIRS', DEFAULT_LIMITS.maxPairs, 1000, 50_000_000),
     }),
-    pollIntervalMs: readInt(env, 'QBL_LOOKUP_POLL_S', 2, 1, 60) * 1000,
+    pollIntervalMs: readInt(env, 'QBL_LOOKUP_POLL_S', DEFAULT_POLL_INTERVAL_MS / 1000, 1, 60) * 1000,
   });
 }

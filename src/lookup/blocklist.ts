@@ -4,20 +4,10 @@
  * at most one Map lookup per prefix length in use (≤ 16).
  */
 import type { DialPlan } from '../numbers/dial-plan';
+import type { BlockEntry } from '../stores/lookup-store';
 import { readNumber } from './number-key';
 
-export interface BlockEntry {
-  /** `+5511987654321` (a number, as its key) or `+88213*` (a prefix of keys). */
-  readonly entry: string;
-  readonly reason: string;
-  readonly createdAtUs: number;
-  /** null: never expires. */
-  readonly expiresAtUs: number | null;
-  /** When this version was written: the poll of every instance reads changes by it. */
-  readonly updatedAtUs: number;
-  /** A removal is stored as a tombstone, so every instance's poll sees it. */
-  readonly removed: boolean;
-}
+export type { BlockEntry };
 
 /** What the block list has to say about a number. */
 export interface BlockMatch {

@@ -4,6 +4,7 @@
  * fold whatever the CDRs came through.
  */
 import type { CdrRecord } from '../../correlators/cdr';
+import type { StoredCall } from '../stores/lookup-store';
 import { callerKey, destinationKey } from './number-key';
 
 export interface CallFact {
@@ -33,17 +34,7 @@ export function callHashOf(cdrId: string): number {
 }
 
 /** The stored fields a fact is made of, as the SQLite and search readers get them. */
-export interface FactFields {
-  readonly cdrId: string;
-  readonly caller: string | null;
-  readonly callee: string | null;
-  readonly callerE164: string | null;
-  readonly calleeE164: string | null;
-  readonly startUs: number;
-  readonly finalCode: number | null;
-  readonly disposition: string;
-  readonly talkUs: number | null;
-}
+export type FactFields = Omit<StoredCall, 'writtenAtUs'>;
 
 export function factOf(fields: FactFields): CallFact {
   return {

@@ -11,13 +11,13 @@
  * A failed poll is logged and retried on the next tick; the lookup keeps answering from what it has.
  */
 import type { CdrRecord } from '../../correlators/cdr';
-import type { LookupConfig } from '../config/lookup';
 import type { DialPlan } from '../numbers/dial-plan';
 import type { Logger } from '../observability/logger';
-import type { LookupStore, WrittenFact } from '../stores/lookup-store';
-import { factOfCdr, type CallFact } from './facts';
+import type { LookupStore, StoredCall } from '../stores/lookup-store';
+import { factOf, factOfCdr, type CallFact } from './facts';
 import { LookupWorker } from './lookup-worker';
 import { DAY_S } from './number-figures';
+import type { LookupOptions } from './options';
 import type { WorkerSetup, WorkerStats } from './protocol';
 
 /** CDR versions re-read on each poll of a shared store: covers the engine's refresh, bulk retries and clock skew between instances. */
@@ -29,7 +29,7 @@ const PRUNE_INTERVAL_MS = 10_000;
 const REBUILD_RETRY_MS = 5_000;
 
 export interface LookupServiceOptions {
-  readonly config: LookupConfig;
+  readonly config: LookupOptions;
   readonly dialPlan: DialPlan;
   readonly store: LookupStore;
   readonly logger: Logger;
@@ -149,8 +149,8 @@ export class LookupService {
     const started = this.now();
     const sinceUs = (started / 1000 - this.options.config.rules.windowDays * DAY_S) * 1_000_000;
     this.writtenCursorUs = started * 1000;
-    const calls = await this.options.store.factsSince(sinceUs, (chunk) => {
-      worker.ingest(chunk.map((written) => written.fact));
+    const calls = await this.options.store.callsSince(sinceUs, (chunk) => {
+      worker.ingest(chunk.map(factOf));
       this.remember(chunk);
     });
     this.lastCompleteMs = started;
@@ -158,7 +158,7 @@ export class LookupService {
   }
 
   /** Keeps the versions that the first polls will read again. */
-  private remember(written: readonly WrittenFact[]): void {
+  private remember(written: readonly StoredCall[]): void {
     if (!this.shared) return;
     const fromUs = this.writtenCursorUs - WRITTEN_OVERLAP_US;
     for (const w of written) if (w.writtenAtUs >= fromUs) this.recentlyWritten.set(w.cdrId, w.writtenAtUs);
@@ -180,7 +180,7 @@ export class LookupService {
       if (this.recentlyWritten.get(w.cdrId) === w.writtenAtUs) continue;
       this.recentlyWritten.set(w.cdrId, w.writtenAtUs);
       this.writtenCursorUs = Math.max(this.writtenCursorUs, w.writtenAtUs);
-      fresh.push(w.fact);
+      fresh.push(factOf(w));
     }
     worker.ingest(fresh);
     const forgetBeforeUs = this.writtenCursorUs - WRITTEN_OVERLAP_US;

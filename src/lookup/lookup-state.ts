@@ -11,14 +11,10 @@ import { BurstFigures } from './burst-figures';
 import type { CallFact } from './facts';
 import { DAY_S, NumberFigures } from './number-figures';
 import { callerKey, readNumber, type NumberReading } from './number-key';
-import { decide, type LookupRules, type Reason, type Verdict } from './rules';
+import type { LookupLimits, LookupRules, Reason } from './options';
+import { decide, type Verdict } from './rules';
 
-export interface LookupLimits {
-  /** Destination numbers tracked at most (least recently called evicted first). */
-  readonly maxNumbers: number;
-  /** (caller, destination prefix) pairs tracked at most. */
-  readonly maxPairs: number;
-}
+export type { LookupLimits };
 
 /** Distinct numbers asked about whose reading is remembered (normalising costs 15–20 µs). */
 export const READING_CACHE_ENTRIES = 50_000;

@@ -2,8 +2,8 @@
 import type { DialPlan } from '../numbers/dial-plan';
 import type { BlockEntry } from './blocklist';
 import type { CallFact } from './facts';
-import type { LookupLimits, LookupStats } from './lookup-state';
-import type { LookupRules } from './rules';
+import type { LookupStats } from './lookup-state';
+import type { LookupLimits, LookupRules } from './options';
 
 /** LookupRules with the code set as an array (a Set crosses threads, but an array is plainer to log). */
 export type WorkerRules = Omit<LookupRules, 'invalidCodes'> & { readonly invalidCodes: readonly number[] };

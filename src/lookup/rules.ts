@@ -1,56 +1,10 @@
-/** The lookup's reasons, what each one does, and the thresholds behind them (docs/lookup.md). */
+/** The verdict a lookup's reasons give (docs/lookup.md); the reasons and thresholds are in options.ts. */
+import { REASONS, type Action, type Reason } from './options';
 
-/** Stable reason codes, in the order an answer lists them. */
-export const REASONS = ['blocklisted', 'fraud_burst', 'invalid_number', 'malformed'] as const;
-export type Reason = (typeof REASONS)[number];
+export { REASONS, DEFAULT_ACTIONS, DEFAULT_INVALID_CODES, DEFAULT_RULES } from './options';
+export type { Reason, Action, LookupRules } from './options';
 
 export type Verdict = 'allow' | 'warn' | 'block';
-/** What a reason does to the verdict; `ignore`: its figures are still shown, the verdict is not touched. */
-export type Action = 'block' | 'warn' | 'ignore';
-
-export interface LookupRules {
-  /** invalid_number: this many most recent calls to the number… */
-  readonly invalidCalls: number;
-  /** …all ended with one of these codes… */
-  readonly invalidCodes: ReadonlySet<number>;
-  /** …all within this window, which is also the window of the figures (whole UTC days). */
-  readonly windowDays: number;
-  /** fraud_burst: more than this many calls from one caller to one destination prefix… */
-  readonly burstCalls: number;
-  /** …within this window… */
-  readonly burstWindowS: number;
-  /** …where the prefix is the first this many digits of the destination… */
-  readonly burstPrefixDigits: number;
-  /** …and most of them unanswered or answered for less than this. */
-  readonly burstShortS: number;
-  readonly actions: Readonly<Record<Reason, Action>>;
-}
-
-/**
- * A careful operator's defaults: only what a person decided (the block list) and the pattern that
- * costs money by the minute (a burst to one premium range) block; the rest warns, because a
- * number that failed three times may be fixed or reassigned, and libphonenumber's ranges lag
- * behind new numbering.
- */
-export const DEFAULT_ACTIONS: Readonly<Record<Reason, Action>> = Object.freeze({
-  blocklisted: 'block',
-  fraud_burst: 'block',
-  invalid_number: 'warn',
-  malformed: 'warn',
-});
-
-export const DEFAULT_INVALID_CODES: readonly number[] = Object.freeze([404, 410, 484, 604]);
-
-export const DEFAULT_RULES: LookupRules = Object.freeze({
-  invalidCalls: 3,
-  invalidCodes: new Set(DEFAULT_INVALID_CODES),
-  windowDays: 7,
-  burstCalls: 10,
-  burstWindowS: 600,
-  burstPrefixDigits: 6,
-  burstShortS: 10,
-  actions: DEFAULT_ACTIONS,
-});
 
 /** The verdict the reasons give, and the reasons that count (those not ignored), in REASONS order. */
 export function decide(found: ReadonlySet<Reason>, actions: Readonly<Record<Reason, Action>>): { verdict: Verdict; reasons: Reason[] } {

@@ -206,14 +206,17 @@ test('a store that does not answer at start: 503 (OpenSIPS fails open), then ans
   const store = SqliteLookupStore.open(path);
   let failures = 2;
   const flaky = Object.assign(Object.create(store) as SqliteLookupStore, {
-    factsSince: (sinceUs: number, onChunk: Parameters<SqliteLookupStore['factsSince']>[1]) => {
+    callsSince: (sinceUs: number, onChunk: Parameters<SqliteLookupStore['callsSince']>[1]) => {
       if (failures > 0) {
         failures -= 1;
         // Half a rebuild, then the store fails: the figures must start over, not count twice.
-        onChunk([{ cdrId: 'c'.repeat(40), writtenAtUs: 0, fact: { callHash: 1, callee: INVALID, caller: null, startS: NOW_US / 1e6 - 60, finalCode: 404, answered: false, talkMs: 0 } }]);
+        onChunk([{
+          cdrId: 'c'.repeat(40), caller: null, callee: INVALID, callerE164: null, calleeE164: INVALID, startUs: NOW_US - MIN, finalCode: 404,
+          disposition: 'failed', talkUs: 0, writtenAtUs: 0,
+        }]);
         return Promise.reject(new Error('SQLITE_BUSY'));
       }
-      return store.factsSince(sinceUs, onChunk);
+      return store.callsSince(sinceUs, onChunk);
     },
   });
   const service = new LookupService({

@@ -6,9 +6,7 @@
  */
 import { formatUs, parseUs } from '../../../correlators/cdr';
 import type { SearchConfig } from '../../config/config';
-import type { BlockEntry } from '../../lookup/blocklist';
-import { factOf, type CallFact } from '../../lookup/facts';
-import type { LookupStore, WrittenFact } from '../lookup-store';
+import type { BlockEntry, LookupStore, StoredCall } from '../lookup-store';
 import { indexPattern } from './documents';
 import { type BulkAction, type IndexTemplateSpec, type SearchEngine, type SearchHit } from './engine';
 import { createSearchEngine } from './search-store';
@@ -64,27 +62,24 @@ export function blockEntryOf(source: Readonly<Record<string, unknown>>): BlockEn
   };
 }
 
-const FACT_FIELDS = ['cdr_id', 'caller', 'callee', 'caller_e164', 'callee_e164', 'disposition', 'final_code', 'talk_us', 'start_at', 'written_at'];
+const CALL_FIELDS = ['cdr_id', 'caller', 'callee', 'caller_e164', 'callee_e164', 'disposition', 'final_code', 'talk_us', 'start_at', 'written_at'];
 
-export function factOfSource(source: Readonly<Record<string, unknown>>): CallFact | null {
+/** A CDR document → the fields the lookup needs; null when it lacks an id or a start. */
+export function storedCallOf(source: Readonly<Record<string, unknown>>): StoredCall | null {
   const startUs = usOf(source.start_at);
   if (typeof source.cdr_id !== 'string' || startUs === null) return null;
   const text = (name: string) => (typeof source[name] === 'string' ? source[name] as string : null);
   const integer = (name: string) => (typeof source[name] === 'number' ? source[name] as number : null);
-  return factOf({
+  return {
     cdrId: source.cdr_id, caller: text('caller'), callee: text('callee'), callerE164: text('caller_e164'), calleeE164: text('callee_e164'),
     startUs, finalCode: integer('final_code'), disposition: text('disposition') ?? 'unknown', talkUs: integer('talk_us'),
-  });
+    // 0 for a CDR written before `written_at` existed.
+    writtenAtUs: usOf(source.written_at) ?? 0,
+  };
 }
 
-/** CDR hits → facts, with the time each version was written (0 for a CDR written before `written_at` existed). */
-function writtenFacts(hits: readonly SearchHit[]): WrittenFact[] {
-  const facts: WrittenFact[] = [];
-  for (const hit of hits) {
-    const fact = factOfSource(hit.source);
-    if (fact !== null) facts.push({ cdrId: String(hit.source.cdr_id), writtenAtUs: usOf(hit.source.written_at) ?? 0, fact });
-  }
-  return facts;
+function storedCalls(hits: readonly SearchHit[]): StoredCall[] {
+  return hits.flatMap((hit) => storedCallOf(hit.source) ?? []);
 }
 
 /**
@@ -169,20 +164,20 @@ export class SearchLookupStore implements LookupStore {
     return entries;
   }
 
-  async factsSince(sinceUs: number, onChunk: (facts: WrittenFact[]) => void): Promise<number> {
+  async callsSince(sinceUs: number, onChunk: (calls: StoredCall[]) => void): Promise<number> {
     let total = 0;
-    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'start_at', 'cdr_id', sinceUs, FACT_FIELDS, (hits) => {
-      const facts = writtenFacts(hits);
-      total += facts.length;
-      onChunk(facts);
+    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'start_at', 'cdr_id', sinceUs, CALL_FIELDS, (hits) => {
+      const calls = storedCalls(hits);
+      total += calls.length;
+      onChunk(calls);
     });
     return total;
   }
 
-  async writtenSince(sinceUs: number): Promise<WrittenFact[]> {
-    const written: WrittenFact[] = [];
-    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'written_at', 'cdr_id', sinceUs, FACT_FIELDS, (hits) => {
-      for (const fact of writtenFacts(hits)) written.push(fact);
+  async writtenSince(sinceUs: number): Promise<StoredCall[]> {
+    const written: StoredCall[] = [];
+    await scanByTime(this.engine, indexPattern(this.prefix, 'cdrs'), 'written_at', 'cdr_id', sinceUs, CALL_FIELDS, (hits) => {
+      for (const call of storedCalls(hits)) written.push(call);
     });
     return written;
   }

@@ -7,9 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { StoreUnavailableError } from '../../errors';
-import type { BlockEntry } from '../../lookup/blocklist';
-import { factOf } from '../../lookup/facts';
-import type { LookupStore, WrittenFact } from '../lookup-store';
+import type { BlockEntry, LookupStore, StoredCall } from '../lookup-store';
 
 const CHUNK = 10_000;
 const BUSY_TIMEOUT_MS = 5000;
@@ -118,7 +116,7 @@ export class SqliteLookupStore implements LookupStore {
   }
 
   /** The CDRs table exists once the service has opened the file; before that there is nothing to rebuild from. */
-  async factsSince(sinceUs: number, onChunk: (facts: WrittenFact[]) => void): Promise<number> {
+  async callsSince(sinceUs: number, onChunk: (calls: StoredCall[]) => void): Promise<number> {
     const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cdrs'").get();
     if (exists === undefined) return 0;
     // final_code and talk_us live only in the stored record: SQLite's JSON functions read them without a JS parse.
@@ -127,14 +125,13 @@ export class SqliteLookupStore implements LookupStore {
         json_extract(record, '$.cdr.final_code') AS final_code, json_extract(record, '$.cdr.talk_us') AS talk_us
       FROM cdrs WHERE start_us >= ? ORDER BY start_us`);
     let total = 0;
-    let chunk: WrittenFact[] = [];
+    let chunk: StoredCall[] = [];
     try {
       for (const row of select.iterate(sinceUs)) {
-        const fact = factOf({
+        chunk.push({
           cdrId: row.cdr_id, caller: row.caller, callee: row.callee, callerE164: row.caller_e164, calleeE164: row.callee_e164,
-          startUs: row.start_us, finalCode: row.final_code, disposition: row.disposition, talkUs: row.talk_us,
+          startUs: row.start_us, finalCode: row.final_code, disposition: row.disposition, talkUs: row.talk_us, writtenAtUs: 0,
         });
-        chunk.push({ cdrId: row.cdr_id, writtenAtUs: 0, fact });
         if (chunk.length === CHUNK) {
           onChunk(chunk);
           total += chunk.length;
