@@ -1,8 +1,8 @@
 /**
  * The number lookup inside `qbl start`: the I/O around the worker thread that answers OpenSIPS.
  *
- * - At start: the figures are rebuilt from the CDRs of the window in the store, the block list is
- *   read, and only then does the listener open (before that, OpenSIPS gets no answer and fails open).
+ * - At start: the listener opens, then the figures are rebuilt from the CDRs of the window in the
+ *   store and the block list is read; until then lookups get 503 and OpenSIPS fails open.
  * - SQLite (one instance): each batch's CDRs reach the figures through the pipeline's commit hook,
  *   exactly once per version.
  * - A search engine (several instances): every instance reads the CDRs every instance wrote, by
