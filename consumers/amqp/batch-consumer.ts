@@ -8,27 +8,12 @@ import { performance } from 'node:perf_hooks';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { AmqpConfig, IntakeConfig, TopologyConfig } from '../../src/config/config';
-import { ConfigError, type DeadLetterReason, type PipelineStage, StoreUnavailableError } from '../../src/errors';
+import { ConfigError, type DeadLetterReason, StoreUnavailableError } from '../../src/errors';
+import type { BatchHandler, DeadLetterVerdict, Delivery, Verdict } from '../batch-handler';
 import { type BackoffPolicy, DEFAULT_RECONNECT, DEFAULT_STORE_RETRY, backoffDelayMs, validateBackoff } from './backoff';
 import { DEFAULT_CONNECTION_NAME, connectAmqp, redactSecrets } from './connection';
 import { buildDeadLetter, oneLine } from './dead-letter';
 import { declareTopology } from './topology';
-
-export interface Delivery {
-  readonly body: Buffer;
-  readonly exchange: string;
-  readonly routingKey: string;
-  readonly headers: Readonly<Record<string, unknown>>;
-  readonly redelivered: boolean;
-  readonly receivedAtUs: number;
-}
-
-export type Verdict =
-  | { readonly action: 'ack' }
-  | { readonly action: 'dead-letter'; readonly reason: DeadLetterReason; readonly detail: string; readonly stage: PipelineStage };
-
-/** One verdict per delivery, same order. Throw StoreUnavailableError to have the same batch retried. */
-export type BatchHandler = (batch: readonly Delivery[]) => Promise<readonly Verdict[]>;
 
 export interface ConsumerStats {
   /** Deliveries received from the broker (redeliveries included). */
@@ -392,7 +377,7 @@ export class BatchConsumer extends EventEmitter {
     }
     const deadLetters = verdicts
       .map((verdict, index) => ({ verdict, received: batch[index] }))
-      .filter((x): x is { verdict: Extract<Verdict, { action: 'dead-letter' }>; received: Received } => x.verdict.action === 'dead-letter');
+      .filter((x): x is { verdict: DeadLetterVerdict; received: Received } => x.verdict.action === 'dead-letter');
     if (deadLetters.length > 0) {
       try {
         await this.publishDeadLetters(session, deadLetters);
@@ -431,7 +416,7 @@ export class BatchConsumer extends EventEmitter {
 
   private async publishDeadLetters(
     session: Session,
-    deadLetters: ReadonlyArray<{ verdict: Extract<Verdict, { action: 'dead-letter' }>; received: Received }>,
+    deadLetters: ReadonlyArray<{ verdict: DeadLetterVerdict; received: Received }>,
   ): Promise<void> {
     const confirm = session.confirm;
     if (!confirm || isDead(session)) throw new Error('dead-letter channel is gone');
@@ -457,7 +442,7 @@ export class BatchConsumer extends EventEmitter {
   private publishEach(
     confirm: ConfirmChannel,
     deadLetterExchange: string,
-    deadLetters: ReadonlyArray<{ verdict: Extract<Verdict, { action: 'dead-letter' }>; received: Received }>,
+    deadLetters: ReadonlyArray<{ verdict: DeadLetterVerdict; received: Received }>,
     failedAtUs: number,
   ): void {
     for (const { verdict, received } of deadLetters) {

@@ -3,7 +3,7 @@
  * batch only after `handleBatch` resolves, and `handleBatch` resolves only after the store
  * committed every event, open-call change and CDR derived from the batch.
  */
-import type { Delivery, Verdict } from '../../consumers/amqp/batch-consumer';
+import type { Delivery, Verdict } from '../../consumers/batch-handler';
 import { decodeMessage } from '../../consumers/decode/decode';
 import type { DecoderOptions } from '../../consumers/decode/options';
 import type { CallEvent } from '../../correlators/events';

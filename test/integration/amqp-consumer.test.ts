@@ -1,5 +1,6 @@
 /** BatchConsumer against the real RabbitMQ: batching, ack-after-handler, dead letters, retries, poison isolation, reconnection. */
-import { type BatchHandler, BatchConsumer, type BatchConsumerOptions, type Delivery, type Verdict } from '../../consumers/amqp/batch-consumer';
+import { BatchConsumer, type BatchConsumerOptions } from '../../consumers/amqp/batch-consumer';
+import type { BatchHandler, Delivery, Verdict } from '../../consumers/batch-handler';
 import { deadLetterMessageId } from '../../consumers/amqp/dead-letter';
 import { DEAD_LETTER_HEADERS as H } from '../../consumers/amqp/headers';
 import type { TopologyConfig } from '../../src/config/config';

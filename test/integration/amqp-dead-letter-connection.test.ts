@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BatchConsumer, type Verdict } from '../../consumers/amqp/batch-consumer';
+import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
+import type { Verdict } from '../../consumers/batch-handler';
 import { RabbitAdmin, closeConnectionByName, silentLogger, testAmqpConfig, testIntake, testTopology, uniqueName, waitUntil } from '../support/rabbit';
 
 const run = promisify(execFile);

@@ -4,7 +4,8 @@
  * the original then would lose the message for good. With `mandatory` the broker returns it; the consumer must then leave the batch unacked, reconnect (which re-declares the
  * dead-letter queue) and dead-letter the message again.
  */
-import { BatchConsumer, type Verdict } from '../../consumers/amqp/batch-consumer';
+import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
+import type { Verdict } from '../../consumers/batch-handler';
 import { DEAD_LETTER_HEADERS as H } from '../../consumers/amqp/headers';
 import { RabbitAdmin, silentLogger, testAmqpConfig, testIntake, testTopology, uniqueName, waitUntil } from '../support/rabbit';
 

@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/config';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import type { CallStore, CommitBatch } from '../../src/stores/store';
 import { generateTraffic } from '../../src/simulator/generator';
-import type { Delivery } from '../../consumers/amqp/batch-consumer';
+import type { Delivery } from '../../consumers/batch-handler';
 import { CDR_FIELDS } from '../../correlators/cdr';
 import { silentLogger } from '../support/rabbit';
 

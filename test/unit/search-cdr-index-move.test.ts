@@ -6,7 +6,7 @@
  * here); the pipeline, correlator, decoder and local SQLite store are the real ones.
  */
 import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
-import type { Delivery } from '../../consumers/amqp/batch-consumer';
+import type { Delivery } from '../../consumers/batch-handler';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { BulkWriter } from '../../src/stores/search/bulk-writer';
 import { SearchStore, writerOptions } from '../../src/stores/search/search-store';
