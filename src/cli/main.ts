@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `qbl`: the service and its tools. Sub-commands load lazily so `qbl cdrs` never opens an AMQP client. */
 import type { CliCommand } from './command';
-import { UsageError } from './command';
+import { UsageError } from '../flags';
 import { ConfigError } from '../errors';
 import { trapStopSignals } from './stop-signals';
 

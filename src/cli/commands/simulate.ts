@@ -14,8 +14,8 @@ import {
   type TrafficMessage, type TrafficOptions, type TrafficSummary, type WireFormat,
 } from '../../simulator/generator';
 import { freshSeed } from '../../simulator/random';
-import { intFlag, numberFlag, parseFlags } from '../args';
-import { UsageError, type CliCommand } from '../command';
+import type { CliCommand } from '../command';
+import { UsageError, intFlag, numberFlag, parseFlags } from '../../flags';
 import { cdrFields } from '../format';
 import { startProgress } from '../progress';
 import { TIME_FORMS, parseTimeFlag } from '../time-flags';

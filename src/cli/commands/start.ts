@@ -1,6 +1,6 @@
 /** `qbl start`: the service, until SIGTERM or SIGINT. */
 import type { CliCommand } from '../command';
-import { parseFlags } from '../args';
+import { parseFlags } from '../../flags';
 import { releaseStopSignals, trapStopSignals } from '../stop-signals';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../observability/logger';

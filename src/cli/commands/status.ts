@@ -11,7 +11,7 @@ import { loadConfig, type Config, type SearchConfig } from '../../config/config'
 import { ConfigError } from '../../errors';
 import { openCdrReader } from '../../stores/open';
 import { SqliteStore } from '../../stores/sqlite/sqlite-store';
-import { intFlag, parseFlags } from '../args';
+import { intFlag, parseFlags } from '../../flags';
 import type { CliCommand } from '../command';
 
 export interface QueueStatus {
