@@ -11,7 +11,8 @@ import type { AmqpConfig, IntakeConfig, TopologyConfig } from '../../src/config/
 import { ConfigError, type DeadLetterReason, StoreUnavailableError } from '../../src/errors';
 import type { BatchHandler, DeadLetterVerdict, Delivery, Verdict } from '../batch-handler';
 import { type BackoffPolicy, DEFAULT_RECONNECT, DEFAULT_STORE_RETRY, backoffDelayMs, validateBackoff } from './backoff';
-import { DEFAULT_CONNECTION_NAME, connectAmqp, redactSecrets } from './connection';
+import { redact } from '../../src/redact';
+import { DEFAULT_CONNECTION_NAME, connectAmqp } from './connection';
 import { buildDeadLetter, oneLine } from './dead-letter';
 import { declareTopology } from './topology';
 
@@ -536,7 +537,7 @@ export class BatchConsumer extends EventEmitter {
 
   private redact(error: unknown): Error {
     const message = error instanceof Error ? error.message : String(error);
-    const redacted = new Error(redactSecrets(message, this.options.amqp));
+    const redacted = new Error(redact(message, { urls: [this.options.amqp.url] }));
     redacted.name = error instanceof Error ? error.name : 'Error';
     return redacted;
   }

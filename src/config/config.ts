@@ -8,8 +8,9 @@ import {
   type DecoderOptions, type EventMapping, type QblAttribute,
 } from '../../consumers/decode/options';
 import {
-  type Env, readEnum, readInt, readOptionalString, readPairs, readReadableFile, readSecret, readString, redactUrl,
+  type Env, readEnum, readInt, readOptionalString, readPairs, readReadableFile, readSecret, readString,
 } from './env';
+import { redact } from '../redact';
 import { readDialPlan } from './dialplan';
 import type { DialPlan } from '../numbers/dial-plan';
 
@@ -113,14 +114,14 @@ function readAmqp(env: Env): AmqpConfig {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError('AMQP_URL', 'an amqp:// or amqps:// URL', redactUrl(url));
+    throw new ConfigError('AMQP_URL', 'an amqp:// or amqps:// URL', redact(url));
   }
   if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-    throw new ConfigError('AMQP_URL', 'an amqp:// or amqps:// URL', redactUrl(url));
+    throw new ConfigError('AMQP_URL', 'an amqp:// or amqps:// URL', redact(url));
   }
   return Object.freeze({
     url,
-    urlForLogs: redactUrl(url),
+    urlForLogs: redact(url),
     heartbeatS: readInt(env, 'AMQP_HEARTBEAT_S', 30, 0, 3600),
     caFile: readReadableFile(env, 'AMQP_CA_FILE'),
     certFile: readReadableFile(env, 'AMQP_CERT_FILE'),
@@ -190,7 +191,7 @@ function readSearch(env: Env): SearchConfig | undefined {
   if (url === undefined) return undefined;
   const engine = esUrl ? 'elasticsearch' : 'opensearch';
   const prefix = engine === 'elasticsearch' ? 'ELASTICSEARCH' : 'OPENSEARCH';
-  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`${prefix}_URL`, 'an http:// or https:// URL', redactUrl(url));
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`${prefix}_URL`, 'an http:// or https:// URL', redact(url));
   const indexPrefix = readString(env, 'QBL_INDEX_PREFIX', 'qbl');
   if (!/^[a-z0-9][a-z0-9_-]{0,50}$/.test(indexPrefix)) {
     throw new ConfigError('QBL_INDEX_PREFIX', 'lower-case letters, digits, `_` or `-` (at most 51)', indexPrefix);
@@ -198,7 +199,7 @@ function readSearch(env: Env): SearchConfig | undefined {
   return Object.freeze({
     engine,
     url,
-    urlForLogs: redactUrl(url),
+    urlForLogs: redact(url),
     apiKey: engine === 'elasticsearch' ? readSecret(env, 'ELASTICSEARCH_API_KEY') : undefined,
     username: readOptionalString(env, `${prefix}_USERNAME`),
     password: readSecret(env, `${prefix}_PASSWORD`),

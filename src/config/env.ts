@@ -82,16 +82,3 @@ export function readPairs(env: Env, name: string): Array<[string, string]> {
     return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
   });
 }
-
-/**
- * Rewrites `scheme://user:password@host` to `scheme://user:***@host` so a URL can be logged.
- * Everything up to the LAST `@` before the host is credentials (a password may hold `@` or `/`);
- * a user part that looks odd is hidden too.
- */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)(\S*)@/i, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
-    return `${scheme}${user && !/[/?#@]/.test(user) ? `${user}:***` : '***'}@`;
-  });
-}

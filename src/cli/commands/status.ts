@@ -6,9 +6,10 @@
  */
 import { request } from 'node:http';
 import pino from 'pino';
-import { connectAmqp, redactSecrets } from '../../../consumers/amqp/connection';
-import { loadConfig, type Config, type SearchConfig } from '../../config/config';
+import { connectAmqp } from '../../../consumers/amqp/connection';
+import { loadConfig, type Config } from '../../config/config';
 import { ConfigError } from '../../errors';
+import { redact } from '../../redact';
 import { openCdrReader } from '../../stores/open';
 import { SqliteStore } from '../../stores/sqlite/sqlite-store';
 import { intFlag, parseFlags } from '../../flags';
@@ -68,16 +69,7 @@ function messageOf(error: unknown): string {
 
 /** Any error text with the AMQP URL and password removed. */
 function scrub(error: unknown, config: Config): string {
-  return redactSecrets(messageOf(error), config.amqp);
-}
-
-/** A search-engine error text without its URL credentials, password or API key. */
-function scrubSearch(text: string, search: SearchConfig): string {
-  let out = redactSecrets(text, search);
-  for (const secret of [search.password, search.apiKey]) {
-    if (secret !== undefined && secret.length >= 3) out = out.split(secret).join('***');
-  }
-  return out;
+  return redact(messageOf(error), { urls: [config.amqp.url] });
 }
 
 export async function probeBroker(config: Config, timeoutMs: number): Promise<BrokerStatus> {
@@ -142,7 +134,9 @@ export async function probeStore(config: Config): Promise<StoreStatus> {
       if (reader !== local) await reader.close();
     }
   } catch (error) {
-    status = { ...status, newestCdrError: config.search ? scrubSearch(messageOf(error), config.search) : messageOf(error) };
+    status = { ...status, newestCdrError: config.search
+      ? redact(messageOf(error), { urls: [config.search.url], values: [config.search.password, config.search.apiKey] })
+      : messageOf(error) };
   } finally {
     await local.close();
   }
