@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { AmqpConfig, IntakeConfig, TopologyConfig } from '../../src/config/config';
 import { ConfigError, type DeadLetterReason, StoreUnavailableError } from '../../src/errors';
 import type { BatchHandler, DeadLetterVerdict, Delivery, Verdict } from '../batch-handler';
-import { type BackoffPolicy, DEFAULT_RECONNECT, DEFAULT_STORE_RETRY, backoffDelayMs, validateBackoff } from './backoff';
+import { type BackoffPolicy, DEFAULT_RECONNECT, DEFAULT_STORE_RETRY, backoffDelayMs, validateBackoff } from '../../src/backoff';
 import { redact } from '../../src/redact';
 import { DEFAULT_CONNECTION_NAME, connectAmqp } from './connection';
 import { buildDeadLetter, oneLine } from './dead-letter';

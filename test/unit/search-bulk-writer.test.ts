@@ -4,7 +4,7 @@
  * (no Elasticsearch server can run on this machine; search-store.test.ts uses the client mock).
  */
 import { StoreUnavailableError } from '../../src/errors';
-import { BulkWriter, backoffMs } from '../../src/stores/search/bulk-writer';
+import { BulkWriter } from '../../src/stores/search/bulk-writer';
 import type { BulkAction, BulkItemResult, SearchEngine } from '../../src/stores/search/engine';
 import { SearchRequestError } from '../../src/stores/search/engine';
 import { noSleep } from './search-fixtures';
@@ -151,7 +151,21 @@ describe('BulkWriter', () => {
     expect(writer.close()).toBe(closed);
   });
 
-  it('backs off exponentially up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => backoffMs(attempt, 100, 1000))).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
+  it('waits between tries by the backoff policy (src/backoff.ts), then gives up with StoreUnavailableError', async () => {
+    const engine = new ManualEngine();
+    const slept: number[] = [];
+    const writer = new BulkWriter(engine, {
+      maxDocs: 10, flushMs: 60_000, concurrency: 1, maxAttempts: 6, retry: { initialMs: 100, maxMs: 1000 },
+      random: () => 0, sleep: async (ms) => { slept.push(ms); },
+    });
+    const written = writer.write(actions(1));
+    writer.flush();
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      await settle();
+      engine.open[0]!.answer(new SearchRequestError('HTTP 503: unavailable', true, 503));
+    }
+    await expect(written).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(slept).toEqual([100, 200, 400, 800, 1000]);
+    await writer.close();
   });
 });

@@ -3,10 +3,11 @@
  * chunks (by count or bytes, or when the flush interval elapses, or on `flush()`), with at most
  * `concurrency` requests in flight. Every item's result is read:
  * - 429 and 5xx items (and whole requests lost to connection errors, timeouts, 429, 5xx) are
- *   retried with capped exponential backoff, holding their concurrency slot (backpressure);
+ *   retried with capped exponential backoff and jitter (src/backoff.ts), holding their concurrency slot (backpressure);
  * - any other failed item is rejected for good with the engine's reason, never blocking the rest;
  * - items still failing after `maxAttempts` fail their `write()` with StoreUnavailableError.
  */
+import { type BackoffPolicy, backoffDelayMs, validateBackoff } from '../../backoff';
 import { StoreUnavailableError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import { type BulkAction, type SearchEngine, SearchRequestError, isTransientStatus } from './engine';
@@ -25,10 +26,12 @@ export interface BulkWriterOptions {
   readonly concurrency: number;
   /** Tries per item, the first included. */
   readonly maxAttempts?: number;
-  readonly initialBackoffMs?: number;
-  readonly maxBackoffMs?: number;
+  /** Between tries of an item; 100 ms doubling to 5 s unless told. */
+  readonly retry?: BackoffPolicy;
   /** Injected so tests need no real waiting. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The jitter's draw from [0, 1); Math.random unless told. */
+  readonly random?: () => number;
   readonly logger?: Logger;
 }
 
@@ -52,22 +55,16 @@ interface Item {
 
 const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 const DEFAULT_MAX_ATTEMPTS = 6;
-const DEFAULT_INITIAL_BACKOFF_MS = 100;
-const DEFAULT_MAX_BACKOFF_MS = 5_000;
+const DEFAULT_RETRY: BackoffPolicy = Object.freeze({ initialMs: 100, maxMs: 5_000 });
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
-
-/** Capped exponential backoff: initial, 2×initial, 4×initial … never above max. */
-export function backoffMs(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-}
 
 export class BulkWriter {
   readonly stats: BulkWriterStats = { accepted: 0, rejected: 0, retried: 0, requests: 0, failedRequests: 0, unavailable: 0 };
   private readonly maxBytes: number;
   private readonly maxAttempts: number;
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly retry: BackoffPolicy;
+  private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private pending: Item[] = [];
   private pendingBytes = 0;
@@ -83,8 +80,9 @@ export class BulkWriter {
     if (!(options.concurrency >= 1)) throw new RangeError('concurrency: expected at least 1');
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    this.initialBackoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
-    this.maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    validateBackoff(this.retry, 'retry');
+    this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? realSleep;
   }
 
@@ -210,7 +208,7 @@ export class BulkWriter {
         }
         this.options.logger?.warn({ docs: items.length, attempt, reason: requestError.message }, 'bulk request failed; retrying');
         this.stats.retried += items.length;
-        await this.sleep(backoffMs(attempt, this.initialBackoffMs, this.maxBackoffMs));
+        await this.sleep(backoffDelayMs(attempt, this.retry, this.random()));
         continue;
       }
       const retry: Item[] = [];
@@ -235,7 +233,7 @@ export class BulkWriter {
       }
       this.options.logger?.warn({ docs: retry.length, attempt, reason: retryReason }, 'bulk items throttled or failed on the engine; retrying');
       this.stats.retried += retry.length;
-      await this.sleep(backoffMs(attempt, this.initialBackoffMs, this.maxBackoffMs));
+      await this.sleep(backoffDelayMs(attempt, this.retry, this.random()));
       items = retry;
     }
   }
