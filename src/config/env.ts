@@ -31,7 +31,7 @@ export function readSecret(env: Env, name: string): string | undefined {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new ConfigError(`${name}_FILE`, 'a readable file', `${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new ConfigError(`${name}_FILE`, 'a readable file', file, (error as NodeJS.ErrnoException).code ?? 'unreadable');
   }
 }
 
@@ -67,7 +67,7 @@ export function readReadableFile(env: Env, name: string): string | undefined {
   try {
     readFileSync(file);
   } catch (error) {
-    throw new ConfigError(name, 'a readable file', `${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new ConfigError(name, 'a readable file', file, (error as NodeJS.ErrnoException).code ?? 'unreadable');
   }
   return file;
 }

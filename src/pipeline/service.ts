@@ -86,7 +86,7 @@ export class Service {
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      throw new ConfigError('QBL_HTTP_PORT', 'a port the ops endpoint can listen on (0 disables it)', `${host}:${port} (${code})`);
+      throw new ConfigError('QBL_HTTP_PORT', 'a port the ops endpoint can listen on (0 disables it)', `${host}:${port}`, code);
     }
   }
 

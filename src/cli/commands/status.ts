@@ -111,9 +111,9 @@ export async function probeStore(config: Config): Promise<StoreStatus> {
   try {
     local = SqliteStore.open(path, { readonly: true });
   } catch (error) {
-    // The ConfigError names SQLITE_PATH and repeats the path; the detail in brackets is what a person needs.
-    const detail = error instanceof ConfigError ? /\(([^()]*)\)"?$/.exec(error.message)?.[1] : undefined;
-    return { path, error: detail ? `no qbl database here (${detail}); has \`qbl start\` run with this SQLITE_PATH?` : messageOf(error) };
+    // The ConfigError names SQLITE_PATH and repeats the path; its reason is what a person needs.
+    const reason = error instanceof ConfigError && error.option === 'SQLITE_PATH' ? error.reason : undefined;
+    return { path, error: reason ? `no qbl database here (${reason}); has \`qbl start\` run with this SQLITE_PATH?` : messageOf(error) };
   }
   let status: StoreStatus;
   try {

@@ -248,7 +248,7 @@ function openWritable(path: string, busyTimeoutMs: number, logger?: Logger): Db 
 }
 
 function openReadonly(path: string, busyTimeoutMs: number): Db {
-  const notADatabase = (detail: string) => new ConfigError('SQLITE_PATH', 'the SQLite database written by `qbl start`', `${path} (${detail})`);
+  const notADatabase = (reason: string) => new ConfigError('SQLITE_PATH', 'the SQLite database written by `qbl start`', path, reason);
   if (!existsSync(path)) throw notADatabase('no such file');
   let db: Db;
   try {
