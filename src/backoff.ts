@@ -11,9 +11,6 @@ export interface BackoffPolicy {
   readonly jitter?: number;
 }
 
-export const DEFAULT_RECONNECT: BackoffPolicy = Object.freeze({ initialMs: 200, maxMs: 30_000 });
-export const DEFAULT_STORE_RETRY: BackoffPolicy = Object.freeze({ initialMs: 250, maxMs: 30_000 });
-
 export function validateBackoff(policy: BackoffPolicy, name = 'backoff'): void {
   const { initialMs, maxMs, factor = 2, jitter = 0.2 } = policy;
   if (!Number.isFinite(initialMs) || initialMs < 0) throw new RangeError(`${name}.initialMs: expected a finite number ≥ 0`);

@@ -7,13 +7,15 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import type { AmqpConfig, IntakeConfig, TopologyConfig } from '../../src/config/config';
 import { ConfigError, type DeadLetterReason, StoreUnavailableError } from '../../src/errors';
 import type { BatchHandler, DeadLetterVerdict, Delivery, Verdict } from '../batch-handler';
-import { type BackoffPolicy, DEFAULT_RECONNECT, DEFAULT_STORE_RETRY, backoffDelayMs, validateBackoff } from '../../src/backoff';
+import { type BackoffPolicy, backoffDelayMs, validateBackoff } from '../../src/backoff';
 import { redact } from '../../src/redact';
-import { DEFAULT_CONNECTION_NAME, connectAmqp } from './connection';
+import { connectAmqp } from './connection';
 import { buildDeadLetter, oneLine } from './dead-letter';
+import {
+  type AmqpConfig, DEFAULT_CONNECTION_NAME, DEFAULT_RECONNECT, DEFAULT_STORE_RETRY, type IntakeConfig, type TopologyConfig, validateIntake,
+} from './options';
 import { declareTopology } from './topology';
 
 export interface ConsumerStats {
@@ -118,12 +120,7 @@ export class BatchConsumer extends EventEmitter {
 
   constructor(private readonly options: BatchConsumerOptions) {
     super();
-    const { intake } = options;
-    if (!Number.isInteger(intake.prefetch) || intake.prefetch < 1) throw new RangeError('intake.prefetch: expected an integer ≥ 1');
-    if (!Number.isInteger(intake.batchSize) || intake.batchSize < 1 || intake.batchSize > intake.prefetch) {
-      throw new RangeError('intake.batchSize: expected an integer from 1 to intake.prefetch');
-    }
-    if (!Number.isFinite(intake.batchWaitMs) || intake.batchWaitMs < 0) throw new RangeError('intake.batchWaitMs: expected ≥ 0');
+    validateIntake(options.intake);
     this.reconnectPolicy = options.reconnect ?? DEFAULT_RECONNECT;
     this.storePolicy = options.storeRetry ?? DEFAULT_STORE_RETRY;
     validateBackoff(this.reconnectPolicy, 'reconnect');

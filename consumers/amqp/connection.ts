@@ -2,10 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { connect, type ChannelModel, type SocketOptions } from 'amqplib';
 import type { Logger } from 'pino';
-import type { AmqpConfig } from '../../src/config/config';
+import { type AmqpConfig, DEFAULT_CONNECTION_NAME } from './options';
 import { redact } from '../../src/redact';
-
-export const DEFAULT_CONNECTION_NAME = 'opensips-qbl';
 
 export interface ConnectOptions {
   /** Shown by `rabbitmqctl list_connections client_properties` and the management UI. */

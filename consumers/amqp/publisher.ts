@@ -5,7 +5,7 @@
  */
 import type { ChannelModel, ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from 'pino';
-import type { AmqpConfig } from '../../src/config/config';
+import type { AmqpConfig } from './options';
 import { type ConnectOptions, connectAmqp, redactError } from './connection';
 
 export interface PublisherOptions extends ConnectOptions {

@@ -13,67 +13,18 @@ import {
 import { redact } from '../redact';
 import { readDialPlan } from './dialplan';
 import type { DialPlan } from '../numbers/dial-plan';
+import type { AmqpConfig, IntakeConfig, QueueType, TopologyConfig } from '../../consumers/amqp/options';
+import type { CorrelatorOptions } from '../../correlators/correlator';
+import type { SearchConfig } from '../stores/search/options';
 
-export type QueueType = 'quorum' | 'classic';
+/** Each stage owns its options; the configuration composes them. */
+export type { AmqpConfig, IntakeConfig, QueueType, SearchConfig, TopologyConfig };
 
-export interface AmqpConfig {
-  /** Full URL including credentials: never log it, log `urlForLogs`. */
-  readonly url: string;
-  readonly urlForLogs: string;
-  readonly heartbeatS: number;
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-}
-
-export interface TopologyConfig {
-  readonly exchange: string;
-  readonly queue: string;
-  readonly queueType: QueueType;
-  readonly bindingKey: string;
-  /** Deliveries of one message before the broker dead-letters it (quorum queues only). */
-  readonly deliveryLimit: number;
-  readonly deadLetterExchange: string;
-  readonly deadLetterQueue: string;
-}
-
-export interface IntakeConfig {
-  readonly prefetch: number;
-  /** A batch is committed when it holds this many messages… */
-  readonly batchSize: number;
-  /** …or when its oldest message has waited this long. */
-  readonly batchWaitMs: number;
-}
-
-export interface CorrelatorConfig {
-  /** No final reply within this time after the INVITE: closed by timeout. */
-  readonly setupTimeoutUs: number;
-  /** Answered and no BYE within this time: closed by timeout. */
-  readonly maxCallDurationUs: number;
-  /** How long to wait for the BYE reply (and for reordered stragglers) before closing. */
-  readonly byeGraceUs: number;
+/** The correlator's own options, plus how the service drives it: the sweep and the event clock. */
+export interface CorrelatorConfig extends CorrelatorOptions {
   readonly sweepIntervalMs: number;
   /** Events further ahead of the wall clock than this do not advance the event clock. */
   readonly maxClockSkewUs: number;
-  /** acc and qbl talk times that differ by more than this are flagged (`acc_mismatch`). */
-  readonly accToleranceMs: number;
-}
-
-export interface SearchConfig {
-  readonly engine: 'elasticsearch' | 'opensearch';
-  readonly url: string;
-  readonly urlForLogs: string;
-  readonly apiKey?: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly caFile?: string;
-  /** Amazon OpenSearch Service: SigV4 signing in this region. */
-  readonly awsRegion?: string;
-  readonly indexPrefix: string;
-  readonly retentionDays: number;
-  readonly bulkMaxDocs: number;
-  readonly bulkFlushMs: number;
-  readonly bulkConcurrency: number;
 }
 
 export interface HttpConfig {

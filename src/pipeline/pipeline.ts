@@ -8,8 +8,7 @@ import { decodeMessage } from '../../consumers/decode/decode';
 import type { DecoderOptions } from '../../consumers/decode/options';
 import type { CallEvent } from '../../correlators/events';
 import type { CdrRecord, Disposition } from '../../correlators/cdr';
-import { Correlator, type CorrelatorStep } from '../../correlators/correlator';
-import type { CorrelatorConfig } from '../config/config';
+import { Correlator, type CorrelatorOptions, type CorrelatorStep } from '../../correlators/correlator';
 import type { CallStore, StoredEvent } from '../stores/store';
 import type { Logger } from '../observability/logger';
 import { EventClock, wallClockUs } from './event-clock';
@@ -31,7 +30,8 @@ export interface PipelineStats {
 }
 
 export interface PipelineOptions {
-  readonly correlator: CorrelatorConfig;
+  /** The correlator's options, and how far ahead of the wall clock an event may move the event clock. */
+  readonly correlator: CorrelatorOptions & { readonly maxClockSkewUs: number };
   readonly decoder: DecoderOptions;
   readonly store: CallStore;
   readonly logger: Logger;

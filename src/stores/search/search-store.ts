@@ -8,7 +8,7 @@
  * rejected CDR document cannot be traced to one message: it is logged with the reason and counted.
  */
 import { StoreUnavailableError } from '../../errors';
-import type { SearchConfig } from '../../config/config';
+import type { SearchConfig } from './options';
 import type { Logger } from '../../observability/logger';
 import type { CallEvent } from '../../../correlators/events';
 import type { CallStore, CommitBatch, CommitResult, OpenCall } from '../store';
