@@ -92,6 +92,30 @@ describe('ConfirmPublisher', () => {
     await admin.cleanup();
   });
 
+  it('mandatory: each returned message is matched to its own publish, among many in flight (duplicates included)', async () => {
+    const t = testTopology('classic');
+    admin.track(t);
+    await admin.withChannel(async (ch) => {
+      await ch.assertExchange(t.exchange, 'topic', { durable: false });
+      await ch.assertQueue(t.queue, { durable: false });
+      await ch.bindQueue(t.queue, t.exchange, 'routed');
+    });
+    const publisher = await ConfirmPublisher.open(testAmqpConfig(), silentLogger(), { maxOutstanding: 8 });
+    try {
+      const messages = Array.from({ length: 60 }, (_, i) => ({ key: i % 3 === 0 ? 'nowhere' : 'routed', body: `m${i}` }));
+      // Every fifth message repeats the one before: identical mandatory messages must not be confused.
+      for (let i = 4; i < messages.length; i += 5) messages[i] = messages[i - 1]!;
+      const outcomes = await Promise.all(messages.map(({ key, body }) =>
+        publisher.publish(t.exchange, key, Buffer.from(body), { mandatory: true })));
+      expect(outcomes).toEqual(messages.map(({ key }) => (key === 'routed' ? 'confirmed' : 'unroutable')));
+      const routed = messages.filter(({ key }) => key === 'routed').length;
+      await admin.waitForDepth(t.queue, routed);
+    } finally {
+      await publisher.close();
+      await admin.cleanup();
+    }
+  });
+
   it('a publish to a missing exchange rejects, later publishes reject too, and close() still resolves', async () => {
     const publisher = await ConfirmPublisher.open(testAmqpConfig(), silentLogger());
     await expect(publisher.publish(uniqueName('missing'), 'k', Buffer.from('x'))).rejects.toThrow();

@@ -1,7 +1,7 @@
 /** BatchConsumer against the real RabbitMQ: batching, ack-after-handler, dead letters, retries, poison isolation, reconnection. */
 import { BatchConsumer, type BatchConsumerOptions } from '../../consumers/amqp/batch-consumer';
 import type { BatchHandler, Delivery, Verdict } from '../../consumers/batch-handler';
-import { deadLetterMessageId } from '../../consumers/amqp/dead-letter';
+import { contentId } from '../../consumers/amqp/content-id';
 import { DEAD_LETTER_HEADERS as H } from '../../consumers/amqp/headers';
 import type { TopologyConfig } from '../../src/config/config';
 import { StoreUnavailableError } from '../../src/errors';
@@ -117,7 +117,7 @@ describe('BatchConsumer', () => {
     expect(dead.content.equals(poison)).toBe(true);
     expect(dead.fields.routingKey).toBe('E_QBL_INVITE_REPLY');
     expect(dead.properties.deliveryMode).toBe(2);
-    expect(dead.properties.messageId).toBe(deadLetterMessageId(t.exchange, 'E_QBL_INVITE_REPLY', poison));
+    expect(dead.properties.messageId).toBe(contentId(t.exchange, 'E_QBL_INVITE_REPLY', poison));
     const headers = dead.properties.headers ?? {};
     expect(headers).toMatchObject({
       'x-custom': 'kept',

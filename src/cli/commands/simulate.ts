@@ -168,9 +168,12 @@ async function publishAll(
       }
       seenCalls.add(message.callId);
       const done: Promise<void> = publisher.publish(exchange, message.routingKey, message.body).then(
-        () => { confirmed += 1; progress.increment(); },
-        (error: unknown) => { failure ??= error; },
-      ).finally(() => inFlight.delete(done));
+        (outcome) => {
+          if (outcome !== 'confirmed') throw new Error(`the broker ${outcome === 'nacked' ? 'nacked' : 'returned'} a publish`);
+          confirmed += 1;
+          progress.increment();
+        },
+      ).catch((error: unknown) => { failure ??= error; }).finally(() => inFlight.delete(done));
       inFlight.add(done);
       if (inFlight.size >= WINDOW) await Promise.race(inFlight);
     }

@@ -7,7 +7,7 @@
  * - any other failed item is rejected for good with the engine's reason, never blocking the rest;
  * - items still failing after `maxAttempts` fail their `write()` with StoreUnavailableError.
  */
-import { type BackoffPolicy, backoffDelayMs, validateBackoff } from '../../backoff';
+import { type BackoffPolicy, backoffDelayMs, sleep, validateBackoff } from '../../backoff';
 import { StoreUnavailableError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import { type BulkAction, type SearchEngine, SearchRequestError, isTransientStatus } from './engine';
@@ -57,8 +57,6 @@ const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 const DEFAULT_MAX_ATTEMPTS = 6;
 const DEFAULT_RETRY: BackoffPolicy = Object.freeze({ initialMs: 100, maxMs: 5_000 });
 
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
-
 export class BulkWriter {
   readonly stats: BulkWriterStats = { accepted: 0, rejected: 0, retried: 0, requests: 0, failedRequests: 0, unavailable: 0 };
   private readonly maxBytes: number;
@@ -83,7 +81,7 @@ export class BulkWriter {
     this.retry = options.retry ?? DEFAULT_RETRY;
     validateBackoff(this.retry, 'retry');
     this.random = options.random ?? Math.random;
-    this.sleep = options.sleep ?? realSleep;
+    this.sleep = options.sleep ?? sleep;
   }
 
   get queued(): number {
