@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { QueueType, TopologyConfig } from '../src/config/config';
 import { DEFAULT_AMQP_URL } from '../src/config/config';
+import { checkQueue } from '../consumers/amqp/probe';
 import { declareTopology } from '../consumers/amqp/topology';
 
 export interface BenchMessage {
@@ -65,12 +66,9 @@ export async function publishConfirmed(model: ChannelModel, exchange: string, me
 }
 
 export async function queueDepth(model: ChannelModel, queue: string): Promise<number> {
-  const channel = await model.createChannel();
-  try {
-    return (await channel.checkQueue(queue)).messageCount;
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
+  const found = await checkQueue(model, queue);
+  if (!found) throw new Error(`queue ${queue} does not exist`);
+  return found.ready;
 }
 
 export function delay(ms: number): Promise<void> {

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import pino, { type Logger } from 'pino';
-import type { AmqpConfig, IntakeConfig, QueueType, TopologyConfig } from '../../src/config/config';
+import { checkQueue } from '../../consumers/amqp/probe';
+import type { AmqpConfig, IntakeConfig, QueueType, TopologyConfig } from '../../consumers/amqp/options';
 
 const run = promisify(execFile);
 
@@ -73,7 +74,9 @@ export class RabbitAdmin {
   }
 
   async depth(queue: string): Promise<number> {
-    return this.withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount);
+    const found = await checkQueue(this.model, queue);
+    if (!found) throw new Error(`queue ${queue} does not exist`);
+    return found.ready;
   }
 
   /** Polls the ready count until it equals `count`; throws with the last value after `timeoutMs`. */

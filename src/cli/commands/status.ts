@@ -7,6 +7,7 @@
 import { request } from 'node:http';
 import pino from 'pino';
 import { connectAmqp } from '../../../consumers/amqp/connection';
+import { checkQueue } from '../../../consumers/amqp/probe';
 import { loadConfig, type Config } from '../../config/config';
 import { ConfigError } from '../../errors';
 import { redact } from '../../redact';
@@ -81,18 +82,12 @@ export async function probeBroker(config: Config, timeoutMs: number): Promise<Br
     return { url, connected: false, error: scrub(error, config).replace(/^AMQP connection to \S+ failed: /, '') };
   }
   try {
-    // A missing queue closes the channel (404): one channel per check.
     const check = async (name: string): Promise<QueueStatus> => {
-      const channel = await model.createChannel();
-      channel.on('error', () => undefined);
       try {
-        const ok = await channel.checkQueue(name);
-        return { name, ready: ok.messageCount, consumers: ok.consumerCount };
+        const found = await checkQueue(model, name);
+        return found ? { name, ...found } : { name, error: 'not declared (start the service once)' };
       } catch (error) {
-        const text = scrub(error, config);
-        return { name, error: /NOT_FOUND|404/.test(text) ? 'not declared (start the service once)' : text };
-      } finally {
-        await channel.close().catch(() => undefined);
+        return { name, error: scrub(error, config) };
       }
     };
     return {
