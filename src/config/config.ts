@@ -159,7 +159,6 @@ function readSearch(env: Env): SearchConfig | undefined {
     indexPrefix,
     retentionDays: readInt(env, 'QBL_RETENTION_DAYS', 400, 1, 36_500),
     bulkMaxDocs: readInt(env, 'QBL_BULK_MAX_DOCS', 2000, 1, 100_000),
-    bulkFlushMs: readInt(env, 'QBL_BULK_FLUSH_MS', 200, 1, 60_000),
     bulkConcurrency: readInt(env, 'QBL_BULK_CONCURRENCY', 2, 1, 32),
   });
 }

@@ -1,7 +1,9 @@
 /**
- * Bulk indexing modelled on elasticsearch-js `helpers.bulk`: actions are queued and sent in
- * chunks (by count or bytes, or when the flush interval elapses, or on `flush()`), with at most
- * `concurrency` requests in flight. Every item's result is read:
+ * Bulk indexing modelled on elasticsearch-js `helpers.bulk`: the actions of a write are sent at
+ * once, in chunks (by count or bytes), with at most `concurrency` requests in flight; the rest
+ * wait for a slot. (There is no flush interval: the only writer is a store commit, which waits
+ * for its documents before the batch may be acked, so holding them back would only delay it.)
+ * Every item's result is read:
  * - 429 and 5xx items (and whole requests lost to connection errors, timeouts, 429, 5xx) are
  *   retried with capped exponential backoff and jitter (src/backoff.ts), holding their concurrency slot (backpressure);
  * - any other failed item is rejected for good with the engine's reason, never blocking the rest;
@@ -17,12 +19,10 @@ export type DocOutcome =
   | { readonly accepted: false; readonly status: number; readonly reason: string };
 
 export interface BulkWriterOptions {
-  /** A chunk is sent as soon as this many actions are queued… */
+  /** At most this many actions per request… */
   readonly maxDocs: number;
-  /** …or this many bytes of documents… */
+  /** …and at most this many bytes of documents (a single larger document goes alone). */
   readonly maxBytes?: number;
-  /** …or when the oldest queued action has waited this long. */
-  readonly flushMs: number;
   readonly concurrency: number;
   /** Tries per item, the first included. */
   readonly maxAttempts?: number;
@@ -47,7 +47,6 @@ export interface BulkWriterStats {
 }
 
 interface Item {
-  readonly seq: number;
   readonly action: BulkAction;
   readonly bytes: number;
   readonly settle: (outcome: DocOutcome | Error) => void;
@@ -65,11 +64,6 @@ export class BulkWriter {
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private pending: Item[] = [];
-  private pendingBytes = 0;
-  private lastSeq = 0;
-  /** Items up to this sequence number are sent without waiting for a full chunk. */
-  private flushUpTo = 0;
-  private timer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private closing: Promise<void> | null = null;
 
@@ -106,7 +100,6 @@ export class BulkWriter {
       actions.forEach((action, position) => {
         const bytes = Buffer.byteLength(JSON.stringify(action.document)) + action.id.length + action.index.length + 40;
         this.pending.push({
-          seq: ++this.lastSeq,
           action,
           bytes,
           settle: (outcome) => {
@@ -118,47 +111,21 @@ export class BulkWriter {
             }
           },
         });
-        this.pendingBytes += bytes;
       });
       this.schedule();
     });
   }
 
-  /** Sends everything queued now instead of waiting for a full chunk or the interval. */
-  flush(): void {
-    this.flushUpTo = this.lastSeq;
-    this.schedule();
-  }
-
-  /** Flushes, waits for every request (retries included), then refuses new writes. Idempotent. */
+  /** Waits for every request (retries included), then refuses new writes. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (;;) {
-        this.flush();
-        if (this.inFlight.size === 0) break;
-        await Promise.race(this.inFlight);
-      }
-      this.clearTimer();
+      while (this.inFlight.size > 0) await Promise.race(this.inFlight);
     })();
     return this.closing;
   }
 
   private schedule(): void {
-    while (this.pending.length > 0 && this.inFlight.size < this.options.concurrency && this.chunkReady()) {
-      this.start(this.takeChunk());
-    }
-    if (this.pending.length === 0) {
-      this.clearTimer();
-    } else if (this.timer === null && this.pending[this.pending.length - 1]!.seq > this.flushUpTo) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.flush();
-      }, this.options.flushMs);
-    }
-  }
-
-  private chunkReady(): boolean {
-    return this.pending.length >= this.options.maxDocs || this.pendingBytes >= this.maxBytes || this.pending[0]!.seq <= this.flushUpTo;
+    while (this.pending.length > 0 && this.inFlight.size < this.options.concurrency) this.start(this.takeChunk());
   }
 
   private takeChunk(): Item[] {
@@ -170,7 +137,6 @@ export class BulkWriter {
       bytes += next.bytes;
       count++;
     }
-    this.pendingBytes -= bytes;
     return this.pending.splice(0, count);
   }
 
@@ -253,12 +219,5 @@ export class BulkWriter {
     this.options.logger?.error({ docs: items.length, attempts, reason }, 'search engine unavailable: bulk items not written');
     const error = new StoreUnavailableError(`search engine did not accept ${items.length} documents after ${attempts} attempts: ${reason}`);
     for (const item of items) item.settle(error);
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
   }
 }

@@ -12,6 +12,5 @@ export interface SearchConfig {
   readonly indexPrefix: string;
   readonly retentionDays: number;
   readonly bulkMaxDocs: number;
-  readonly bulkFlushMs: number;
   readonly bulkConcurrency: number;
 }
