@@ -2,6 +2,7 @@
 import type { Logger } from '../observability/logger';
 import type { CallStore, CdrReader } from './store';
 import { SqliteStore } from './sqlite/sqlite-store';
+import { SqliteReader } from './sqlite/sqlite-reader';
 import { openSearchReader, openSearchStore } from './search/open-search';
 import type { SearchConfig } from './search/options';
 
@@ -11,10 +12,15 @@ export interface StoreConfig {
   readonly search?: SearchConfig;
 }
 
-/** For `qbl cdrs` / `qbl events`: read-only, never creates a database. */
+/** For `qbl cdrs` / `qbl events`: where CDRs are searched (the search engine when configured); read-only, never creates a database. */
 export async function openCdrReader(config: StoreConfig): Promise<CdrReader> {
   if (config.search) return openSearchReader(config.search);
-  return SqliteStore.open(config.sqlitePath, { readonly: true });
+  return openLocalReader(config);
+}
+
+/** The embedded store's reader, whatever else is configured (`qbl status` counts its rows); read-only. */
+export function openLocalReader(config: StoreConfig): SqliteReader {
+  return SqliteReader.open(config.sqlitePath);
 }
 
 /** For the service: the writer the pipeline commits each batch to. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { main } from '../../src/cli/main';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
 import { encodeJsonRpc } from '../../src/simulator/opensips-wire';
@@ -85,7 +85,7 @@ describe('dead letters: fix the configuration, replay, get the CDR', () => {
       await service.close();
     }
 
-    const reader = SqliteStore.open(fixed.sqlitePath, { readonly: true });
+    const reader = SqliteReader.open(fixed.sqlitePath);
     try {
       const cdrs = await reader.searchCdrs({ limit: 10 });
       expect(cdrs).toHaveLength(1);

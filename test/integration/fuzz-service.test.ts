@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { decodeMessage } from '../../consumers/decode/decode';
 import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
@@ -74,7 +74,7 @@ describe('hostile input through the service', () => {
       }
       expect(letters.map((l) => l.content.toString('base64')).sort()).toEqual(bad.map((b) => b.toString('base64')).sort());
 
-      const reader = SqliteStore.open(config.sqlitePath, { readonly: true });
+      const reader = SqliteReader.open(config.sqlitePath);
       try {
         const cdrs = (await reader.searchCdrs({ limit: 10 })).map((s) => s.cdr).sort((a, b) => a.invite_at!.localeCompare(b.invite_at!));
         expect(cdrs).toEqual(EXPECTED_SAMPLE_CDRS);

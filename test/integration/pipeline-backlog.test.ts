@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { loadConfig } from '../../src/config/config';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import type { CallStore, CommitBatch } from '../../src/stores/store';
 import { generateTraffic } from '../../src/simulator/generator';
 import type { Delivery } from '../../consumers/batch-handler';
@@ -52,7 +53,9 @@ describe('pipeline on an hours-old backlog', () => {
       const stillOpen = pipeline.correlator.openCallCount;
       expect(stillOpen).toBeLessThan(traffic.expected.length / 10);
 
-      const stored = new Map((await sqlite.searchCdrs({ limit: 100_000 })).map((s) => [s.cdr.call_id, s.cdr]));
+      const reader = SqliteReader.open(config.sqlitePath);
+      const stored = new Map((await reader.searchCdrs({ limit: 100_000 })).map((s) => [s.cdr.call_id, s.cdr]));
+      await reader.close();
       const closed = traffic.expected.filter((want) => stored.has(want.call_id));
       expect(closed.length).toBe(traffic.expected.length - stillOpen);
       for (const want of closed) {

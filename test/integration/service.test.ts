@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
 import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
 import { serviceEnv } from '../support/service-env';
@@ -54,7 +54,7 @@ describe('service against the real RabbitMQ', () => {
         if (i < MALFORMED.length) await admin.publish(config.topology.exchange, 'opensips.qbl.bad', [Buffer.from(bad.body)]);
       }
 
-      const reader = SqliteStore.open(config.sqlitePath, { readonly: true });
+      const reader = SqliteReader.open(config.sqlitePath);
       try {
         await waitUntil(async () => (await reader.searchCdrs({ limit: 10 })).length === 3
           && (await reader.searchCdrs({ limit: 10 })).every((s) => s.cdr.events === EXPECTED_SAMPLE_CDRS.find((e) => e.call_id === s.cdr.call_id)!.events)
@@ -116,7 +116,7 @@ describe('service against the real RabbitMQ', () => {
     } finally {
       await service.close();
     }
-    const reader = SqliteStore.open(config.sqlitePath, { readonly: true });
+    const reader = SqliteReader.open(config.sqlitePath);
     try {
       const [stored] = await reader.searchCdrs({ callId: '7f3a9c1e-answered@10.1.2.3', limit: 5 });
       expect(stored!.cdr).toEqual({ ...EXPECTED_SAMPLE_CDRS[0], events: 5 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { main } from '../../src/cli/main';
 import { CDR_FIELDS, type Cdr } from '../../correlators/cdr';
 import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
@@ -58,7 +58,7 @@ describe('qbl simulate as an end-to-end oracle', () => {
       expect(expected.length).toBeGreaterThan(2800);
       for (const cdr of expected) expect(Object.keys(cdr)).toEqual(CDR_FIELDS);
 
-      const reader = SqliteStore.open(config.sqlitePath, { readonly: true });
+      const reader = SqliteReader.open(config.sqlitePath);
       try {
         await waitUntil(async () => (await admin.depth(config.topology.queue)) === 0
           && service.pipeline.correlator.openCallCount === 0, 'every call to be closed', 90_000);

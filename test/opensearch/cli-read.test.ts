@@ -12,7 +12,7 @@ import { formatUs, parseUs } from '../../correlators/cdr';
 import { main } from '../../src/cli/main';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import type { StoredCdr } from '../../src/stores/store';
 import { RabbitAdmin, silentLogger } from '../support/rabbit';
 import { cleanUp, describeOnNode, rawClient, uniquePrefix } from './node';
@@ -80,7 +80,7 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
     await raw.indices.refresh({ index: `${prefix}-*` });
     searchEnv = { OPENSEARCH_URL: env.OPENSEARCH_URL!, QBL_INDEX_PREFIX: prefix, SQLITE_PATH: env.SQLITE_PATH! };
     sqliteEnv = { SQLITE_PATH: env.SQLITE_PATH! };
-    const sqlite = SqliteStore.open(config.sqlitePath, { readonly: true });
+    const sqlite = SqliteReader.open(config.sqlitePath);
     try {
       cdrs = await sqlite.searchCdrs({ limit: 10_000 });
     } finally {

@@ -14,7 +14,7 @@ import { Service } from '../../src/pipeline/service';
 import { openCdrReader } from '../../src/stores/open';
 import { indexName } from '../../src/stores/search/documents';
 import { CDR_PROPERTIES, EVENT_PROPERTIES } from '../../src/stores/search/templates';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import type { CdrQuery, CdrReader, StoredCdr } from '../../src/stores/store';
 import { RabbitAdmin, silentLogger } from '../support/rabbit';
 import { cleanUp, describeOnNode, rawClient, uniquePrefix } from './node';
@@ -96,7 +96,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
 
     const service = await Service.start({ config, logger: silentLogger() });
     const search = await openCdrReader(config);
-    const sqlite = SqliteStore.open(config.sqlitePath, { readonly: true });
+    const sqlite = SqliteReader.open(config.sqlitePath);
     try {
       await publishInOrder(admin, config.topology.exchange, stream);
       await waitForDrain(admin, service, stream.length, 90_000);

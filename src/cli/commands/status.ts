@@ -11,8 +11,8 @@ import { checkQueue } from '../../../consumers/amqp/probe';
 import { loadConfig, type Config } from '../../config/config';
 import { ConfigError } from '../../errors';
 import { redact } from '../../redact';
-import { openCdrReader } from '../../stores/open';
-import { SqliteStore } from '../../stores/sqlite/sqlite-store';
+import { openCdrReader, openLocalReader } from '../../stores/open';
+import type { SqliteReader } from '../../stores/sqlite/sqlite-reader';
 import { intFlag, parseFlags } from '../../flags';
 import type { CliCommand } from '../command';
 
@@ -102,9 +102,9 @@ export async function probeBroker(config: Config, timeoutMs: number): Promise<Br
 
 export async function probeStore(config: Config): Promise<StoreStatus> {
   const path = config.sqlitePath;
-  let local: SqliteStore;
+  let local: SqliteReader;
   try {
-    local = SqliteStore.open(path, { readonly: true });
+    local = openLocalReader(config);
   } catch (error) {
     // The ConfigError names SQLITE_PATH and repeats the path; its reason is what a person needs.
     const reason = error instanceof ConfigError && error.option === 'SQLITE_PATH' ? error.reason : undefined;
