@@ -1,23 +1,41 @@
 /**
  * Prometheus metrics for one service, in its own Registry (never the global one, so tests can run
- * several services in one process). Almost every metric is read from the stages' own stats objects
- * in a collect() callback at scrape time: no second set of counters to drift from the first.
- * Only the commit-latency histogram is fed directly (from the pipeline's onCommit hook).
+ * several services in one process). The metrics are told what to count: at scrape time they call
+ * `read()`, which the service answers from its stages' own stats (no second set of counters to
+ * drift from the first). Only the commit-latency histogram is fed directly (observeCommit).
  * Every metric name is in METRIC_NAMES; docs/operations.md and docs/alerts/qbl-alerts.yml use them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ConsumerStats } from '../../consumers/amqp/batch-consumer';
-import type { PipelineStats } from '../pipeline/pipeline';
 
-/** What the metrics read at scrape time; the service passes its stages, tests pass plain objects. */
+/** Cumulative counts by label value. */
+export type Counts = Readonly<Record<string, number | undefined>>;
+
+/** The figures the metrics export, as they stand at scrape time: counts since start, and current levels. */
+export interface MetricsReadings {
+  readonly deliveriesReceived: number;
+  readonly deliveriesAcked: number;
+  readonly deliveriesDropped: number;
+  readonly unackedDeliveries: number;
+  readonly eventsByKind: Counts;
+  /** Messages the pipeline refused, by reason code; those starting `decode.` are decode failures. */
+  readonly rejectedByReason: Counts;
+  /** Dead letters confirmed by the broker, by reason code. */
+  readonly deadLettersByReason: Counts;
+  readonly cdrsByDisposition: Counts;
+  readonly cdrsBySource: Counts;
+  readonly storeRetries: number;
+  readonly amqpReconnects: number;
+  /** Wall time (µs) of the last commit that wrote a CDR; null: none since start. */
+  readonly lastCdrAtUs: number | null;
+  readonly openCalls: number;
+  readonly oldestOpenCallAgeS: number;
+  readonly brokerConnected: boolean;
+  readonly brokerBlocked: boolean;
+}
+
+/** What the metrics read at scrape time; the service answers from its stages, tests with plain objects. */
 export interface MetricsSources {
-  readonly pipeline: {
-    readonly stats: PipelineStats;
-    readonly correlator: { readonly openCallCount: number; oldestOpenCallUs(): number | null };
-    /** The pipeline's event clock (µs): the oldest open call's age is measured against it. */
-    eventClockUs(): number;
-  };
-  readonly consumer: { readonly stats: ConsumerStats };
+  read(): MetricsReadings;
   /** Resolves when the store answers; qbl_store_up is 0 when it rejects. */
   pingStore?(): Promise<void>;
 }
@@ -74,42 +92,45 @@ export class ServiceMetrics {
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
     const self = this;
-    const pipeline = () => self.sources?.pipeline;
-    const consumer = () => self.sources?.consumer.stats;
+    const now = (): MetricsReadings | undefined => self.sources?.read();
+    const count = (pick: (r: MetricsReadings) => number) => () => { const r = now(); return r ? pick(r) : 0; };
+    const counts = (pick: (r: MetricsReadings) => Counts) => () => { const r = now(); return r ? pick(r) : {}; };
 
-    const counter = (name: MetricName, help: string, labelNames: string[], read: (c: Counter<string>) => void) =>
-      new Counter({ name, help, labelNames, registers, collect() { read(this); } });
+    const counter = (name: MetricName, help: string, label: string | undefined, read: () => number | Counts) =>
+      new Counter({
+        name, help, labelNames: label ? [label] : [], registers,
+        collect() {
+          const value = read();
+          if (typeof value === 'number') mirrorOne(this, value);
+          else mirror(this, label!, value);
+        },
+      });
     const gauge = (name: MetricName, help: string, read: () => number) =>
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
 
-    counter('qbl_deliveries_received_total', 'AMQP deliveries received (redeliveries included).', [], (c) => mirrorOne(c, consumer()?.delivered ?? 0));
-    counter('qbl_deliveries_acked_total', 'AMQP deliveries acked after their batch was committed (or dead-lettered).', [], (c) => mirrorOne(c, consumer()?.acked ?? 0));
-    counter('qbl_deliveries_dropped_total', 'Deliveries left unacked because their connection was lost; the broker redelivers them.', [], (c) => mirrorOne(c, consumer()?.dropped ?? 0));
-    counter('qbl_events_consumed_total', 'Decoded events handed to the correlator, by event kind.', ['kind'], (c) => mirror(c, 'kind', pipeline()?.stats.eventsByKind ?? {}));
-    counter('qbl_decode_failures_total', 'Messages the decoder refused, by reason code.', ['reason'],
-      (c) => mirror(c, 'reason', Object.fromEntries(Object.entries(pipeline()?.stats.rejectedByReason ?? {}).filter(([r]) => r.startsWith('decode.')))));
-    counter('qbl_rejected_messages_total', 'Messages the pipeline sent to the dead-letter queue, by reason code (decode, store, process).', ['reason'],
-      (c) => mirror(c, 'reason', pipeline()?.stats.rejectedByReason ?? {}));
-    counter('qbl_dead_letters_total', 'Dead letters confirmed by the broker, by reason code.', ['reason'], (c) => mirror(c, 'reason', consumer()?.deadLettered ?? {}));
-    counter('qbl_cdrs_written_total', 'CDRs committed to the store, by disposition (a rewritten CDR counts again).', ['disposition'],
-      (c) => mirror(c, 'disposition', pipeline()?.stats.cdrsByDisposition ?? {}));
-    counter('qbl_cdrs_written_by_source_total', 'CDRs committed to the store, by source (qbl, acc, qbl+acc).', ['source'],
-      (c) => mirror(c, 'source', pipeline()?.stats.cdrsBySource ?? {}));
-    counter('qbl_store_retries_total', 'Batch retries after the store was unavailable (intake paused meanwhile).', [], (c) => mirrorOne(c, consumer()?.retries ?? 0));
-    counter('qbl_amqp_reconnects_total', 'Successful AMQP reconnections after a lost connection.', [], (c) => mirrorOne(c, consumer()?.reconnects ?? 0));
+    counter('qbl_deliveries_received_total', 'AMQP deliveries received (redeliveries included).', undefined, count((r) => r.deliveriesReceived));
+    counter('qbl_deliveries_acked_total', 'AMQP deliveries acked after their batch was committed (or dead-lettered).', undefined, count((r) => r.deliveriesAcked));
+    counter('qbl_deliveries_dropped_total', 'Deliveries left unacked because their connection was lost; the broker redelivers them.', undefined, count((r) => r.deliveriesDropped));
+    counter('qbl_events_consumed_total', 'Decoded events handed to the correlator, by event kind.', 'kind', counts((r) => r.eventsByKind));
+    counter('qbl_decode_failures_total', 'Messages the decoder refused, by reason code.', 'reason',
+      counts((r) => Object.fromEntries(Object.entries(r.rejectedByReason).filter(([reason]) => reason.startsWith('decode.')))));
+    counter('qbl_rejected_messages_total', 'Messages the pipeline sent to the dead-letter queue, by reason code (decode, store, process).', 'reason',
+      counts((r) => r.rejectedByReason));
+    counter('qbl_dead_letters_total', 'Dead letters confirmed by the broker, by reason code.', 'reason', counts((r) => r.deadLettersByReason));
+    counter('qbl_cdrs_written_total', 'CDRs committed to the store, by disposition (a rewritten CDR counts again).', 'disposition',
+      counts((r) => r.cdrsByDisposition));
+    counter('qbl_cdrs_written_by_source_total', 'CDRs committed to the store, by source (qbl, acc, qbl+acc).', 'source', counts((r) => r.cdrsBySource));
+    counter('qbl_store_retries_total', 'Batch retries after the store was unavailable (intake paused meanwhile).', undefined, count((r) => r.storeRetries));
+    counter('qbl_amqp_reconnects_total', 'Successful AMQP reconnections after a lost connection.', undefined, count((r) => r.amqpReconnects));
 
-    gauge('qbl_last_cdr_written_timestamp_seconds', 'Wall time of the last CDR commit (0: none since start).', () => {
-      const us = pipeline()?.stats.lastCdrAtUs;
-      return us === null || us === undefined ? 0 : us / 1e6;
-    });
-    gauge('qbl_open_calls', 'Calls the correlator holds open.', () => pipeline()?.correlator.openCallCount ?? 0);
-    gauge('qbl_oldest_open_call_age_seconds', 'Event-clock age of the oldest open call\'s first event (0: no open call).', () => {
-      const p = pipeline();
-      return p ? oldestOpenCallAgeS(p.correlator.oldestOpenCallUs(), p.eventClockUs()) : 0;
-    });
-    gauge('qbl_unacked_deliveries', 'Deliveries received and not yet settled.', () => consumer()?.unacked ?? 0);
-    gauge('qbl_broker_connected', '1 while the AMQP connection is up and consuming.', () => (consumer()?.connected ? 1 : 0));
-    gauge('qbl_broker_blocked', '1 while the broker blocks our connection (memory or disk alarm).', () => (consumer()?.blocked ? 1 : 0));
+    gauge('qbl_last_cdr_written_timestamp_seconds', 'Wall time of the last CDR commit (0: none since start).',
+      count((r) => (r.lastCdrAtUs === null ? 0 : r.lastCdrAtUs / 1e6)));
+    gauge('qbl_open_calls', 'Calls the correlator holds open.', count((r) => r.openCalls));
+    gauge('qbl_oldest_open_call_age_seconds', 'Event-clock age of the oldest open call\'s first event (0: no open call).',
+      count((r) => r.oldestOpenCallAgeS));
+    gauge('qbl_unacked_deliveries', 'Deliveries received and not yet settled.', count((r) => r.unackedDeliveries));
+    gauge('qbl_broker_connected', '1 while the AMQP connection is up and consuming.', count((r) => (r.brokerConnected ? 1 : 0)));
+    gauge('qbl_broker_blocked', '1 while the broker blocks our connection (memory or disk alarm).', count((r) => (r.brokerBlocked ? 1 : 0)));
     new Gauge({
       name: 'qbl_store_up' satisfies MetricName,
       help: '1 when the store answered a ping at scrape time.',
@@ -147,10 +168,4 @@ export class ServiceMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
-}
-
-/** Seconds from the oldest open call's first event to the event clock; 0 when none is open. */
-export function oldestOpenCallAgeS(oldestUs: number | null, eventClockUs: number): number {
-  if (oldestUs === null) return 0;
-  return Math.max(0, eventClockUs - oldestUs) / 1e6;
 }

@@ -102,6 +102,12 @@ export class Pipeline {
     return this.clock.now(this.wallClock());
   }
 
+  /** Seconds from the oldest open call's first event to the event clock; 0 when none is open. */
+  oldestOpenCallAgeS(): number {
+    const oldestUs = this.correlator.oldestOpenCallUs();
+    return oldestUs === null ? 0 : Math.max(0, this.eventClockUs() - oldestUs) / 1e6;
+  }
+
   private async processBatch(batch: readonly Delivery[]): Promise<Verdict[]> {
     const verdicts: Verdict[] = new Array(batch.length);
     const stored: StoredEvent[] = [];

@@ -1,37 +1,26 @@
-/** ServiceMetrics reads the stages' stats objects at scrape time, in a registry of its own. */
-import type { ConsumerStats } from '../../consumers/amqp/batch-consumer';
-import type { PipelineStats } from '../../src/pipeline/pipeline';
-import { METRIC_NAMES, ServiceMetrics, oldestOpenCallAgeS, type MetricsSources } from '../../src/observability/metrics';
+/** ServiceMetrics exports what it is told to count, read at scrape time, in a registry of its own. */
+import { METRIC_NAMES, ServiceMetrics, type MetricsReadings, type MetricsSources } from '../../src/observability/metrics';
 import { register as globalRegistry } from 'prom-client';
 import { metricValue } from '../support/http';
 
-const S = 1_000_000;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? { -readonly [L in keyof T[K]]: T[K][L] } : T[K] };
 
-function sources(overrides: { oldestUs?: number | null; clockUs?: number; ping?: () => Promise<void> } = {}) {
-  const pipelineStats: PipelineStats = {
-    batches: 2, messages: 7, eventsByKind: { invite_request: 3, bye_reply: 2 },
+function sources(overrides: { ping?: () => Promise<void> } = {}) {
+  const readings: Mutable<MetricsReadings> = {
+    deliveriesReceived: 7, deliveriesAcked: 5, deliveriesDropped: 2, unackedDeliveries: 2,
+    eventsByKind: { invite_request: 3, bye_reply: 2 },
     rejectedByReason: { 'decode.not_json': 1, 'store.rejected': 1 },
+    deadLettersByReason: { 'decode.not_json': 1 },
     cdrsByDisposition: { answered: 2, busy: 1 }, cdrsBySource: { qbl: 3 },
-    commits: 2, lastCommitMs: 1.5, lastCdrAtUs: 1_796_000_000 * S,
+    storeRetries: 4, amqpReconnects: 1, lastCdrAtUs: 1_796_000_000_000_000,
+    openCalls: 5, oldestOpenCallAgeS: 90, brokerConnected: true, brokerBlocked: false,
   };
-  const consumerStats: ConsumerStats = {
-    delivered: 7, acked: 5, deadLettered: { 'decode.not_json': 1 }, batches: 2, retries: 4, reconnects: 1,
-    dropped: 2, unacked: 2, connected: true, blocked: false,
-  };
-  const src: MetricsSources = {
-    pipeline: {
-      stats: pipelineStats,
-      correlator: { openCallCount: 5, oldestOpenCallUs: () => (overrides.oldestUs === undefined ? 1_000 * S : overrides.oldestUs) },
-      eventClockUs: () => overrides.clockUs ?? 1_090 * S,
-    },
-    consumer: { stats: consumerStats },
-    pingStore: overrides.ping ?? (() => Promise.resolve()),
-  };
-  return { src, pipelineStats, consumerStats };
+  const src: MetricsSources = { read: () => readings, pingStore: overrides.ping ?? (() => Promise.resolve()) };
+  return { src, readings };
 }
 
 describe('ServiceMetrics', () => {
-  test('every exported metric name is present, with the stats objects\' values', async () => {
+  test('every exported metric name is present, with the readings\' values', async () => {
     const metrics = new ServiceMetrics({ processMetrics: false });
     const { src } = sources();
     metrics.bind(src);
@@ -60,17 +49,17 @@ describe('ServiceMetrics', () => {
     expect(metricValue(text, 'qbl_store_up')).toBe(1);
   });
 
-  test('counters follow the stats between scrapes, gauges drop back, a failing ping reads as store down', async () => {
+  test('counters follow the readings between scrapes, gauges drop back, a failing ping reads as store down', async () => {
     const metrics = new ServiceMetrics({ processMetrics: false });
-    const { src, pipelineStats, consumerStats } = sources({ ping: () => Promise.reject(new Error('SQLITE_BUSY')) });
+    const { src, readings } = sources({ ping: () => Promise.reject(new Error('SQLITE_BUSY')) });
     metrics.bind(src);
     await metrics.text();
-    pipelineStats.eventsByKind.invite_request = 10;
-    pipelineStats.cdrsByDisposition.failed = 4;
-    consumerStats.reconnects = 3;
-    consumerStats.connected = false;
-    consumerStats.blocked = true;
-    consumerStats.unacked = 0;
+    readings.eventsByKind.invite_request = 10;
+    readings.cdrsByDisposition.failed = 4;
+    readings.amqpReconnects = 3;
+    readings.brokerConnected = false;
+    readings.brokerBlocked = true;
+    readings.unackedDeliveries = 0;
     const text = await metrics.text();
     expect(metricValue(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(10);
     expect(metricValue(text, 'qbl_cdrs_written_total{disposition="failed"}')).toBe(4);
@@ -113,9 +102,4 @@ describe('ServiceMetrics', () => {
     expect(metrics.contentType).toMatch(/^text\/plain/);
   });
 
-  test('the oldest open call\'s age is measured on the event clock, never negative', () => {
-    expect(oldestOpenCallAgeS(null, 5 * S)).toBe(0);
-    expect(oldestOpenCallAgeS(2 * S, 5 * S + 500_000)).toBe(3.5);
-    expect(oldestOpenCallAgeS(9 * S, 5 * S)).toBe(0);
-  });
 });
