@@ -4,8 +4,6 @@
  * time. Each call's CDR is written once, when the call is over, never first as a timeout that later
  * events rewrite. No broker here: batches are handed to the pipeline as the consumer would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { loadConfig } from '../../src/config/config';
@@ -16,13 +14,12 @@ import { generateTraffic } from '../../src/simulator/generator';
 import type { Delivery } from '../../consumers/batch-handler';
 import { CDR_FIELDS } from '../../correlators/cdr';
 import { silentLogger } from '../support/rabbit';
+import { integrationFixture } from '../support/fixture';
 
 const HOUR_US = 3600 * 1_000_000;
 
 describe('pipeline on an hours-old backlog', () => {
-  let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'qbl-backlog-')); });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const f = integrationFixture('backlog', { broker: false, dirPerTest: true });
 
   test('writes each call\'s CDR once, complete, and equal to the expected one', async () => {
     const nowUs = Date.now() * 1000;
@@ -30,7 +27,7 @@ describe('pipeline on an hours-old backlog', () => {
       calls: 400, seed: 5, cps: 20, concurrency: 1_000_000, startTimeUs: nowUs - 3 * HOUR_US,
       duplicateRate: 0.05, reorderRate: 0.2, lossRate: 0, maxTalkS: 1800,
     });
-    const config = loadConfig({ SQLITE_PATH: join(dir, 'qbl.db') });
+    const config = loadConfig({ SQLITE_PATH: join(f.dir, 'qbl.db') });
     const sqlite = SqliteStore.open(config.sqlitePath);
     const writes = new Map<string, number>();
     const store: CallStore = {

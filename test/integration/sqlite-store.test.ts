@@ -1,6 +1,5 @@
 /** The SQLite store against real database files in a temporary directory. */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
@@ -11,6 +10,7 @@ import { ConfigError, StoreUnavailableError } from '../../src/errors';
 import type { CommitBatch, StoredEvent } from '../../src/stores/store';
 import type { CallEvent } from '../../correlators/events';
 import { EMPTY_EXTRAS, cdrIdFor, formatUs, type Cdr, type CdrExtras, type CdrRecord } from '../../correlators/cdr';
+import { integrationFixture } from '../support/fixture';
 
 const T0 = 1_795_757_055_000_000;
 
@@ -43,29 +43,22 @@ function batch(parts: Partial<CommitBatch>): CommitBatch {
 }
 
 describe('SqliteStore', () => {
-  let dir: string;
   let path: string;
-  const opened: Array<SqliteStore | SqliteReader> = [];
+  const f = integrationFixture('sqlite', { broker: false, dirPerTest: true });
   const open = (options?: Parameters<typeof SqliteStore.open>[1]) => {
     const store = SqliteStore.open(path, options);
-    opened.push(store);
+    f.defer(() => store.close());
     return store;
   };
   /** A read-only connection, as `qbl cdrs` opens one, beside the writer. */
   const reader = () => {
     const read = SqliteReader.open(path);
-    opened.push(read);
+    f.defer(() => read.close());
     return read;
   };
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'qbl-sqlite-'));
-    path = join(dir, 'nested', 'dir', 'qbl.db');
-  });
-
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    path = join(f.dir, 'nested', 'dir', 'qbl.db');
   });
 
   it('creates parent directories, the schema at the current version, and a WAL database', () => {
@@ -250,7 +243,7 @@ describe('SqliteStore', () => {
     await store.close();
     await store.close();
     await expect(store.ping()).rejects.toThrow();
-    expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+    expect(readdirSync(join(f.dir, 'nested', 'dir'))).toEqual(['qbl.db']);
 
     const again = open();
     await again.ping();
@@ -270,11 +263,11 @@ describe('SqliteStore', () => {
       expect(failure).toBeInstanceOf(ConfigError);
       expect((failure as Error).message).toMatch(/^SQLITE_PATH: .*no such file/);
       expect((failure as Error).message).not.toContain('\n');
-      expect(existsSync(join(dir, 'nested'))).toBe(false);
+      expect(existsSync(join(f.dir, 'nested'))).toBe(false);
     });
 
     it('rejects a file that is not a qbl database', () => {
-      const other = join(dir, 'other.db');
+      const other = join(f.dir, 'other.db');
       new Database(other).close();
       expect(() => SqliteReader.open(other)).toThrow(/^SQLITE_PATH: .*no qbl schema/);
     });
@@ -285,7 +278,7 @@ describe('SqliteStore', () => {
       await writer.close();
       const read = reader();
       expect((await read.searchCdrs({ limit: 5 })).map((r) => r.cdr.call_id)).toEqual(['c1']);
-      expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+      expect(readdirSync(join(f.dir, 'nested', 'dir'))).toEqual(['qbl.db']);
     });
 
     it('a write the file refuses (read-only) is a store outage the service waits out, not a crash', async () => {
@@ -316,7 +309,7 @@ describe('SqliteStore', () => {
 
   describe('schema 1 → 2 (time-ordered event key, no cdrs_call_id index)', () => {
     it('migrates a version-1 file in place: events, CDRs and open calls are all still there and deduplicate as before', async () => {
-      mkdirSync(join(dir, 'nested', 'dir'), { recursive: true });
+      mkdirSync(join(f.dir, 'nested', 'dir'), { recursive: true });
       const old = new Database(path);
       old.pragma('journal_mode = WAL');
       migrate(old, 1);
@@ -366,7 +359,7 @@ describe('SqliteStore', () => {
       while (dbBytes() < before + 300 * 2000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(dbBytes()).toBeGreaterThanOrEqual(before + 300 * 2000);
       await store.close();
-      expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+      expect(readdirSync(join(f.dir, 'nested', 'dir'))).toEqual(['qbl.db']);
       const reopened = reader();
       expect(reopened.countRows().events).toBe(300);
     });

@@ -57,10 +57,10 @@ export class RabbitAdmin {
     return new RabbitAdmin(model);
   }
 
-  /** Remembers a topology so cleanup() deletes it. */
-  track(t: TopologyConfig): void {
-    this.queues.add(t.queue).add(t.deadLetterQueue);
-    this.exchanges.add(t.exchange).add(t.deadLetterExchange);
+  /** Remembers a topology (or single queues and exchanges) so cleanup() deletes it. */
+  track(t: Partial<TopologyConfig>): void {
+    for (const queue of [t.queue, t.deadLetterQueue]) if (queue !== undefined) this.queues.add(queue);
+    for (const exchange of [t.exchange, t.deadLetterExchange]) if (exchange !== undefined) this.exchanges.add(exchange);
   }
 
   async withChannel<T>(use: (channel: Channel) => Promise<T>): Promise<T> {
