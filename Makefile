@@ -23,8 +23,10 @@ run: build
 	mkdir -p data
 	node $(NODE_RUN_FLAGS) dist/src/cli/main.js start
 
-# Every test: type-check, unit/property/integration (real RabbitMQ), the suite on a real
-# OpenSearch node, then the broker-restart test, which must run alone because it stops RabbitMQ.
+# Every test: type-check, unit/property/integration (real RabbitMQ; the unit tests include the
+# import-cycle and layering check of docs/architecture.md, test/unit/architecture.test.ts), the
+# suite on a real OpenSearch node, then the broker-restart test, which must run alone because it
+# stops RabbitMQ.
 test: build
 	npx tsc -p tsconfig.json --noEmit
 	npx jest --ci
