@@ -4,6 +4,7 @@ import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { QueueType, TopologyConfig } from '../src/config/config';
 import { DEFAULT_AMQP_URL } from '../src/config/config';
 import { checkQueue } from '../consumers/amqp/probe';
+import { ConfirmPublisher } from '../consumers/amqp/publisher';
 import { declareTopology } from '../consumers/amqp/topology';
 
 export interface BenchMessage {
@@ -54,14 +55,15 @@ export async function deleteTopology(model: ChannelModel, topology: TopologyConf
 
 /** Messages persisted on the broker (publisher confirms) in windows, with no properties: as OpenSIPS sends them. */
 export async function publishConfirmed(model: ChannelModel, exchange: string, messages: readonly BenchMessage[], windowSize = 2000): Promise<void> {
-  const channel = await model.createConfirmChannel();
+  const publisher = await ConfirmPublisher.on(model, { maxOutstanding: windowSize });
   try {
     for (let i = 0; i < messages.length; i += windowSize) {
-      for (const message of messages.slice(i, i + windowSize)) channel.publish(exchange, message.routingKey, message.body);
-      await channel.waitForConfirms();
+      const window = messages.slice(i, i + windowSize).map((message) => publisher.publish(exchange, message.routingKey, message.body));
+      const refused = (await Promise.all(window)).filter((outcome) => outcome !== 'confirmed').length;
+      if (refused > 0) throw new Error(`${refused} of ${window.length} bench messages not confirmed by the broker`);
     }
   } finally {
-    await channel.close().catch(() => undefined);
+    await publisher.close();
   }
 }
 
