@@ -68,11 +68,12 @@ describe('BatchConsumer', () => {
     const name = uniqueName('conn');
     let release: (() => void) | undefined;
     const seen: Delivery[][] = [];
+    // The batch is cut by size, never by the timer: under load the 5 deliveries may arrive more than a few ms apart.
     const consumer = await started(t, (batch) => {
       seen.push([...batch]);
       if (seen.length === 1) return new Promise((resolve) => { release = () => resolve(batch.map(() => ACK)); });
       return Promise.resolve(batch.map(() => ACK));
-    }, { connectionName: name, reconnect: { initialMs: 60_000, maxMs: 60_000 }, intake: testIntake({ batchSize: 5, batchWaitMs: 10 }) });
+    }, { connectionName: name, reconnect: { initialMs: 60_000, maxMs: 60_000 }, intake: testIntake({ batchSize: 5, batchWaitMs: 10_000 }) });
     const disconnected = new Promise((resolve) => consumer.once('disconnected', resolve));
     await f.admin.publish(t.exchange, 'k', bodies(5));
     await waitUntil(() => seen.length === 1, 'the first batch');
