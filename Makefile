@@ -24,12 +24,13 @@ run: build
 	node $(NODE_RUN_FLAGS) dist/src/cli/main.js start
 
 # Every test: type-check, unit/property/integration (real RabbitMQ), the suite on a real
-# OpenSearch node, then the broker-restart test, which must run alone because it stops RabbitMQ.
+# OpenSearch node, then the tests that stop and start a broker: those run against a RabbitMQ
+# node of their own (started on free ports and stopped by their set-up), never the local broker.
 test: build
 	npx tsc -p tsconfig.json --noEmit
 	npx jest --ci
 	bash scripts/test-opensearch.sh
-	npx jest --ci --runInBand --testPathIgnorePatterns /node_modules/ -- test/serial
+	npx jest --ci -c test/serial/jest.config.js
 
 # A single real OpenSearch node on 127.0.0.1:$${OPENSEARCH_PORT:-9200}, from Maven Central.
 opensearch-up:
