@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConsumerStats } from '../../consumers/amqp/batch-consumer';
 import type { PipelineStats } from '../pipeline/pipeline';
+import { BUILD } from '../version';
 
 /** What the metrics read at scrape time; the service passes its stages, tests pass plain objects. */
 export interface MetricsSources {
@@ -25,6 +26,8 @@ export interface MetricsSources {
 export interface MetricsOptions {
   /** process_* and nodejs_* metrics from prom-client (default true). */
   readonly processMetrics?: boolean;
+  /** Where CDRs go, for qbl_build_info's `store` label (default `sqlite`). */
+  readonly storeEngine?: string;
 }
 
 export const COMMIT_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -34,11 +37,9 @@ export const METRIC_NAMES = [
   'qbl_deliveries_acked_total',
   'qbl_deliveries_dropped_total',
   'qbl_events_consumed_total',
-  'qbl_decode_failures_total',
   'qbl_rejected_messages_total',
   'qbl_dead_letters_total',
   'qbl_cdrs_written_total',
-  'qbl_cdrs_written_by_source_total',
   'qbl_last_cdr_written_timestamp_seconds',
   'qbl_open_calls',
   'qbl_oldest_open_call_age_seconds',
@@ -49,6 +50,7 @@ export const METRIC_NAMES = [
   'qbl_amqp_reconnects_total',
   'qbl_broker_connected',
   'qbl_broker_blocked',
+  'qbl_build_info',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
@@ -58,6 +60,17 @@ function mirror(counter: Counter<string>, label: string, values: Readonly<Record
   counter.reset();
   for (const [key, value] of Object.entries(values)) {
     if (value !== undefined && value > 0) counter.inc({ [label]: key }, value);
+  }
+}
+
+/** The same for stats counted under two keys (`outer` → `inner` → value). */
+function mirrorNested(counter: Counter<string>, labels: readonly [string, string],
+  values: Readonly<Record<string, Readonly<Record<string, number | undefined>> | undefined>>): void {
+  counter.reset();
+  for (const [outer, inner] of Object.entries(values)) {
+    for (const [key, value] of Object.entries(inner ?? {})) {
+      if (value !== undefined && value > 0) counter.inc({ [labels[0]]: outer, [labels[1]]: key }, value);
+    }
   }
 }
 
@@ -86,15 +99,11 @@ export class ServiceMetrics {
     counter('qbl_deliveries_acked_total', 'AMQP deliveries acked after their batch was committed (or dead-lettered).', [], (c) => mirrorOne(c, consumer()?.acked ?? 0));
     counter('qbl_deliveries_dropped_total', 'Deliveries left unacked because their connection was lost; the broker redelivers them.', [], (c) => mirrorOne(c, consumer()?.dropped ?? 0));
     counter('qbl_events_consumed_total', 'Decoded events handed to the correlator, by event kind.', ['kind'], (c) => mirror(c, 'kind', pipeline()?.stats.eventsByKind ?? {}));
-    counter('qbl_decode_failures_total', 'Messages the decoder refused, by reason code.', ['reason'],
-      (c) => mirror(c, 'reason', Object.fromEntries(Object.entries(pipeline()?.stats.rejectedByReason ?? {}).filter(([r]) => r.startsWith('decode.')))));
-    counter('qbl_rejected_messages_total', 'Messages the pipeline sent to the dead-letter queue, by reason code (decode, store, process).', ['reason'],
+    counter('qbl_rejected_messages_total', 'Messages the pipeline sent to the dead-letter queue, by reason code (decode.*, store.rejected, process.failed).', ['reason'],
       (c) => mirror(c, 'reason', pipeline()?.stats.rejectedByReason ?? {}));
     counter('qbl_dead_letters_total', 'Dead letters confirmed by the broker, by reason code.', ['reason'], (c) => mirror(c, 'reason', consumer()?.deadLettered ?? {}));
-    counter('qbl_cdrs_written_total', 'CDRs committed to the store, by disposition (a rewritten CDR counts again).', ['disposition'],
-      (c) => mirror(c, 'disposition', pipeline()?.stats.cdrsByDisposition ?? {}));
-    counter('qbl_cdrs_written_by_source_total', 'CDRs committed to the store, by source (qbl, acc, qbl+acc).', ['source'],
-      (c) => mirror(c, 'source', pipeline()?.stats.cdrsBySource ?? {}));
+    counter('qbl_cdrs_written_total', 'CDRs committed to the store, by source (qbl, acc) and disposition (a rewritten CDR counts again).',
+      ['source', 'disposition'], (c) => mirrorNested(c, ['source', 'disposition'], pipeline()?.stats.cdrsBySourceAndDisposition ?? {}));
     counter('qbl_store_retries_total', 'Batch retries after the store was unavailable (intake paused meanwhile).', [], (c) => mirrorOne(c, consumer()?.retries ?? 0));
     counter('qbl_amqp_reconnects_total', 'Successful AMQP reconnections after a lost connection.', [], (c) => mirrorOne(c, consumer()?.reconnects ?? 0));
 
@@ -119,6 +128,13 @@ export class ServiceMetrics {
         this.set(ping ? await ping().then(() => 1, () => 0) : 0);
       },
     });
+
+    new Gauge({
+      name: 'qbl_build_info' satisfies MetricName,
+      help: 'Always 1: the running version, the Node.js version and where CDRs are stored.',
+      labelNames: ['version', 'node_version', 'store'],
+      registers,
+    }).set({ version: BUILD.version, node_version: process.version, store: options.storeEngine ?? 'sqlite' }, 1);
 
     this.commitSeconds = new Histogram({
       name: 'qbl_store_commit_duration_seconds' satisfies MetricName,

@@ -47,7 +47,7 @@ export class Service {
   static async start(options: ServiceOptions): Promise<Service> {
     const { config, logger } = options;
     const store = options.store ?? (await openCallStore(config, logger));
-    const metrics = new ServiceMetrics();
+    const metrics = new ServiceMetrics({ storeEngine: config.search?.engine ?? 'sqlite' });
     const pipeline = new Pipeline({
       correlator: config.correlator, decoder: config.decoder, store, logger,
       enrich: options.enrich ?? makeNumberEnricher(config.dialPlan), onCommit: metrics.observeCommit,

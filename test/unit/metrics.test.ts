@@ -2,6 +2,8 @@
 import type { ConsumerStats } from '../../consumers/amqp/batch-consumer';
 import type { PipelineStats } from '../../src/pipeline/pipeline';
 import { METRIC_NAMES, ServiceMetrics, oldestOpenCallAgeS, type MetricsSources } from '../../src/observability/metrics';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { metricValue } from '../support/http';
 
@@ -11,7 +13,8 @@ function sources(overrides: { oldestUs?: number | null; clockUs?: number; ping?:
   const pipelineStats: PipelineStats = {
     batches: 2, messages: 7, eventsByKind: { invite_request: 3, bye_reply: 2 },
     rejectedByReason: { 'decode.not_json': 1, 'store.rejected': 1 },
-    cdrsByDisposition: { answered: 2, busy: 1 }, cdrsBySource: { qbl: 3 },
+    cdrsByDisposition: { answered: 2, busy: 1, no_answer: 1 },
+    cdrsBySourceAndDisposition: { qbl: { answered: 2, busy: 1 }, acc: { no_answer: 1 } },
     commits: 2, lastCommitMs: 1.5, lastCdrAtUs: 1_796_000_000 * S,
   };
   const consumerStats: ConsumerStats = {
@@ -39,13 +42,14 @@ describe('ServiceMetrics', () => {
     for (const name of METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
     expect(metricValue(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(3);
     expect(metricValue(text, 'qbl_events_consumed_total{kind="bye_reply"}')).toBe(2);
-    expect(metricValue(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
-    expect(metricValue(text, 'qbl_decode_failures_total{reason="store.rejected"}')).toBeUndefined();
+    expect(metricValue(text, 'qbl_rejected_messages_total{reason="decode.not_json"}')).toBe(1);
     expect(metricValue(text, 'qbl_rejected_messages_total{reason="store.rejected"}')).toBe(1);
     expect(metricValue(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
-    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBe(2);
-    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBe(1);
-    expect(metricValue(text, 'qbl_cdrs_written_by_source_total{source="qbl"}')).toBe(3);
+    // One metric, two labels: source is only ever qbl or acc (correlators/cdr.ts CdrSource).
+    expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="answered"}')).toBe(2);
+    expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="busy"}')).toBe(1);
+    expect(metricValue(text, 'qbl_cdrs_written_total{source="acc",disposition="no_answer"}')).toBe(1);
+    expect(text).not.toContain('qbl+acc');
     expect(metricValue(text, 'qbl_last_cdr_written_timestamp_seconds')).toBe(1_796_000_000);
     expect(metricValue(text, 'qbl_open_calls')).toBe(5);
     expect(metricValue(text, 'qbl_oldest_open_call_age_seconds')).toBe(90);
@@ -66,19 +70,27 @@ describe('ServiceMetrics', () => {
     metrics.bind(src);
     await metrics.text();
     pipelineStats.eventsByKind.invite_request = 10;
-    pipelineStats.cdrsByDisposition.failed = 4;
+    pipelineStats.cdrsBySourceAndDisposition.qbl!.failed = 4;
     consumerStats.reconnects = 3;
     consumerStats.connected = false;
     consumerStats.blocked = true;
     consumerStats.unacked = 0;
     const text = await metrics.text();
     expect(metricValue(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(10);
-    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="failed"}')).toBe(4);
+    expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="failed"}')).toBe(4);
     expect(metricValue(text, 'qbl_amqp_reconnects_total')).toBe(3);
     expect(metricValue(text, 'qbl_broker_connected')).toBe(0);
     expect(metricValue(text, 'qbl_broker_blocked')).toBe(1);
     expect(metricValue(text, 'qbl_unacked_deliveries')).toBe(0);
     expect(metricValue(text, 'qbl_store_up')).toBe(0);
+  });
+
+  test('qbl_build_info carries the version, the Node.js version and the store engine', async () => {
+    const text = await new ServiceMetrics({ processMetrics: false, storeEngine: 'opensearch' }).text();
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(metricValue(text, `qbl_build_info{version="${version}",node_version="${process.version}",store="opensearch"}`)).toBe(1);
+    expect(metricValue(await new ServiceMetrics({ processMetrics: false }).text(),
+      `qbl_build_info{version="${version}",node_version="${process.version}",store="sqlite"}`)).toBe(1);
   });
 
   test('the commit histogram takes milliseconds from onCommit and exposes seconds', async () => {
