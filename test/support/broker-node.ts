@@ -14,11 +14,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
+import { freePort } from './http';
 
 const run = promisify(execFile);
 
@@ -54,17 +54,6 @@ export function rabbitmqBinDir(env: NodeJS.ProcessEnv = process.env): string {
   const found = candidates.find((dir) => dir && existsSync(join(dir, 'rabbitmq-server')) && existsSync(join(dir, 'rabbitmqctl')));
   if (!found) throw new Error('rabbitmq-server was not found (set QBL_TEST_RABBITMQ_BIN to the directory that holds it)');
   return found;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** The environment of every process of this node: server and CLI alike. */

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { connectAmqp, redactSecrets } from '../../../consumers/amqp/connection';
 import { loadConfig, type Config, type SearchConfig } from '../../config/config';
 import { ConfigError } from '../../errors';
+import { localEndpointUrl } from '../../observability/http-server';
 import { openCdrReader } from '../../stores/open';
 import { SqliteStore } from '../../stores/sqlite/sqlite-store';
 import { intFlag, parseFlags } from '../args';
@@ -153,8 +154,7 @@ export async function probeStore(config: Config): Promise<StoreStatus> {
 export function probeService(config: Config, timeoutMs: number): Promise<ServiceStatus> {
   const { port } = config.http;
   if (port === 0) return Promise.resolve({ url: null, answered: false, error: 'disabled (QBL_HTTP_PORT=0)' });
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/readyz`;
+  const url = localEndpointUrl(config.http, '/readyz');
   return new Promise((resolve) => {
     const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
