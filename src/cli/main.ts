@@ -5,6 +5,7 @@ import { UsageError } from './command';
 import { ConfigError } from '../errors';
 import { trapStopSignals } from './stop-signals';
 import { BUILD } from '../version';
+import { currentRuntimeProblem } from '../runtime';
 
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   start: () => import('./commands/start'),
@@ -41,6 +42,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (name === '--version' || name === '-V' || name === 'version') {
     process.stdout.write(`${BUILD.name} ${BUILD.version}\n`);
     return 0;
+  }
+  const runtimeProblem = currentRuntimeProblem();
+  if (runtimeProblem !== null) {
+    process.stderr.write(`qbl: ${runtimeProblem}\n`);
+    return 78; // EX_CONFIG: the deployment's runtime is wrong, as with a bad option
   }
   // The service must not die on a SIGTERM that arrives while its modules are still loading.
   if (name === 'start') void trapStopSignals();
