@@ -55,23 +55,19 @@ export const METRIC_NAMES = [
 
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-/** Sets a counter to the stats object's cumulative values (counters here mirror monotonic stats). */
-function mirror(counter: Counter<string>, label: string, values: Readonly<Record<string, number | undefined>>): void {
-  counter.reset();
+type Counts = Readonly<Record<string, number | undefined>>;
+
+/** One series per key of `values`, labelled `label` (and `fixed`); zero and missing counts add none. */
+function addCounts(counter: Counter<string>, label: string, values: Counts, fixed: Readonly<Record<string, string>> = {}): void {
   for (const [key, value] of Object.entries(values)) {
-    if (value !== undefined && value > 0) counter.inc({ [label]: key }, value);
+    if (value !== undefined && value > 0) counter.inc({ ...fixed, [label]: key }, value);
   }
 }
 
-/** The same for stats counted under two keys (`outer` → `inner` → value). */
-function mirrorNested(counter: Counter<string>, labels: readonly [string, string],
-  values: Readonly<Record<string, Readonly<Record<string, number | undefined>> | undefined>>): void {
+/** Sets a counter to the stats object's cumulative values (counters here mirror monotonic stats). */
+function mirror(counter: Counter<string>, label: string, values: Counts): void {
   counter.reset();
-  for (const [outer, inner] of Object.entries(values)) {
-    for (const [key, value] of Object.entries(inner ?? {})) {
-      if (value !== undefined && value > 0) counter.inc({ [labels[0]]: outer, [labels[1]]: key }, value);
-    }
-  }
+  addCounts(counter, label, values);
 }
 
 function mirrorOne(counter: Counter<string>, value: number): void {
@@ -103,7 +99,10 @@ export class ServiceMetrics {
       (c) => mirror(c, 'reason', pipeline()?.stats.rejectedByReason ?? {}));
     counter('qbl_dead_letters_total', 'Dead letters confirmed by the broker, by reason code.', ['reason'], (c) => mirror(c, 'reason', consumer()?.deadLettered ?? {}));
     counter('qbl_cdrs_written_total', 'CDRs committed to the store, by source (qbl, acc) and disposition (a rewritten CDR counts again).',
-      ['source', 'disposition'], (c) => mirrorNested(c, ['source', 'disposition'], pipeline()?.stats.cdrsBySourceAndDisposition ?? {}));
+      ['source', 'disposition'], (c) => {
+        c.reset();
+        for (const [source, counts] of Object.entries(pipeline()?.stats.cdrsBySourceAndDisposition ?? {})) addCounts(c, 'disposition', counts ?? {}, { source });
+      });
     counter('qbl_store_retries_total', 'Batch retries after the store was unavailable (intake paused meanwhile).', [], (c) => mirrorOne(c, consumer()?.retries ?? 0));
     counter('qbl_amqp_reconnects_total', 'Successful AMQP reconnections after a lost connection.', [], (c) => mirrorOne(c, consumer()?.reconnects ?? 0));
 
