@@ -19,6 +19,7 @@ import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
 import { freePort } from './http';
+import { waitUntil } from './rabbit';
 
 const run = promisify(execFile);
 
@@ -88,20 +89,15 @@ export async function brokerCtl(handle: BrokerNodeHandle, args: readonly string[
 }
 
 /** Resolves once the node accepts AMQP connections; throws after `timeoutMs`. */
-export async function awaitAmqp(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
+export function awaitAmqp(url: string, timeoutMs = 60_000): Promise<void> {
+  return waitUntil(async () => {
     try {
-      const model = await connect(url);
-      await model.close();
-      return;
-    } catch (error) {
-      last = error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await (await connect(url)).close();
+      return true;
+    } catch {
+      return false;
     }
-  }
-  throw new Error(`the test broker did not accept AMQP connections at ${url}: ${(last as Error)?.message}`);
+  }, `the test broker to accept AMQP connections at ${url}`, timeoutMs);
 }
 
 /**
