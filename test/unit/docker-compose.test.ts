@@ -147,6 +147,11 @@ describe('.env.example', () => {
     expect(read('.gitignore').split('\n')).toContain('.env');
     expect(read('.dockerignore').split('\n')).toContain('.env');
   });
+
+  it('the build context leaves out the test runtimes cached by scripts/test-lts.sh', () => {
+    expect(read('.gitignore').split('\n')).toContain('.cache/');
+    expect(read('.dockerignore').split('\n')).toContain('.cache');
+  });
 });
 
 describe('Dockerfile', () => {
