@@ -6,6 +6,7 @@
  * Every metric name is in METRIC_NAMES; docs/operations.md and docs/alerts/qbl-alerts.yml use them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BUILD } from '../version';
 
 /** Cumulative counts by label value. */
 export type Counts = Readonly<Record<string, number | undefined>>;
@@ -21,8 +22,8 @@ export interface MetricsReadings {
   readonly rejectedByReason: Counts;
   /** Dead letters confirmed by the broker, by reason code. */
   readonly deadLettersByReason: Counts;
-  readonly cdrsByDisposition: Counts;
-  readonly cdrsBySource: Counts;
+  /** CDRs by source (`qbl`, `acc`), then disposition. */
+  readonly cdrsBySourceAndDisposition: Readonly<Record<string, Counts | undefined>>;
   readonly storeRetries: number;
   readonly amqpReconnects: number;
   /** Wall time (µs) of the last commit that wrote a CDR; null: none since start. */
@@ -43,6 +44,8 @@ export interface MetricsSources {
 export interface MetricsOptions {
   /** process_* and nodejs_* metrics from prom-client (default true). */
   readonly processMetrics?: boolean;
+  /** Where CDRs go, for qbl_build_info's `store` label (default `sqlite`). */
+  readonly storeEngine?: string;
 }
 
 export const COMMIT_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -52,11 +55,9 @@ export const METRIC_NAMES = [
   'qbl_deliveries_acked_total',
   'qbl_deliveries_dropped_total',
   'qbl_events_consumed_total',
-  'qbl_decode_failures_total',
   'qbl_rejected_messages_total',
   'qbl_dead_letters_total',
   'qbl_cdrs_written_total',
-  'qbl_cdrs_written_by_source_total',
   'qbl_last_cdr_written_timestamp_seconds',
   'qbl_open_calls',
   'qbl_oldest_open_call_age_seconds',
@@ -67,16 +68,22 @@ export const METRIC_NAMES = [
   'qbl_amqp_reconnects_total',
   'qbl_broker_connected',
   'qbl_broker_blocked',
+  'qbl_build_info',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-/** Sets a counter to the stats object's cumulative values (counters here mirror monotonic stats). */
-function mirror(counter: Counter<string>, label: string, values: Readonly<Record<string, number | undefined>>): void {
-  counter.reset();
+/** One series per key of `values`, labelled `label` (and `fixed`); zero and missing counts add none. */
+function addCounts(counter: Counter<string>, label: string, values: Counts, fixed: Readonly<Record<string, string>> = {}): void {
   for (const [key, value] of Object.entries(values)) {
-    if (value !== undefined && value > 0) counter.inc({ [label]: key }, value);
+    if (value !== undefined && value > 0) counter.inc({ ...fixed, [label]: key }, value);
   }
+}
+
+/** Sets a counter to the stats object's cumulative values (counters here mirror monotonic stats). */
+function mirror(counter: Counter<string>, label: string, values: Counts): void {
+  counter.reset();
+  addCounts(counter, label, values);
 }
 
 function mirrorOne(counter: Counter<string>, value: number): void {
@@ -112,14 +119,21 @@ export class ServiceMetrics {
     counter('qbl_deliveries_acked_total', 'AMQP deliveries acked after their batch was committed (or dead-lettered).', undefined, count((r) => r.deliveriesAcked));
     counter('qbl_deliveries_dropped_total', 'Deliveries left unacked because their connection was lost; the broker redelivers them.', undefined, count((r) => r.deliveriesDropped));
     counter('qbl_events_consumed_total', 'Decoded events handed to the correlator, by event kind.', 'kind', counts((r) => r.eventsByKind));
-    counter('qbl_decode_failures_total', 'Messages the decoder refused, by reason code.', 'reason',
-      counts((r) => Object.fromEntries(Object.entries(r.rejectedByReason).filter(([reason]) => reason.startsWith('decode.')))));
-    counter('qbl_rejected_messages_total', 'Messages the pipeline sent to the dead-letter queue, by reason code (decode, store, process).', 'reason',
+    counter('qbl_rejected_messages_total', 'Messages the pipeline sent to the dead-letter queue, by reason code (decode.*, store.rejected, process.failed).', 'reason',
       counts((r) => r.rejectedByReason));
     counter('qbl_dead_letters_total', 'Dead letters confirmed by the broker, by reason code.', 'reason', counts((r) => r.deadLettersByReason));
-    counter('qbl_cdrs_written_total', 'CDRs committed to the store, by disposition (a rewritten CDR counts again).', 'disposition',
-      counts((r) => r.cdrsByDisposition));
-    counter('qbl_cdrs_written_by_source_total', 'CDRs committed to the store, by source (qbl, acc, qbl+acc).', 'source', counts((r) => r.cdrsBySource));
+    new Counter({
+      name: 'qbl_cdrs_written_total' satisfies MetricName,
+      help: 'CDRs committed to the store, by source (qbl, acc) and disposition (a rewritten CDR counts again).',
+      labelNames: ['source', 'disposition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, byDisposition] of Object.entries(now()?.cdrsBySourceAndDisposition ?? {})) {
+          addCounts(this, 'disposition', byDisposition ?? {}, { source });
+        }
+      },
+    });
     counter('qbl_store_retries_total', 'Batch retries after the store was unavailable (intake paused meanwhile).', undefined, count((r) => r.storeRetries));
     counter('qbl_amqp_reconnects_total', 'Successful AMQP reconnections after a lost connection.', undefined, count((r) => r.amqpReconnects));
 
@@ -140,6 +154,13 @@ export class ServiceMetrics {
         this.set(ping ? await ping().then(() => 1, () => 0) : 0);
       },
     });
+
+    new Gauge({
+      name: 'qbl_build_info' satisfies MetricName,
+      help: 'Always 1: the running version, the Node.js version and where CDRs are stored.',
+      labelNames: ['version', 'node_version', 'store'],
+      registers,
+    }).set({ version: BUILD.version, node_version: process.version, store: options.storeEngine ?? 'sqlite' }, 1);
 
     this.commitSeconds = new Histogram({
       name: 'qbl_store_commit_duration_seconds' satisfies MetricName,

@@ -47,7 +47,7 @@ export class Service {
   static async start(options: ServiceOptions): Promise<Service> {
     const { config, logger } = options;
     const store = options.store ?? (await openCallStore(config, logger));
-    const metrics = new ServiceMetrics();
+    const metrics = new ServiceMetrics({ storeEngine: config.search?.engine ?? 'sqlite' });
     const pipeline = new Pipeline({
       correlator: config.correlator, decoder: config.decoder, store, logger,
       enrich: options.enrich ?? makeNumberEnricher(config.dialPlan), onCommit: metrics.observeCommit,
@@ -112,7 +112,7 @@ export class Service {
       events: r.eventsByKind,
       rejected: r.rejectedByReason,
       deadLettered: r.deadLettersByReason,
-      cdrs: r.cdrsByDisposition,
+      cdrs: this.pipeline.stats.cdrsByDisposition,
       openCalls: r.openCalls,
       oldestOpenCallAgeS: Math.round(r.oldestOpenCallAgeS),
       unacked: r.unackedDeliveries,
@@ -136,8 +136,7 @@ export class Service {
       eventsByKind: p.eventsByKind,
       rejectedByReason: p.rejectedByReason,
       deadLettersByReason: c.deadLettered,
-      cdrsByDisposition: p.cdrsByDisposition,
-      cdrsBySource: p.cdrsBySource,
+      cdrsBySourceAndDisposition: p.cdrsBySourceAndDisposition,
       storeRetries: c.retries,
       amqpReconnects: c.reconnects,
       lastCdrAtUs: p.lastCdrAtUs,

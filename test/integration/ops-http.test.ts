@@ -78,11 +78,11 @@ describe('ops endpoint of a running service', () => {
         .reduce((sum, l) => sum + Number(l.split(' ')[1]), 0);
       expect(consumed).toBe(samples.length);
       expect(metricValue(text, 'qbl_events_consumed_total{kind="bye_request"}')).toBe(1);
-      expect(metricValue(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
+      expect(metricValue(text, 'qbl_rejected_messages_total{reason="decode.not_json"}')).toBe(1);
       expect(metricValue(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
-      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBeGreaterThanOrEqual(1);
-      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBeGreaterThanOrEqual(1);
-      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="no_answer"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="answered"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="busy"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="no_answer"}')).toBeGreaterThanOrEqual(1);
       expect(metricValue(text, 'qbl_open_calls')).toBe(0);
       expect(metricValue(text, 'qbl_oldest_open_call_age_seconds')).toBe(0);
       expect(metricValue(text, 'qbl_store_commit_duration_seconds_count')).toBe(service.pipeline.stats.commits);

@@ -106,7 +106,7 @@ describe('secrets never leave the process', () => {
       await waitUntil(async () => metricValue((await httpGet(port, '/metrics')).body, 'qbl_amqp_reconnects_total') === 1, 'the reconnection', 30_000);
 
       for (const path of ['/metrics', '/readyz', '/healthz', '/nothing']) scraped.push((await httpGet(port, path)).body);
-      expect(scraped[0]).toContain('qbl_cdrs_written_total{disposition="answered"}');
+      expect(scraped[0]).toContain('qbl_cdrs_written_total{source="qbl",disposition="answered"}');
 
       // `qbl status` once with the URL in the environment, once from a secret file.
       const secretFile = join(f.dir, 'amqp-url');

@@ -54,6 +54,8 @@ function importsOf(file: string): Target[] {
   return info.importedFiles.map(({ fileName }): Target => {
     if (fileName.startsWith('.')) {
       const base = relative(ROOT, resolve(ROOT, dirname(file), fileName));
+      // A JSON file (package.json's version) is data compiled in, not a module with imports of its own.
+      if (base.endsWith('.json') && existsSync(join(ROOT, base))) return { kind: 'builtin' };
       const found = [`${base}.ts`, join(base, 'index.ts'), base].find((candidate) => existsSync(join(ROOT, candidate)) && candidate.endsWith('.ts'));
       if (!found) throw new Error(`${file}: cannot resolve ${fileName}`);
       return { kind: 'file', path: found.split('\\').join('/') };

@@ -1,5 +1,7 @@
 /** ServiceMetrics exports what it is told to count, read at scrape time, in a registry of its own. */
 import { METRIC_NAMES, ServiceMetrics, type MetricsReadings, type MetricsSources } from '../../src/observability/metrics';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { metricValue } from '../support/http';
 
@@ -11,7 +13,7 @@ function sources(overrides: { ping?: () => Promise<void> } = {}) {
     eventsByKind: { invite_request: 3, bye_reply: 2 },
     rejectedByReason: { 'decode.not_json': 1, 'store.rejected': 1 },
     deadLettersByReason: { 'decode.not_json': 1 },
-    cdrsByDisposition: { answered: 2, busy: 1 }, cdrsBySource: { qbl: 3 },
+    cdrsBySourceAndDisposition: { qbl: { answered: 2, busy: 1 }, acc: { no_answer: 1 } },
     storeRetries: 4, amqpReconnects: 1, lastCdrAtUs: 1_796_000_000_000_000,
     openCalls: 5, oldestOpenCallAgeS: 90, brokerConnected: true, brokerBlocked: false,
   };
@@ -28,13 +30,14 @@ describe('ServiceMetrics', () => {
     for (const name of METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
     expect(metricValue(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(3);
     expect(metricValue(text, 'qbl_events_consumed_total{kind="bye_reply"}')).toBe(2);
-    expect(metricValue(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
-    expect(metricValue(text, 'qbl_decode_failures_total{reason="store.rejected"}')).toBeUndefined();
+    expect(metricValue(text, 'qbl_rejected_messages_total{reason="decode.not_json"}')).toBe(1);
     expect(metricValue(text, 'qbl_rejected_messages_total{reason="store.rejected"}')).toBe(1);
     expect(metricValue(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
-    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBe(2);
-    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBe(1);
-    expect(metricValue(text, 'qbl_cdrs_written_by_source_total{source="qbl"}')).toBe(3);
+    // One metric, two labels: source is only ever qbl or acc (correlators/cdr.ts CdrSource).
+    expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="answered"}')).toBe(2);
+    expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="busy"}')).toBe(1);
+    expect(metricValue(text, 'qbl_cdrs_written_total{source="acc",disposition="no_answer"}')).toBe(1);
+    expect(text).not.toContain('qbl+acc');
     expect(metricValue(text, 'qbl_last_cdr_written_timestamp_seconds')).toBe(1_796_000_000);
     expect(metricValue(text, 'qbl_open_calls')).toBe(5);
     expect(metricValue(text, 'qbl_oldest_open_call_age_seconds')).toBe(90);
@@ -55,14 +58,14 @@ describe('ServiceMetrics', () => {
     metrics.bind(src);
     await metrics.text();
     readings.eventsByKind.invite_request = 10;
-    readings.cdrsByDisposition.failed = 4;
+    readings.cdrsBySourceAndDisposition = { ...readings.cdrsBySourceAndDisposition, qbl: { answered: 2, busy: 1, failed: 4 } };
     readings.amqpReconnects = 3;
     readings.brokerConnected = false;
     readings.brokerBlocked = true;
     readings.unackedDeliveries = 0;
     const text = await metrics.text();
     expect(metricValue(text, 'qbl_events_consumed_total{kind="invite_request"}')).toBe(10);
-    expect(metricValue(text, 'qbl_cdrs_written_total{disposition="failed"}')).toBe(4);
+    expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="failed"}')).toBe(4);
     expect(metricValue(text, 'qbl_amqp_reconnects_total')).toBe(3);
     expect(metricValue(text, 'qbl_broker_connected')).toBe(0);
     expect(metricValue(text, 'qbl_broker_blocked')).toBe(1);
@@ -102,4 +105,12 @@ describe('ServiceMetrics', () => {
     expect(metrics.contentType).toMatch(/^text\/plain/);
   });
 
+
+  test('qbl_build_info carries the version, the Node.js version and the store engine', async () => {
+    const text = await new ServiceMetrics({ processMetrics: false, storeEngine: 'opensearch' }).text();
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(metricValue(text, `qbl_build_info{version="${version}",node_version="${process.version}",store="opensearch"}`)).toBe(1);
+    expect(metricValue(await new ServiceMetrics({ processMetrics: false }).text(),
+      `qbl_build_info{version="${version}",node_version="${process.version}",store="sqlite"}`)).toBe(1);
+  });
 });

@@ -11,6 +11,7 @@ import { checkQueue } from '../../../consumers/amqp/probe';
 import { loadConfig, type Config } from '../../config/config';
 import { ConfigError } from '../../errors';
 import { redact } from '../../redact';
+import { localEndpointUrl } from '../../observability/http-server';
 import { openCdrReader, openLocalReader } from '../../stores/open';
 import type { SqliteReader } from '../../stores/sqlite/sqlite-reader';
 import { intFlag, parseFlags } from '../../flags';
@@ -142,8 +143,7 @@ export async function probeStore(config: Config): Promise<StoreStatus> {
 export function probeService(config: Config, timeoutMs: number): Promise<ServiceStatus> {
   const { port } = config.http;
   if (port === 0) return Promise.resolve({ url: null, answered: false, error: 'disabled (QBL_HTTP_PORT=0)' });
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/readyz`;
+  const url = localEndpointUrl(config.http, '/readyz');
   return new Promise((resolve) => {
     const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
