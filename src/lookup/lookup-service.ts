@@ -13,6 +13,7 @@
 import type { CdrRecord } from '../../correlators/cdr';
 import type { DialPlan } from '../numbers/dial-plan';
 import type { Logger } from '../observability/logger';
+import type { LookupReadings } from '../observability/metrics';
 import type { LookupStore, StoredCall } from '../stores/lookup-store';
 import { factOf, factOfCdr, type CallFact } from './facts';
 import { LookupWorker } from './lookup-worker';
@@ -210,6 +211,29 @@ export class LookupService {
 
   workerStats(): Promise<WorkerStats | undefined> {
     return this.worker?.stats() ?? Promise.resolve(undefined);
+  }
+
+  /** What the metrics export: the worker's counters (one stats request) and this side's own. */
+  async readings(): Promise<LookupReadings> {
+    const worker = await this.workerStats();
+    const byVerdict: Record<string, Record<string, number>> = {};
+    for (const [key, count] of Object.entries(worker?.lookups ?? {})) {
+      const [verdict = '', reasons = ''] = key.split('|');
+      (byVerdict[verdict] ??= {})[reasons] = count;
+    }
+    const { answering, figuresAgeS, pollFailures } = this.stats();
+    return {
+      lookupsByVerdictAndReasons: byVerdict,
+      rejectedByStatus: worker?.rejected ?? {},
+      evictionsByTable: { numbers: worker?.state.evictedNumbers ?? 0, pairs: worker?.state.evictedPairs ?? 0 },
+      duration: worker?.latency ?? { boundsS: [], counts: [], sumS: 0, count: 0 },
+      trackedNumbers: worker?.state.numbers ?? 0,
+      trackedPairs: worker?.state.pairs ?? 0,
+      blocklistEntries: worker?.state.blockEntries ?? 0,
+      answering,
+      figuresAgeS,
+      pollFailures,
+    };
   }
 
   stats(): LookupServiceStats {

@@ -1,5 +1,6 @@
 /** The messages between the service's thread and the lookup worker thread (structured-clone safe). */
 import type { DialPlan } from '../numbers/dial-plan';
+import type { HistogramReading } from '../observability/metrics';
 import type { BlockEntry } from './blocklist';
 import type { CallFact } from './facts';
 import type { LookupStats } from './lookup-state';
@@ -30,13 +31,8 @@ export type ToWorker =
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'close' };
 
-/** Latency histogram as cumulative-free bucket counts (one per bound, then +Inf). */
-export interface LatencySnapshot {
-  readonly boundsS: readonly number[];
-  readonly counts: readonly number[];
-  readonly sumS: number;
-  readonly count: number;
-}
+/** Latency histogram as cumulative-free bucket counts (one per bound, then +Inf): what the metrics export. */
+export type LatencySnapshot = HistogramReading;
 
 export interface WorkerStats {
   readonly state: LookupStats;

@@ -9,11 +9,10 @@ import { formatUs } from '../../correlators/cdr';
 import { ConfigError } from '../errors';
 import { OpsServer } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
-import { ServiceMetrics, oldestOpenCallAgeS } from '../observability/metrics';
+import { type MetricsReadings, ServiceMetrics } from '../observability/metrics';
 import { makeNumberEnricher } from '../numbers/normaliser';
 import { openCallStore, openLookupStore } from '../stores/open';
 import { LookupService } from '../lookup/lookup-service';
-import { registerLookupMetrics } from '../lookup/lookup-metrics';
 import { LookupWorkerError } from '../lookup/lookup-worker';
 import type { CallStore } from '../stores/store';
 import { Pipeline, type CdrEnricher } from './pipeline';
@@ -52,10 +51,10 @@ export class Service {
   static async start(options: ServiceOptions): Promise<Service> {
     const { config, logger } = options;
     const store = options.store ?? (await openCallStore(config, logger));
-    const metrics = new ServiceMetrics();
     const lookup = config.lookup.port === 0 ? undefined : new LookupService({
       config: config.lookup, dialPlan: config.dialPlan, store: await openLookupStore(config), logger,
     });
+    const metrics = new ServiceMetrics({ storeEngine: config.search?.engine ?? 'sqlite', lookup: lookup !== undefined });
     const pipeline = new Pipeline({
       correlator: config.correlator, decoder: config.decoder, store, logger,
       enrich: options.enrich ?? makeNumberEnricher(config.dialPlan), onCommit: metrics.observeCommit,
@@ -66,9 +65,8 @@ export class Service {
     const consumer = new BatchConsumer({
       amqp: config.amqp, topology: config.topology, intake: config.intake, handler: pipeline.handleBatch, logger,
     });
-    metrics.bind({ pipeline, consumer, pingStore: () => store.ping() });
-    if (lookup) registerLookupMetrics(metrics.registry, lookup);
     const service = new Service(config, logger, store, pipeline, consumer, metrics, lookup);
+    metrics.bind({ read: () => service.readings(), pingStore: () => store.ping(), readLookup: lookup === undefined ? undefined : () => lookup.readings() });
     try {
       // Before the broker: /readyz answers not_ready while the first connection is being made.
       await service.startOps();
@@ -99,7 +97,7 @@ export class Service {
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      throw new ConfigError('QBL_HTTP_PORT', 'a port the ops endpoint can listen on (0 disables it)', `${host}:${port} (${code})`);
+      throw new ConfigError('QBL_HTTP_PORT', 'a port the ops endpoint can listen on (0 disables it)', `${host}:${port}`, code);
     }
   }
 
@@ -124,26 +122,50 @@ export class Service {
     }
   }
 
+  /** The stats line (and the shutdown summary): the metrics' readings, in the log's words. */
   snapshot() {
+    const r = this.readings();
+    const { messages, lastCommitMs } = this.pipeline.stats;
+    const { lastError } = this.consumer.stats;
+    return {
+      connected: r.brokerConnected,
+      blocked: r.brokerBlocked,
+      messages,
+      events: r.eventsByKind,
+      rejected: r.rejectedByReason,
+      deadLettered: r.deadLettersByReason,
+      cdrs: this.pipeline.stats.cdrsByDisposition,
+      openCalls: r.openCalls,
+      oldestOpenCallAgeS: Math.round(r.oldestOpenCallAgeS),
+      unacked: r.unackedDeliveries,
+      reconnects: r.amqpReconnects,
+      storeRetries: r.storeRetries,
+      lastCommitMs: Math.round(lastCommitMs * 1000) / 1000,
+      lastCdrAt: r.lastCdrAtUs === null ? null : formatUs(r.lastCdrAtUs),
+      ...(lastError === undefined ? {} : { lastError }),
+    };
+  }
+
+  /** What the metrics count, from the stages' own stats. */
+  readings(): MetricsReadings {
     const p = this.pipeline.stats;
     const c = this.consumer.stats;
-    const correlator = this.pipeline.correlator;
     return {
-      connected: c.connected,
-      blocked: c.blocked,
-      messages: p.messages,
-      events: p.eventsByKind,
-      rejected: p.rejectedByReason,
-      deadLettered: c.deadLettered,
-      cdrs: p.cdrsByDisposition,
-      openCalls: correlator.openCallCount,
-      oldestOpenCallAgeS: Math.round(oldestOpenCallAgeS(correlator.oldestOpenCallUs(), this.pipeline.eventClockUs())),
-      unacked: c.unacked,
-      reconnects: c.reconnects,
+      deliveriesReceived: c.delivered,
+      deliveriesAcked: c.acked,
+      deliveriesDropped: c.dropped,
+      unackedDeliveries: c.unacked,
+      eventsByKind: p.eventsByKind,
+      rejectedByReason: p.rejectedByReason,
+      deadLettersByReason: c.deadLettered,
+      cdrsBySourceAndDisposition: p.cdrsBySourceAndDisposition,
       storeRetries: c.retries,
-      lastCommitMs: Math.round(p.lastCommitMs * 1000) / 1000,
-      lastCdrAt: p.lastCdrAtUs === null ? null : formatUs(p.lastCdrAtUs),
-      ...(c.lastError === undefined ? {} : { lastError: c.lastError }),
+      amqpReconnects: c.reconnects,
+      lastCdrAtUs: p.lastCdrAtUs,
+      openCalls: this.pipeline.correlator.openCallCount,
+      oldestOpenCallAgeS: this.pipeline.oldestOpenCallAgeS(),
+      brokerConnected: c.connected,
+      brokerBlocked: c.blocked,
     };
   }
 

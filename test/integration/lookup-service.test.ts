@@ -2,25 +2,21 @@
  * The number lookup as the service runs it: a real worker thread, its HTTP listener, and a real
  * SQLite file for the CDRs it rebuilds from and the block list it polls.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/config';
-import { readLookup } from '../../src/config/lookup';
 import { ConfigError } from '../../src/errors';
 import { Service } from '../../src/pipeline/service';
 import { LookupService } from '../../src/lookup/lookup-service';
-import { LOOKUP_METRIC_NAMES, registerLookupMetrics } from '../../src/lookup/lookup-metrics';
 import { createLogger } from '../../src/observability/logger';
 import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
 import { SqliteLookupStore } from '../../src/stores/sqlite/lookup-store';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import type { BlockEntry } from '../../src/lookup/blocklist';
+import type { LookupStore } from '../../src/stores/lookup-store';
+import { integrationFixture } from '../support/fixture';
 import { cdrRecord, lookup, numberPath, rawExchange } from '../support/lookup';
-import { metricValue } from '../support/http';
 import { waitUntil } from '../support/rabbit';
 
 const logger = createLogger('silent');
@@ -30,22 +26,20 @@ const MIN = 60_000_000;
 const INVALID = '+5511912340001';
 const FINE = '+5511912340002';
 
-let dir: string;
+const f = integrationFixture('lookup', { broker: false, dirPerTest: true });
 let path: string;
-const running: LookupService[] = [];
 
-async function startLookup(): Promise<LookupService> {
+async function startLookup(store: LookupStore = SqliteLookupStore.open(path), rebuildRetryMs?: number): Promise<LookupService> {
   const service = new LookupService({
-    config: { ...readLookup({}), port: 0, pollIntervalMs: 60_000 }, dialPlan: PLAN, store: SqliteLookupStore.open(path), logger,
+    config: { ...loadConfig({}).lookup, port: 0, pollIntervalMs: 60_000 }, dialPlan: PLAN, store, logger, rebuildRetryMs,
   });
+  f.defer(() => service.close());
   await service.start();
-  running.push(service);
   return service;
 }
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'qbl-lookup-'));
-  path = join(dir, 'qbl.db');
+  path = join(f.dir, 'qbl.db');
   const store = SqliteStore.open(path);
   const cdrs = [
     cdrRecord({ callId: 'i1', caller: 'alice', callee: '0055 11 91234-0001', calleeE164: INVALID, startUs: NOW_US - 30 * MIN, code: 404 }),
@@ -55,11 +49,6 @@ beforeEach(async () => {
   ];
   await store.commit({ events: [], cdrs, openCalls: [], closedCallIds: [] });
   await store.close();
-});
-
-afterEach(async () => {
-  for (const service of running.splice(0)) await service.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('rebuilds the figures from the store, then answers from memory', async () => {
@@ -165,27 +154,22 @@ describe('hostile input gets a clear 4xx and never stops the listener', () => {
   });
 });
 
-test('metrics: lookups by verdict and reasons, latency, tracked numbers', async () => {
+test('readings for the metrics: lookups by verdict and reasons, refusals, latency, tracked numbers', async () => {
   const service = await startLookup();
   const port = service.listeningPort!;
   await lookup(port, numberPath(INVALID));
   await lookup(port, numberPath(INVALID));
   await lookup(port, numberPath(FINE));
   await lookup(port, '/nowhere');
-  const registry = new Registry();
-  registerLookupMetrics(registry, service);
-  const text = await registry.metrics();
-  expect(metricValue(text, 'qbl_lookups_total{verdict="warn",reasons="invalid_number"}')).toBe(2);
-  expect(metricValue(text, 'qbl_lookups_total{verdict="allow",reasons="none"}')).toBe(1);
-  expect(metricValue(text, 'qbl_lookup_requests_rejected_total{code="404"}')).toBe(1);
-  expect(metricValue(text, 'qbl_lookup_duration_seconds_count')).toBe(4);
-  expect(metricValue(text, 'qbl_lookup_duration_seconds_bucket{le="+Inf"}')).toBe(4);
-  expect(metricValue(text, 'qbl_lookup_tracked_numbers')).toBe(2);
-  expect(metricValue(text, 'qbl_lookup_up')).toBe(1);
-  for (const name of LOOKUP_METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
-  // The runbook documents every one of them.
-  const operations = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
-  for (const name of LOOKUP_METRIC_NAMES) expect(operations).toContain(`| \`${name}\` |`);
+  const readings = await service.readings();
+  expect(readings.lookupsByVerdictAndReasons).toEqual({ warn: { invalid_number: 2 }, allow: { none: 1 } });
+  expect(readings.rejectedByStatus).toEqual({ 404: 1 });
+  expect(readings.duration.count).toBe(4);
+  expect(readings.duration.counts.reduce((a, b) => a + b, 0)).toBe(4);
+  expect(readings.duration.boundsS.length).toBe(readings.duration.counts.length - 1);
+  expect(readings).toMatchObject({
+    trackedNumbers: 2, evictionsByTable: { numbers: 0, pairs: 0 }, answering: true, figuresAgeS: 0, pollFailures: 0,
+  });
 });
 
 test('a port the lookup cannot listen on stops the service at start, naming QBL_LOOKUP_PORT', async () => {
@@ -219,11 +203,8 @@ test('a store that does not answer at start: 503 (OpenSIPS fails open), then ans
       return store.callsSince(sinceUs, onChunk);
     },
   });
-  const service = new LookupService({
-    config: { ...readLookup({}), port: 0, pollIntervalMs: 60_000 }, dialPlan: PLAN, store: flaky, logger, rebuildRetryMs: 200,
-  });
-  running.push(service);
-  const port = await service.start();
+  const service = await startLookup(flaky, 200);
+  const port = service.listeningPort!;
   const starting = await lookup(port, numberPath(INVALID));
   expect(starting).toMatchObject({ status: 503, json: { status: 'starting' } });
   expect((await lookup(port, '/healthz')).status).toBe(503);

@@ -5,12 +5,9 @@
  * reaches every instance, and the whole service answers the lookup scenario exactly.
  * Skipped, with a message, when no node answers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
 import { loadConfig } from '../../src/config/config';
-import { readLookup } from '../../src/config/lookup';
 import type { BlockEntry } from '../../src/lookup/blocklist';
 import { LookupService } from '../../src/lookup/lookup-service';
 import { createLogger } from '../../src/observability/logger';
@@ -25,9 +22,10 @@ import { SearchStore } from '../../src/stores/search/search-store';
 import { CDR_PROPERTIES } from '../../src/stores/search/templates';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { qbl } from '../support/cli';
+import { integrationFixture } from '../support/fixture';
 import { freePort } from '../support/http';
 import { cdrRecord, lookup, numberPath } from '../support/lookup';
-import { RabbitAdmin, publishAll, silentLogger, waitUntil } from '../support/rabbit';
+import { publishAll, silentLogger, waitUntil } from '../support/rabbit';
 import { cleanUp, describeOnNode, nodeConfig, NODE_URL, rawClient, uniquePrefix } from './node';
 import { serviceEnv } from './service-harness';
 
@@ -36,37 +34,33 @@ const MIN = 60_000_000;
 const INVALID = '+5511912340001';
 
 describeOnNode('the number lookup on a shared OpenSearch', () => {
+  const f = integrationFixture('os-lookup', { dirPerTest: true });
   let raw: Client;
-  let dir: string;
   let prefix: string;
-  const closing: Array<() => Promise<void>> = [];
 
-  beforeEach(() => {
+  beforeAll(() => {
     raw = rawClient();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-os-lookup-'));
-    prefix = uniquePrefix();
+    f.defer(() => raw.close());
   });
-  afterEach(async () => {
-    for (const close of closing.splice(0).reverse()) await close();
-    await cleanUp(raw, prefix);
-    await raw.close();
-    rmSync(dir, { recursive: true, force: true });
+  beforeEach(() => {
+    prefix = uniquePrefix();
+    f.defer(() => cleanUp(raw, prefix));
   });
 
   /** One instance's writer: a SearchStore over its own local SQLite, as `qbl start` opens it. */
   async function writer(name: string): Promise<SearchStore> {
-    const store = await SearchStore.open(nodeConfig(prefix), SqliteStore.open(join(dir, `${name}.db`)), logger);
-    closing.push(() => store.close());
+    const store = await SearchStore.open(nodeConfig(prefix), SqliteStore.open(join(f.dir, `${name}.db`)), logger);
+    f.defer(() => store.close());
     return store;
   }
 
   async function instance(): Promise<LookupService> {
     const service = new LookupService({
-      config: { ...readLookup({}), port: 0, pollIntervalMs: 60_000 }, dialPlan: DEFAULT_DIAL_PLAN,
+      config: { ...loadConfig({}).lookup, port: 0, pollIntervalMs: 60_000 }, dialPlan: DEFAULT_DIAL_PLAN,
       store: await SearchLookupStore.open(nodeConfig(prefix)), logger,
     });
     await service.start();
-    closing.push(() => service.close());
+    f.defer(() => service.close());
     return service;
   }
 
@@ -134,7 +128,7 @@ describeOnNode('the number lookup on a shared OpenSearch', () => {
 
   test('the store pages through more entries than one search returns', async () => {
     const store = await SearchLookupStore.open(nodeConfig(prefix));
-    closing.push(() => store.close());
+    f.defer(() => store.close());
     const nowUs = Date.now() * 1000;
     // 12,000 entries, 11,000 of them at one instant (an import): more ties than one page holds.
     const entries: BlockEntry[] = Array.from({ length: 12_000 }, (_, i) => ({
@@ -157,17 +151,15 @@ describeOnNode('the number lookup on a shared OpenSearch', () => {
   });
 
   test('the service with OPENSEARCH_URL answers the lookup scenario exactly', async () => {
-    const admin = await RabbitAdmin.open();
-    closing.push(() => admin.close());
-    const config = loadConfig(serviceEnv(dir, prefix, {
+    const config = loadConfig(serviceEnv(f.dir, prefix, {
       QBL_LOOKUP_PORT: String(await freePort()), QBL_LOOKUP_POLL_S: '1',
       QBL_SETUP_TIMEOUT_S: '300', QBL_MAX_CALL_DURATION_S: '14400', QBL_BYE_GRACE_S: '5', QBL_SWEEP_INTERVAL_MS: '1000',
     }));
-    admin.track(config.topology);
+    f.admin.track(config.topology);
     const scenario = lookupScenario();
     const traffic = generateTraffic({ plan: scenario.plan, seed: 18, startTimeUs: (Date.now() - (scenario.spanS + 120) * 1000) * 1000 });
     const service = await Service.start({ config, logger: silentLogger() });
-    closing.push(() => service.close());
+    f.defer(() => service.close());
     await publishAll(config.topology.exchange, traffic.messages);
     const port = config.lookup.port;
     // Figures come from the engine's CDRs (written_at), polled every second.

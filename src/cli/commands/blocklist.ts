@@ -6,8 +6,8 @@ import { BlockEntryError, checkReason, entryOf, isActive, type BlockEntry } from
 import { parseImport } from '../../lookup/blocklist-file';
 import { openLookupStore } from '../../stores/open';
 import type { BlocklistStore } from '../../stores/lookup-store';
-import { parseFlagsAndPositionals } from '../args';
-import { UsageError, type CliCommand } from '../command';
+import { UsageError, parseFlagsAndPositionals } from '../../flags';
+import type { CliCommand } from '../command';
 import { startProgress } from '../progress';
 import { durationMs, parseTimeFlag, TIME_FORMS } from '../time-flags';
 import { oneOf } from './cdrs';

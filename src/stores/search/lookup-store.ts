@@ -5,7 +5,7 @@
  * instance's figures up to date with every instance's CDRs (docs/lookup.md).
  */
 import { formatUs, parseUs } from '../../../correlators/cdr';
-import type { SearchConfig } from '../../config/config';
+import type { SearchConfig } from './options';
 import type { BlockEntry, LookupStore, StoredCall } from '../lookup-store';
 import { indexPattern } from './documents';
 import { type BulkAction, type IndexTemplateSpec, type SearchEngine, type SearchHit } from './engine';

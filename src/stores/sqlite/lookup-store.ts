@@ -3,14 +3,12 @@
  * here if missing, so `qbl blocklist` works before the service ever ran) and reads of the `cdrs`
  * table for the rebuild at start. WAL mode lets it read and write beside the service's writer.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import { StoreUnavailableError } from '../../errors';
+import type { Database as Db, Statement } from 'better-sqlite3';
 import type { BlockEntry, LookupStore, StoredCall } from '../lookup-store';
+import { DEFAULT_BUSY_TIMEOUT_MS, openConnection } from './open-database';
+import { toStoreError } from './transient';
 
 const CHUNK = 10_000;
-const BUSY_TIMEOUT_MS = 5000;
 
 interface BlockRow {
   entry: string;
@@ -52,13 +50,6 @@ function rowToEntry(row: BlockRow): BlockEntry {
   };
 }
 
-function unavailable(error: unknown, action: string): unknown {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL)/.test(code)
-    ? new StoreUnavailableError(`sqlite ${action} failed: ${code}`, { cause: error })
-    : error;
-}
-
 export class SqliteLookupStore implements LookupStore {
   private readonly upsert: Statement;
   private readonly since: Statement<[number], BlockRow>;
@@ -74,16 +65,12 @@ export class SqliteLookupStore implements LookupStore {
   }
 
   static open(path: string): SqliteLookupStore {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path);
+    const db = openConnection(path, DEFAULT_BUSY_TIMEOUT_MS);
     try {
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
       db.exec(SCHEMA);
     } catch (error) {
       db.close();
-      throw unavailable(error, 'open');
+      throw toStoreError(error, 'open');
     }
     return new SqliteLookupStore(db, `sqlite ${path}`);
   }
@@ -94,7 +81,7 @@ export class SqliteLookupStore implements LookupStore {
         for (const e of entries) this.upsert.run(e.entry, e.reason, e.createdAtUs, e.expiresAtUs, e.updatedAtUs, e.removed ? 1 : 0);
       }).immediate();
     } catch (error) {
-      throw unavailable(error, 'block list write');
+      throw toStoreError(error, 'block list write');
     }
   }
 
@@ -103,7 +90,7 @@ export class SqliteLookupStore implements LookupStore {
       const row = this.one.get(entry);
       return row === undefined ? null : rowToEntry(row);
     } catch (error) {
-      throw unavailable(error, 'block list read');
+      throw toStoreError(error, 'block list read');
     }
   }
 
@@ -111,7 +98,7 @@ export class SqliteLookupStore implements LookupStore {
     try {
       return this.since.all(sinceUs).map(rowToEntry);
     } catch (error) {
-      throw unavailable(error, 'block list read');
+      throw toStoreError(error, 'block list read');
     }
   }
 
@@ -139,7 +126,7 @@ export class SqliteLookupStore implements LookupStore {
         }
       }
     } catch (error) {
-      throw unavailable(error, 'read');
+      throw toStoreError(error, 'read');
     }
     if (chunk.length > 0) onChunk(chunk);
     return total + chunk.length;
