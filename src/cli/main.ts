@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   bench: () => import('./commands/bench'),
   status: () => import('./commands/status'),
   simulate: () => import('./commands/simulate'),
+  reconcile: () => import('./commands/reconcile'),
+  evidence: () => import('./commands/evidence'),
 };
 
 function help(): string {

@@ -3,7 +3,8 @@
  * The query bodies are pure functions so tests (and the OpenSearch engine) share them.
  */
 import { CDR_FIELDS, EMPTY_EXTRAS, formatUs, type Cdr, type CdrExtras } from '../../../correlators/cdr';
-import type { CdrQuery, CdrReader, EventRow, StoredCdr } from '../store';
+import type { CdrQuery, CdrRange, CdrReader, EventRow, StoredCdr, StreamedCdr } from '../store';
+import { searchCdrPages, searchEventRowsForCalls } from './search-stream';
 import { indexPattern } from './documents';
 import type { SearchBody, SearchEngine } from './engine';
 
@@ -83,6 +84,14 @@ export class SearchReader implements CdrReader {
   async searchCdrs(query: CdrQuery): Promise<StoredCdr[]> {
     const hits = await this.engine.search(indexPattern(this.indexPrefix, 'cdrs'), cdrSearchBody(query));
     return hits.map((hit) => storedCdrFromSource(hit.source));
+  }
+
+  streamCdrs(range: CdrRange): AsyncIterable<readonly StreamedCdr[]> {
+    return searchCdrPages(this.engine, this.indexPrefix, range);
+  }
+
+  eventRowsForCalls(callIds: readonly string[]): Promise<Map<string, EventRow[]>> {
+    return searchEventRowsForCalls(this.engine, this.indexPrefix, callIds);
   }
 
   async eventsForCall(callId: string): Promise<EventRow[]> {

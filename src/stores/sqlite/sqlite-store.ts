@@ -10,8 +10,9 @@ import type { Logger } from '../../observability/logger';
 import type { CallEvent } from '../../../correlators/events';
 import {
   NOTHING_REJECTED, type CallStore, type CdrQuery, type CdrReader, type CommitBatch, type CommitResult,
-  type EventRow, type OpenCall, type StoredCdr,
+  type CdrRange, type EventRow, type OpenCall, type StoredCdr, type StreamedCdr,
 } from '../store';
+import { SqliteCdrStream } from './cdr-stream';
 import { SCHEMA_VERSION, migrate, schemaVersion } from './schema';
 import {
   CDR_COLUMNS, EVENT_COLUMNS, cdrValues, eventValues, recordToStoredCdr, rowToEvent, rowToEventRow, type EventRecordRow,
@@ -62,6 +63,7 @@ export class SqliteStore implements CallStore, CdrReader {
   private readonly selectOpenCalls: Statement<[], { call_id: string; deadline_us: number }>;
   private readonly searchStatements = new Map<string, Statement>();
   private readonly writeBatch: (batch: CommitBatch) => void;
+  private stream?: SqliteCdrStream;
 
   private constructor(private readonly db: Db, private readonly logger?: Logger, private readonly checkpointer?: Checkpointer) {
     // (time_us, id) is the events' unique key (schema.ts): a redelivered event is the same row.
@@ -174,6 +176,28 @@ export class SqliteStore implements CallStore, CdrReader {
     } catch (error) {
       throw toStoreError(error, 'search');
     }
+  }
+
+  async *streamCdrs(range: CdrRange): AsyncGenerator<readonly StreamedCdr[]> {
+    const stream = this.cdrStream();
+    try {
+      yield* stream.pages(range);
+    } catch (error) {
+      throw toStoreError(error, 'read');
+    }
+  }
+
+  async eventRowsForCalls(callIds: readonly string[]): Promise<Map<string, EventRow[]>> {
+    try {
+      return this.cdrStream().eventRowsForCalls(callIds);
+    } catch (error) {
+      throw toStoreError(error, 'read');
+    }
+  }
+
+  private cdrStream(): SqliteCdrStream {
+    this.stream ??= new SqliteCdrStream(this.db);
+    return this.stream;
   }
 
   async eventsForCall(callId: string): Promise<EventRow[]> {

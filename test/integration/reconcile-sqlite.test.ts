@@ -1,0 +1,151 @@
+/**
+ * `qbl reconcile` end to end on a real SQLite store: carrier files made from simulated calls,
+ * in four carriers' layouts (header names, separators, time formats, zones including half-hour
+ * ones, increments 60/6, 6/6, 1/1, 60/60, numbers without `+`, with `00`, national, with a
+ * technical prefix), every class injected at known rows. Every row must come out with its class
+ * and figures; bad rows are reported by number and reason.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { qbl } from '../support/run-cli';
+import { parseIncrement } from '../../src/disputes/increment';
+import type { ReconcileRecord } from '../../src/disputes/classify';
+import { buildCarrierFile, type CarrierFile, type CarrierLayout } from '../../src/simulator/carrier-file';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { commitCalls, simulatedCalls } from '../support/simulated-store';
+
+/** 2026-11-10T08:00:00Z. */
+const START_US = Date.UTC(2026, 10, 10, 8) * 1000;
+
+
+const LAYOUTS: Record<string, { layout: CarrierLayout; flags: string[]; tzUsed: string; incrementUsed: string }> = {
+  'kolkata-auto-60-6': {
+    layout: {
+      headers: { start: ['Call Date'], caller: 'ANI', callee: 'DNIS', duration: 'Duration (s)', billed: 'Billed Duration', rate: 'Rate/min', cost: 'Amount' },
+      extraColumns: ['Trunk'], separator: ',', startFormats: ['yyyy-MM-dd HH:mm:ss'], zone: 'Asia/Kolkata', durationStyle: 'int',
+      increment: parseIncrement('60/6')!, numberStyle: 'no-plus', rateMicro: 12_000, skewUs: 300_000,
+    },
+    flags: [], tzUsed: '+05:30', incrementUsed: '60/6',
+  },
+  'st-johns-6-6': {
+    layout: {
+      headers: { start: ['Date', 'Time'], caller: 'A Number', callee: 'B Number', duration: 'Duration', billed: 'Billsec', cost: 'Cost' },
+      separator: ';', startFormats: ['dd/MM/yyyy', 'HH:mm:ss'], zone: 'America/St_Johns', durationStyle: 'decimal-comma',
+      increment: parseIncrement('6/6')!, numberStyle: '00', rateMicro: 8_000,
+    },
+    flags: ['--tz', 'America/St_Johns', '--increment', '6/6', '--time-format', 'dmy'], tzUsed: 'America/St_Johns', incrementUsed: '6/6',
+  },
+  'utc-invite-1-1': {
+    layout: {
+      headers: { start: ['When'], caller: 'Orig', callee: 'Term', duration: 'Secs' },
+      separator: '|', startFormats: ['MM/dd/yyyy hh:mm:ss a'], zone: 'UTC', durationStyle: 'int',
+      increment: parseIncrement('1/1')!, numberStyle: 'national', startIs: 'invite',
+    },
+    flags: ['--columns', 'start=When,caller=Orig,callee=Term,duration=Secs', '--tz', 'UTC', '--start-is', 'invite', '--time-format', 'mdy'],
+    tzUsed: '+00:00', incrementUsed: '1/1',
+  },
+  'sao-paulo-60-60': {
+    layout: {
+      headers: { start: ['Connect Time'], caller: 'CLI', callee: 'Dialed Number', duration: 'Call Duration', billed: 'Charged Time' },
+      separator: '\t', startFormats: ["yyyy-MM-dd'T'HH:mm:ss"], zone: 'America/Sao_Paulo', durationStyle: 'hms',
+      increment: parseIncrement('60/60')!, numberStyle: 'tech',
+    },
+    flags: ['--tz=-03:00', '--increment', '60/60'], tzUsed: '-03:00', incrementUsed: '60/60',
+  },
+};
+
+describe('qbl reconcile on SQLite', () => {
+  let dir: string;
+  const savedEnv = { ...process.env };
+  let calls: ReturnType<typeof simulatedCalls>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qbl-reconcile-'));
+    for (const name of ['ELASTICSEARCH_URL', 'OPENSEARCH_URL']) delete process.env[name];
+    Object.assign(process.env, { SQLITE_PATH: join(dir, 'qbl.db'), QBL_DEFAULT_COUNTRY: 'BR', QBL_EXIT_CODES: '00,011', QBL_CARRIER_PREFIXES: '15,21,41', QBL_STRIP_PREFIXES: '9' });
+    // About 30 hours of traffic: the files span two days.
+    calls = simulatedCalls({ calls: 700, seed: 14, cps: 0.0065, startTimeUs: START_US, concurrency: 100_000 });
+    const store = SqliteStore.open(process.env.SQLITE_PATH!);
+    await commitCalls(store, calls);
+    await store.close();
+  });
+
+  afterAll(() => {
+    process.env = savedEnv;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(Object.keys(LAYOUTS))('%s: every row gets its expected class and figures', async (name) => {
+    const { layout, flags, tzUsed, incrementUsed } = LAYOUTS[name]!;
+    const file: CarrierFile = buildCarrierFile(calls.records, layout);
+    const path = join(dir, `${name}.csv`);
+    writeFileSync(path, file.text);
+    const out = join(dir, `${name}.out`);
+    const run = await qbl('reconcile', path, '--out', out, ...flags);
+    expect(run.err).not.toMatch(/qbl reconcile:/);
+    expect(run.code).toBe(3); // done, with bad rows
+
+    const records = readFileSync(join(out, 'records.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as ReconcileRecord);
+    const byRow = new Map(records.filter((r) => r.row !== null).map((r) => [r.row!, r]));
+    expect(byRow.size).toBe(file.expected.size);
+    const classesSeen = new Set<string>();
+    for (const [row, want] of file.expected) {
+      const got = byRow.get(row);
+      expect({ row, class: got?.class, cdr_id: got?.cdr_id }).toEqual({ row, class: want.class, cdr_id: want.cdrId });
+      expect(got!.carrier_billed_s).toBe(want.carrierBilledUs / 1e6);
+      expect(got!.our_billed_s).toBe(want.ourBilledUs / 1e6);
+      expect(got!.our_talk_s).toBe(want.ourTalkUs === null ? null : want.ourTalkUs / 1e6);
+      expect(got!.delta_billed_s).toBe((want.carrierBilledUs - want.ourBilledUs) / 1e6);
+      if (want.carrierCostMicro !== null && want.ourCostMicro !== null) {
+        expect(got!.delta_cost).toBeCloseTo((want.carrierCostMicro - want.ourCostMicro) / 1e6, 6);
+      } else {
+        expect(got!.delta_cost).toBeNull();
+      }
+      classesSeen.add(want.class);
+    }
+    // Every class of a carrier row is exercised by this file.
+    expect([...classesSeen].sort()).toEqual(['duplicate', 'match', 'not_answered', 'overbilled', 'underbilled', 'unknown_call', 'within_tolerance']);
+
+    const notBilled = records.filter((r) => r.row === null);
+    expect(notBilled.every((r) => r.class === 'not_billed')).toBe(true);
+    const wantNotBilled = [...file.notBilled].filter(([, at]) => at >= file.firstStartUs && at <= file.lastStartUs).map(([id]) => id).sort();
+    expect(notBilled.map((r) => r.cdr_id!).sort()).toEqual(wantNotBilled);
+    expect(wantNotBilled.length).toBeGreaterThan(10);
+
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary.time_zone.used).toBe(tzUsed);
+    expect(summary.increment.used).toBe(incrementUsed);
+    expect(summary.bad_rows.count).toBe(file.bad.size);
+    expect(summary.bad_rows.listed.map((b: { row: number; reason: string }) => [b.row, b.reason])).toEqual([...file.bad.entries()].sort((a, b) => a[0] - b[0]));
+    const counts: Record<string, number> = {};
+    for (const r of records) counts[r.class] = (counts[r.class] ?? 0) + 1;
+    expect(Object.fromEntries(Object.entries(summary.counts).filter(([, n]) => (n as number) > 0))).toEqual(counts);
+    expect(summary.days.length).toBeGreaterThanOrEqual(2);
+
+    // disputes.csv: the disputed rows, in row order, with their fields and ours.
+    const disputes = readFileSync(join(out, 'disputes.csv'), 'utf8').trim().split('\r\n');
+    const wantDisputed = [...file.expected.values()]
+      .filter((e) => ['overbilled', 'underbilled', 'not_answered', 'unknown_call', 'duplicate'].includes(e.class) && e.carrierBilledUs !== e.ourBilledUs)
+      .map((e) => e.row);
+    expect(disputes.slice(1).map((line) => Number(line.split(',')[0]))).toEqual(wantDisputed);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('id="daily-chart"');
+    expect(run.out).toMatch(/billed minutes: theirs [\d,.]+, ours [\d,.]+, difference/);
+  });
+
+  it('a file whose columns cannot be found is one line naming the flag, exit 2', async () => {
+    const path = join(dir, 'odd.csv');
+    writeFileSync(path, 'X,Y,Z\n1,2,3\n');
+    const run = await qbl('reconcile', path, '--out', join(dir, 'odd.out'));
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/^qbl reconcile: no column for start, caller, callee, duration in the header \(X, Y, Z\): name it with --columns/);
+  });
+
+  it('a missing file exits 66; bad flags exit 2 with the usage', async () => {
+    expect((await qbl('reconcile', join(dir, 'nope.csv'), '--out', join(dir, 'nope.out'))).code).toBe(66);
+    const bad = await qbl('reconcile', 'x.csv', '--increment', '6');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^qbl reconcile: --increment: expected A\/B/);
+    expect((await qbl('reconcile', 'x.csv', '--tz', 'Mars/Olympus')).err).toMatch(/--tz: expected an IANA zone/);
+  });
+});
