@@ -23,10 +23,12 @@ run: build
 	mkdir -p data
 	node $(NODE_RUN_FLAGS) dist/src/cli/main.js start
 
-# Every test: type-check, unit/property/integration (real RabbitMQ), the suite on a real
-# OpenSearch node, then the broker-restart test, which must run alone because it stops RabbitMQ.
+# Every test: type-check, unit/property/integration (real RabbitMQ) and the browser test (headless
+# Chromium from Debian, installed when missing), the suite on a real OpenSearch node, then the
+# broker-restart test, which must run alone because it stops RabbitMQ.
 test: build
 	npx tsc -p tsconfig.json --noEmit
+	bash scripts/ensure-chromium.sh
 	npx jest --ci
 	bash scripts/test-opensearch.sh
 	npx jest --ci --runInBand --testPathIgnorePatterns /node_modules/ -- test/serial

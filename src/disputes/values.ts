@@ -4,8 +4,12 @@
  * seconds are exact.
  */
 
+const SIMPLE_INTEGER = /^\d{1,9}$/;
+
 /** `12.5`, `12,5` (decimal comma), `1.234,5`, `1,234.5`, `-3`, `$0.012`, `0,0120 €` → scaled integer; null when not a number. */
 export function parseScaled(text: string, scale: number): number | null {
+  // Most values are plain whole numbers: no need for the general path.
+  if (SIMPLE_INTEGER.test(text)) return Number(text) * scale;
   const cleaned = text.trim().replace(/^[^\d+\-.,]+|[^\d.,]+$/g, '').replace(/[\s\u00a0']/g, '');
   const match = /^([+-]?)(\d*(?:[.,]\d+)*)$/.exec(cleaned);
   if (!match || match[2] === '' || !/\d/.test(match[2]!)) return null;
