@@ -69,7 +69,7 @@ export function ladderSvg(ladder: Ladder, standalone = false): string {
 
 /** The ladder for a terminal: one line per message, µs times, arrows between the three columns. */
 export function ladderText(ladder: Ladder): string {
-  const lines = [`call_id ${ladder.callId}`, `${'time (UTC)'.padEnd(28)} ${'since first'.padEnd(16)} caller            proxy             callee`];
+  const lines = [`call_id ${ladder.callId}`, `${'time (UTC)'.padEnd(28)} ${'since first'.padEnd(16)} caller${' '.repeat(10)}proxy${' '.repeat(9)}callee`];
   const items = [
     ...ladder.arrows.map((arrow) => ({ timeUs: arrow.timeUs, arrow })),
     ...ladder.notes.map((note) => ({ timeUs: note.timeUs, note })),
