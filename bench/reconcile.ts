@@ -68,6 +68,8 @@ export interface ReconcileBench {
   readonly seconds: number;
   readonly target_s: number;
   readonly peak_rss_mb: number;
+  /** The child's CPU time (user + system): what the run costs whatever the machine's load. */
+  readonly cpu_s: number;
   readonly exit_code: number;
   readonly counts: Record<string, number>;
   readonly load_average: number;
@@ -112,12 +114,13 @@ export async function benchReconcile(calls: number, seed: number, log: (line: st
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (result.code !== 0 && result.code !== 3) throw new Error(`reconcile failed (${result.code}): ${result.stderr.slice(-2000)}`);
     const peak = /peak-rss-bytes (\d+)/.exec(result.stderr);
+    const cpu = /cpu-us (\d+)/.exec(result.stderr);
     const summary = JSON.parse(readFileSync(join(dir, 'out', 'summary.json'), 'utf8')) as { counts: Record<string, number> };
     log(result.stdout.trim());
     return {
       bench: 'reconcile', at: new Date().toISOString(), cdrs: records.length, carrier_rows: rows,
       file_mb: Math.round(statSync(csvPath).size / 1e5) / 10, seconds: Math.round(seconds * 10) / 10, target_s: TARGET_S,
-      peak_rss_mb: peak ? Math.round(Number(peak[1]) / 1e5) / 10 : -1, exit_code: result.code, counts: summary.counts, load_average: load,
+      peak_rss_mb: peak ? Math.round(Number(peak[1]) / 1e5) / 10 : -1, cpu_s: cpu ? Math.round(Number(cpu[1]) / 1e5) / 10 : -1, exit_code: result.code, counts: summary.counts, load_average: load,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -133,7 +136,7 @@ if (require.main === module) {
   const seed = intFlag('seed', values.seed, 1, 0, 2 ** 31);
   benchReconcile(calls, seed, (line) => process.stderr.write(`bench: ${line}\n`), values.profile).then(
     (report) => {
-      process.stdout.write(`reconcile: ${report.carrier_rows} rows vs ${report.cdrs} CDRs in ${report.seconds} s (target < ${report.target_s} s), peak RSS ${report.peak_rss_mb} MB, load ${report.load_average}\n`);
+      process.stdout.write(`reconcile: ${report.carrier_rows} rows vs ${report.cdrs} CDRs in ${report.seconds} s (target < ${report.target_s} s; ${report.cpu_s} s CPU), peak RSS ${report.peak_rss_mb} MB, load ${report.load_average}\n`);
       process.stdout.write(`${JSON.stringify(report)}\n`);
     },
     (error: unknown) => {

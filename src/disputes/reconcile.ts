@@ -10,7 +10,7 @@ import type { DialPlan } from '../numbers/dial-plan';
 import type { CdrReader, StreamedCdr } from '../stores/store';
 import { spreadsheetLine } from '../export/csv';
 import { formatUs } from '../../correlators/cdr';
-import { readCarrierRow, type CarrierRow } from './carrier-row';
+import { readCarrierRow, type BadRow, type CarrierRow } from './carrier-row';
 import { classifyNotBilled, classifyRow, DISPUTED_CLASSES, type Classified, type ClassifySettings, type OurCall } from './classify';
 import { mapColumns, type ColumnMap, type OurField } from './columns';
 import { CsvRecords, detectEncoding, detectSeparator } from './csv-reader';
@@ -130,6 +130,8 @@ export async function reconcile(
   reader: CdrReader,
   dialPlan: DialPlan,
   progress: ReconcileProgress,
+  /** For summary.json: `sqlite`, `elasticsearch` or `opensearch`. */
+  storeName = 'sqlite',
 ): Promise<ReconcileResult> {
   mkdirSync(options.outDir, { recursive: true });
   const numbers = new NumberMatcher(dialPlan);
@@ -137,11 +139,10 @@ export async function reconcile(
   const notes: string[] = [];
   const badWriter = new BufferedWriter(join(options.outDir, 'bad-rows.csv'));
   try {
-    let summary: SummaryBuilder | null = null;
-    const bads: Array<{ row: number; reason: string; detail: string }> = [];
+    const summary = new SummaryBuilder(options.windowUs);
     badWriter.write(spreadsheetLine(['row', 'reason', 'detail', 'line']));
     const loaded = await loadFile(options, numbers, work, progress, (bad, fields) => {
-      bads.push(bad);
+      summary.addBad(bad);
       badWriter.write(spreadsheetLine([bad.row, bad.reason, bad.detail, fields.join(' | ')]));
     });
     badWriter.close();
@@ -176,8 +177,6 @@ export async function reconcile(
     notes.push(`increment ${increment.label} (${incrementHow})`);
 
     const settings: ClassifySettings = { increment, toleranceUs: options.toleranceUs };
-    summary = new SummaryBuilder(options.windowUs, loaded.hasMoney);
-    for (const bad of bads) summary.addBad(bad as never);
     const top = new TopDisputes<StreamedCdr | null>(options.top, loaded.hasMoney);
 
     // Our side's range: theirs plus the window (or --since / --until).
@@ -193,7 +192,7 @@ export async function reconcile(
     const recordsWriter = new BufferedWriter(join(options.outDir, 'records.ndjson'));
     let disputedRows = 0;
     const emit = (classified: Classified, cdr: StreamedCdr | null) => {
-      summary!.add(classified, tz.localDay(classified.figures.startUs));
+      summary.add(classified, tz.localDay(classified.figures.startUs));
       recordsWriter.write(`${JSON.stringify(classified.record)}\n`);
       top.offer(classified, cdr);
       if (classified.record.row !== null && DISPUTED_CLASSES.has(classified.record.class)
@@ -210,7 +209,7 @@ export async function reconcile(
         switch (resolution.kind) {
           case 'pair': {
             const classified = classifyRow(resolution.row.carrier, resolution.row.timeUs, { kind: 'pair', call: resolution.cdr }, settings);
-            if (resolution.cdr.cdr.disposition === 'answered') summary!.addSkew(resolution.row.timeUs - resolution.cdr.timeUs);
+            if (resolution.cdr.cdr.disposition === 'answered') summary.addSkew(resolution.row.timeUs - resolution.cdr.timeUs);
             emit(classified, resolution.cdr.stored);
             break;
           }
@@ -289,7 +288,7 @@ export async function reconcile(
 
     const built = summary.build({
       file: basename(options.file),
-      store: reader.constructor.name === 'SqliteStore' ? 'sqlite' : 'search',
+      store: storeName,
       time_zone: { used: tz.label, how: tzHow },
       increment: { used: increment.label, how: incrementHow },
       settings: {
@@ -306,7 +305,7 @@ export async function reconcile(
         since: formatUs(sinceUs),
         until: formatUs(untilUs),
       },
-    });
+    }, loaded.hasMoney);
     const summaryPath = join(options.outDir, 'summary.json');
     const summaryWriter = new BufferedWriter(summaryPath);
     summaryWriter.write(`${JSON.stringify(built, null, 2)}\n`);
@@ -361,7 +360,7 @@ async function loadFile(
   numbers: NumberMatcher,
   work: WorkDb,
   progress: ReconcileProgress,
-  onBad: (bad: { row: number; reason: string; detail: string }, fields: readonly string[]) => void,
+  onBad: (bad: BadRow, fields: readonly string[]) => void,
 ): Promise<Loaded> {
   let size: number;
   try {

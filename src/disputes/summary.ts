@@ -99,7 +99,7 @@ export class SummaryBuilder {
   /** Start differences (theirs − ours) of matched answered calls, in 10 ms buckets across the window. */
   private readonly skew: Int32Array;
 
-  constructor(private readonly windowUs: number, private readonly withMoney: boolean) {
+  constructor(private readonly windowUs: number) {
     this.skew = new Int32Array(Math.ceil((2 * windowUs) / 10_000) + 1);
   }
 
@@ -155,8 +155,9 @@ export class SummaryBuilder {
     return null;
   }
 
-  build(header: Readonly<Record<string, unknown>>) {
-    const overall = totalsJson(this.total, this.withMoney);
+  /** `withMoney`: the file had a rate or cost column. */
+  build(header: Readonly<Record<string, unknown>>, withMoney: boolean) {
+    const overall = totalsJson(this.total, withMoney);
     const pct = overall.billed_minutes.difference_pct;
     return {
       ...header,
@@ -171,7 +172,7 @@ export class SummaryBuilder {
         p05: this.skewPercentile(0.05),
         p95: this.skewPercentile(0.95),
       },
-      days: [...this.days.keys()].sort().map((day) => ({ day, ...totalsJson(this.days.get(day)!, this.withMoney) })),
+      days: [...this.days.keys()].sort().map((day) => ({ day, ...totalsJson(this.days.get(day)!, withMoney) })),
       bad_rows: {
         count: this.badCount,
         by_reason: Object.fromEntries([...this.badByReason.entries()].sort()),

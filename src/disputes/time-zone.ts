@@ -40,6 +40,8 @@ export function formatOffset(offsetUs: number): string {
 export class TimeZoneFix {
   private readonly localCache = new Map<number, number>();
   private readonly utcCache = new Map<number, number>();
+  private lastDaySlot = Number.NaN;
+  private lastDay = '';
 
   private constructor(readonly label: string, private readonly fixedOffsetUs: number | null, private readonly zone: string | null) {}
 
@@ -89,8 +91,12 @@ export class TimeZoneFix {
 
   /** `2026-11-27`: the day in this zone (the carrier's invoice day). */
   localDay(utcUs: number): string {
-    const localMs = Math.floor((utcUs + this.offsetAtUtcUs(utcUs)) / 1000);
-    return new Date(localMs).toISOString().slice(0, 10);
+    const slot = Math.floor(utcUs / OFFSET_STEP_US);
+    if (slot === this.lastDaySlot) return this.lastDay;
+    const localMs = Math.floor((slot * OFFSET_STEP_US + this.offsetAtUtcUs(utcUs)) / 1000);
+    this.lastDaySlot = slot;
+    this.lastDay = new Date(localMs).toISOString().slice(0, 10);
+    return this.lastDay;
   }
 
   private cacheSet(cache: Map<number, number>, slot: number, offset: number): void {

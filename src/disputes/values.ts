@@ -5,11 +5,20 @@
  */
 
 const SIMPLE_INTEGER = /^\d{1,9}$/;
+const SIMPLE_DECIMAL = /^(\d{1,9})\.(\d{1,9})$/;
 
 /** `12.5`, `12,5` (decimal comma), `1.234,5`, `1,234.5`, `-3`, `$0.012`, `0,0120 €` → scaled integer; null when not a number. */
 export function parseScaled(text: string, scale: number): number | null {
-  // Most values are plain whole numbers: no need for the general path.
+  // Most values are plain numbers (`61`, `0.0120`): no need for the general path.
   if (SIMPLE_INTEGER.test(text)) return Number(text) * scale;
+  const simple = SIMPLE_DECIMAL.exec(text);
+  if (simple !== null && (scale === 1_000_000 || scale === 1000)) {
+    const digits = scale === 1000 ? 3 : 6;
+    const fraction = simple[2]!;
+    const kept = fraction.length >= digits ? fraction.slice(0, digits) : fraction + '000000'.slice(0, digits - fraction.length);
+    const roundUp = fraction.length > digits && fraction.charCodeAt(digits) >= 53 ? 1 : 0;
+    return Number(simple[1]) * scale + Number(kept) + roundUp;
+  }
   const cleaned = text.trim().replace(/^[^\d+\-.,]+|[^\d.,]+$/g, '').replace(/[\s\u00a0']/g, '');
   const match = /^([+-]?)(\d*(?:[.,]\d+)*)$/.exec(cleaned);
   if (!match || match[2] === '' || !/\d/.test(match[2]!)) return null;

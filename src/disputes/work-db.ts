@@ -28,11 +28,12 @@ interface RowRecord {
 }
 
 const INSERTS_PER_TRANSACTION = 20_000;
+/** What matching reads back (not the fields, which only disputes.csv needs). */
+const ROW_COLUMNS = 'row, local_us, offset_us, caller_raw, caller_digits, callee_raw, callee_digits, duration_us, billed_us, rate_micro, cost_micro';
 
 export class WorkDb {
   private readonly db: Db;
   private readonly insertRow: Statement;
-  private readonly insertLine: Statement;
   private readonly insertDispute: Statement;
   private pendingInserts = 0;
 
@@ -47,13 +48,11 @@ export class WorkDb {
       CREATE TABLE rows (
         row INTEGER PRIMARY KEY, local_us INTEGER NOT NULL, offset_us INTEGER, utc_us INTEGER,
         caller_raw TEXT NOT NULL, caller_digits TEXT NOT NULL, callee_raw TEXT NOT NULL, callee_digits TEXT NOT NULL,
-        duration_us INTEGER NOT NULL, billed_us INTEGER, rate_micro INTEGER, cost_micro INTEGER
+        duration_us INTEGER NOT NULL, billed_us INTEGER, rate_micro INTEGER, cost_micro INTEGER, fields TEXT NOT NULL
       );
-      CREATE TABLE lines (row INTEGER PRIMARY KEY, fields TEXT NOT NULL);
       CREATE TABLE disputes (row INTEGER PRIMARY KEY, record TEXT NOT NULL);
     `);
-    this.insertRow = this.db.prepare('INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.insertLine = this.db.prepare('INSERT INTO lines VALUES (?, ?)');
+    this.insertRow = this.db.prepare('INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     this.insertDispute = this.db.prepare('INSERT INTO disputes VALUES (?, ?)');
     this.db.exec('BEGIN');
   }
@@ -62,9 +61,8 @@ export class WorkDb {
   addRow(row: CarrierRow, utcUs: number | null, fields: readonly string[]): void {
     this.insertRow.run(
       row.row, row.start.localUs, row.start.offsetUs, utcUs, row.caller.raw, row.caller.digits, row.callee.raw, row.callee.digits,
-      row.durationUs, row.billedUs, row.rateMicro, row.costMicro,
+      row.durationUs, row.billedUs, row.rateMicro, row.costMicro, JSON.stringify(fields),
     );
-    this.insertLine.run(row.row, JSON.stringify(fields));
     this.tick();
   }
 
@@ -86,15 +84,18 @@ export class WorkDb {
 
   /** Rows in a wall-clock range (for `--tz auto`), evenly spread over it. */
   sampleLocal(fromUs: number, toUs: number, limit: number): CarrierRow[] {
-    const count = (this.db.prepare('SELECT count(*) AS n FROM rows WHERE local_us >= ? AND local_us < ? AND offset_us IS NULL').get(fromUs, toUs) as { n: number }).n;
+    const count = (this.db.prepare('SELECT count(*) AS n FROM rows WHERE offset_us IS NULL AND local_us >= ? AND local_us < ?').get(fromUs, toUs) as { n: number }).n;
     const step = Math.max(1, Math.floor(count / limit));
-    const rows = this.db.prepare('SELECT * FROM rows WHERE local_us >= ? AND local_us < ? AND offset_us IS NULL AND row % ? = 0 ORDER BY local_us LIMIT ?')
+    const rows = this.db.prepare(`SELECT ${ROW_COLUMNS}, utc_us FROM rows WHERE offset_us IS NULL AND local_us >= ? AND local_us < ? AND row % ? = 0 ORDER BY local_us LIMIT ?`)
       .all(fromUs, toUs, step, limit) as RowRecord[];
     return rows.map((record) => toRow(record).row);
   }
 
   /** The wall-clock times at the start, middle and end of the file (rows without an offset of their own). */
   localAnchors(): number[] {
+    // An index on the wall-clock time makes the anchors and the samples around them lookups.
+    this.commit();
+    this.db.exec('CREATE INDEX IF NOT EXISTS rows_local ON rows (local_us) WHERE offset_us IS NULL');
     const count = (this.db.prepare('SELECT count(*) AS n FROM rows WHERE offset_us IS NULL').get() as { n: number }).n;
     if (count === 0) return [];
     const at = this.db.prepare('SELECT local_us FROM rows WHERE offset_us IS NULL ORDER BY local_us LIMIT 1 OFFSET ?');
@@ -124,8 +125,9 @@ export class WorkDb {
 
   /** Every row by UTC start, then row number; keyset pages, so the connection stays free between them. */
   *rowsByUtc(pageSize = 10_000): Generator<StoredRow> {
-    const first = this.db.prepare('SELECT * FROM rows ORDER BY utc_us, row LIMIT ?');
-    const next = this.db.prepare('SELECT * FROM rows WHERE (utc_us, row) > (?, ?) ORDER BY utc_us, row LIMIT ?');
+    const columns = `${ROW_COLUMNS}, utc_us`;
+    const first = this.db.prepare(`SELECT ${columns} FROM rows ORDER BY utc_us, row LIMIT ?`);
+    const next = this.db.prepare(`SELECT ${columns} FROM rows WHERE (utc_us, row) > (?, ?) ORDER BY utc_us, row LIMIT ?`);
     let page = first.all(pageSize) as RowRecord[];
     while (page.length > 0) {
       const last = page[page.length - 1]!;
@@ -138,7 +140,7 @@ export class WorkDb {
   /** Disputed rows in row order, each with the carrier's own fields. */
   *disputes(): Generator<{ row: number; record: string; fields: string[] }> {
     this.commit();
-    const statement = this.db.prepare('SELECT d.row AS row, d.record AS record, l.fields AS fields FROM disputes d JOIN lines l USING (row) WHERE d.row > ? ORDER BY d.row LIMIT 5000');
+    const statement = this.db.prepare('SELECT d.row AS row, d.record AS record, r.fields AS fields FROM disputes d JOIN rows r USING (row) WHERE d.row > ? ORDER BY d.row LIMIT 5000');
     let after = -1;
     for (;;) {
       const page = statement.all(after) as Array<{ row: number; record: string; fields: string }>;

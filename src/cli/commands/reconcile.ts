@@ -145,7 +145,7 @@ export const command: CliCommand = {
     const config = loadConfig();
     const reader = await openCdrReader(config);
     try {
-      const result = await reconcile(options, reader, config.dialPlan, cliProgress());
+      const result = await reconcile(options, reader, config.dialPlan, cliProgress(), config.search?.engine ?? 'sqlite');
       process.stdout.write(consoleSummary(result.summary, result.notes, result.files, result.disputedRows));
       return result.summary.rows.bad > 0 ? EXIT_BAD_ROWS : EXIT_OK;
     } catch (error) {
