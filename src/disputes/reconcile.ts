@@ -4,7 +4,7 @@
  * in time order, writing records.ndjson as calls resolve, and finally summary.json,
  * disputes.csv, bad-rows.csv and report.html.
  */
-import { closeSync, createReadStream, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { DialPlan } from '../numbers/dial-plan';
 import type { CdrReader, StreamedCdr } from '../stores/store';
@@ -330,6 +330,7 @@ export async function reconcile(
     reportWriter.close();
     files.push(reportPath);
     if (built.bad_rows.count > 0) files.push(join(options.outDir, 'bad-rows.csv'));
+    else rmSync(join(options.outDir, 'bad-rows.csv'), { force: true });
     if (loaded.timeFormatNote) notes.push(loaded.timeFormatNote);
     return { summary: built, files, notes, disputedRows };
   } finally {

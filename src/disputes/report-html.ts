@@ -32,11 +32,12 @@ export function dailyChart(days: Summary['days']): string {
   const left = 70;
   const bottom = 60;
   const plotW = width - left - 20;
-  const plotH = height - bottom - 20;
+  const top = 34;
+  const plotH = height - bottom - top;
   const max = Math.max(1, ...days.flatMap((d) => [d.billed_minutes.carrier, d.billed_minutes.ours]));
   const slot = days.length === 0 ? plotW : plotW / days.length;
   const barW = Math.max(2, Math.min(28, slot / 2 - 2));
-  const y = (value: number) => 20 + plotH - (value / max) * plotH;
+  const y = (value: number) => top + plotH - (value / max) * plotH;
   const parts = [`<svg id="daily-chart" class="chart" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="Billed minutes per day, theirs and ours" font-family="system-ui, sans-serif" font-size="11">`];
   for (let i = 0; i <= 4; i += 1) {
     const value = (max * i) / 4;
@@ -45,12 +46,12 @@ export function dailyChart(days: Summary['days']): string {
   days.forEach((day, index) => {
     const x = left + index * slot + slot / 2;
     const bar = (side: 'carrier' | 'ours', value: number, dx: number, colour: string) =>
-      `<rect class="bar" data-side="${side}" data-day="${day.day}" x="${x + dx}" y="${y(value)}" width="${barW}" height="${Math.max(0, 20 + plotH - y(value))}" fill="${colour}"><title>${day.day} ${side === 'carrier' ? 'theirs' : 'ours'}: ${fmt(value)} min</title></rect>`;
+      `<rect class="bar" data-side="${side}" data-day="${day.day}" x="${x + dx}" y="${y(value)}" width="${barW}" height="${Math.max(0, top + plotH - y(value))}" fill="${colour}"><title>${day.day} ${side === 'carrier' ? 'theirs' : 'ours'}: ${fmt(value)} min</title></rect>`;
     parts.push(bar('carrier', day.billed_minutes.carrier, -barW - 1, '#b3261e'), bar('ours', day.billed_minutes.ours, 1, '#1f5fa8'));
     parts.push(`<text x="${x}" y="${height - bottom + 16}" text-anchor="end" transform="rotate(-45 ${x} ${height - bottom + 16})" fill="#333">${day.day}</text>`);
   });
-  parts.push(`<rect x="${left}" y="${height - 16}" width="10" height="10" fill="#b3261e"/><text x="${left + 14}" y="${height - 7}">theirs (billed minutes)</text>`);
-  parts.push(`<rect x="${left + 170}" y="${height - 16}" width="10" height="10" fill="#1f5fa8"/><text x="${left + 184}" y="${height - 7}">ours at their increment</text>`);
+  parts.push(`<rect x="${left}" y="6" width="10" height="10" fill="#b3261e"/><text x="${left + 14}" y="15">theirs (billed minutes)</text>`);
+  parts.push(`<rect x="${left + 170}" y="6" width="10" height="10" fill="#1f5fa8"/><text x="${left + 184}" y="15">ours at their increment</text>`);
   parts.push('</svg>');
   return parts.join('');
 }
@@ -99,7 +100,7 @@ export function reportHtml(summary: Summary, calls: readonly ReportCall[], byMon
     card('difference (% of their invoice)', pct === null ? '–' : `${pct > 0 ? '+' : ''}${pct.toFixed(2)} %`, summary.dispute.recommended ? 'bad' : 'good'),
   ];
   if (summary.money !== null) {
-    cards.push(card('their money', fmt(summary.money.carrier)), card('ours', fmt(summary.money.ours)), card('money difference', `${summary.money.difference > 0 ? '+' : ''}${fmt(summary.money.difference)}`, summary.money.difference > 0 ? 'bad' : 'good'));
+    cards.push(card('their money', fmt(summary.money.carrier)), card('our money (at their rates)', fmt(summary.money.ours)), card('money difference', `${summary.money.difference > 0 ? '+' : ''}${fmt(summary.money.difference)}`, summary.money.difference > 0 ? 'bad' : 'good'));
   }
   const verdict = summary.dispute.recommended
     ? `<p class="bad"><strong>Dispute recommended:</strong> they bill ${pct!.toFixed(2)} % more than our records support (threshold ${summary.dispute.threshold_pct} %).</p>`

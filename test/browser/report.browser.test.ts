@@ -99,9 +99,11 @@ describe('report.html and the evidence page in headless Chromium', () => {
     // The chart really has a size on screen (drawn, not just present).
     const box = await page.locator('#daily-chart').boundingBox();
     expect(box!.width).toBeGreaterThan(300);
-    // A click on a top call opens its evidence.
-    await page.locator('#top-calls tr.clickable').first().click();
+    await page.screenshot({ path: join(ARTIFACTS, 'report-top.png') });
     await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+    // A click on a top call opens its evidence and scrolls to it.
+    await page.locator('#top-calls tr.clickable').first().click();
+    await page.waitForFunction("window.scrollY > 0");
     expect(errors).toEqual([]);
     await page.close();
   });
