@@ -13,21 +13,23 @@ export const REQUIRED_FIELDS: readonly OurField[] = ['start', 'caller', 'callee'
 const KNOWN: Readonly<Record<OurField, readonly string[]>> = {
   start: [
     'starttime', 'callstart', 'callstarttime', 'connecttime', 'calldate', 'calldatetime', 'startdatetime', 'answertime',
-    'seizetime', 'seizuretime', 'begintime', 'datetime', 'timestamp', 'start', 'startdate', 'calltime', 'date',
+    'seizetime', 'seizuretime', 'begintime', 'datetime', 'timestamp', 'start', 'startdate', 'calltime', 'date', 'datahora', 'fechahora', 'inicio',
   ],
   caller: [
     'ani', 'anumber', 'callingnumber', 'callingpartynumber', 'callingparty', 'cli', 'clinumber', 'callerid', 'callernumber',
     'caller', 'orignumber', 'originnumber', 'originatingnumber', 'source', 'sourcenumber', 'src', 'from', 'fromnumber', 'aparty', 'cgpn',
+    // Portuguese and Spanish (Brazil, Latin America, Iberia).
+    'numeroa', 'numerodeorigem', 'origem', 'origen', 'numeroorigen',
   ],
   callee: [
     'dnis', 'bnumber', 'callednumber', 'calledpartynumber', 'calledparty', 'dialednumber', 'diallednumber', 'dialed', 'dialled',
     'destinationnumber', 'destnumber', 'termnumber', 'terminatingnumber', 'callee', 'to', 'tonumber', 'dst', 'bparty', 'cdpn',
-    'destination',
+    'destination', 'numerob', 'numerodedestino', 'destino', 'numerodestino',
   ],
   duration: [
     'duration', 'durations', 'durationsec', 'durationsecs', 'durationseconds', 'durationinseconds', 'durationms', 'durationmin',
     'callduration', 'calldurations', 'realduration', 'actualduration', 'talktime', 'conversationtime', 'seconds', 'secs',
-    'minutes', 'mins', 'durationmmss', 'durationhhmmss', 'length',
+    'minutes', 'mins', 'durationmmss', 'durationhhmmss', 'length', 'duracao', 'duracion',
   ],
   billed: [
     'billedduration', 'billeddurations', 'billsec', 'billsecs', 'billableseconds', 'billablesecs', 'billableduration', 'billedseconds',

@@ -133,6 +133,37 @@ describe('qbl reconcile on SQLite', () => {
     expect(run.out).toMatch(/billed minutes: theirs [\d,.]+, ours [\d,.]+, difference/);
   });
 
+  it('the rows\' order does not matter: a shuffled file (Latin-1, with quotes) gives every line the same class', async () => {
+    const { layout } = LAYOUTS['kolkata-auto-60-6']!;
+    const file = buildCarrierFile(calls.records, { ...layout, headers: { ...layout.headers, caller: 'Número A' } });
+    const [header, ...lines] = file.text.trimEnd().split('\r\n');
+    // A fixed shuffle (an LCG), and every caller quoted as some tools write them.
+    let seed = 42;
+    const shuffled = lines.map((line) => ({ line, key: (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) })).sort((a, b) => a.key - b.key).map((x) => x.line);
+    const quoted = shuffled.map((line) => line.replace(/^([^,]*),([^,]*),/, '$1,"$2",'));
+    writeFileSync(join(dir, 'sorted.csv'), file.text);
+    writeFileSync(join(dir, 'shuffled.csv'), Buffer.from(`${[header, ...quoted].join('\r\n')}\r\n`, 'latin1'));
+    const classesByLine = async (name: string, text: string[]) => {
+      const run = await qbl('reconcile', join(dir, `${name}.csv`), '--out', join(dir, `${name}.out`), '--tz', '+05:30');
+      expect([run.code, run.err.split("\n").filter((l) => l.startsWith("qbl"))]).toEqual([3, []]);
+      const records = readFileSync(join(dir, `${name}.out`, 'records.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ReconcileRecord);
+      const byLine = new Map<string, string[]>();
+      for (const r of records) {
+        if (r.row === null) continue;
+        const line = text[r.row - 1]!.replace(/"/g, '');
+        byLine.set(line, [...(byLine.get(line) ?? []), r.class].sort());
+      }
+      return { byLine, notBilled: records.filter((r) => r.row === null).map((r) => r.cdr_id).sort() };
+    };
+    const sorted = await classesByLine('sorted', lines);
+    const fromShuffled = await classesByLine('shuffled', quoted);
+    expect(fromShuffled.byLine).toEqual(sorted.byLine);
+    expect(fromShuffled.notBilled).toEqual(sorted.notBilled);
+    const summary = JSON.parse(readFileSync(join(dir, 'shuffled.out', 'summary.json'), 'utf8'));
+    expect(summary.settings.encoding).toBe('windows-1252');
+    expect(summary.settings.columns.caller).toBe('Número A');
+  });
+
   it('a file whose columns cannot be found is one line naming the flag, exit 2', async () => {
     const path = join(dir, 'odd.csv');
     writeFileSync(path, 'X,Y,Z\n1,2,3\n');
