@@ -13,7 +13,12 @@ import { parseIncrement } from '../../src/disputes/increment';
 import type { ReconcileRecord } from '../../src/disputes/classify';
 import { buildCarrierFile, type CarrierFile, type CarrierLayout } from '../../src/simulator/carrier-file';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
-import { commitCalls, simulatedCalls } from '../support/simulated-store';
+import { commitCalls, simulatedCalls, TEST_DIAL_PLAN } from '../support/simulated-store';
+import { SearchAfterCluster } from '../support/search-after-mock';
+import { cdrDocument, eventDocument } from '../../src/stores/search/documents';
+import { SearchReader } from '../../src/stores/search/search-reader';
+import { reconcile } from '../../src/disputes/reconcile';
+import { parseReconcileArgs } from '../../src/cli/commands/reconcile';
 
 /** 2026-11-10T08:00:00Z. */
 const START_US = Date.UTC(2026, 10, 10, 8) * 1000;
@@ -178,5 +183,31 @@ describe('qbl reconcile on SQLite', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/^qbl reconcile: --increment: expected A\/B/);
     expect((await qbl('reconcile', 'x.csv', '--tz', 'Mars/Olympus')).err).toMatch(/--tz: expected an IANA zone/);
+  });
+});
+
+describe('qbl reconcile on Elasticsearch (the client on @elastic/elasticsearch-mock)', () => {
+  it('reads the same calls as from SQLite and gives the same records and disputes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qbl-reconcile-es-'));
+    try {
+      const calls = simulatedCalls({ calls: 160, seed: 21, cps: 0.01, startTimeUs: START_US, concurrency: 100_000 });
+      const sqlite = SqliteStore.open(join(dir, 'qbl.db'));
+      await commitCalls(sqlite, calls);
+      const cluster = new SearchAfterCluster({ cdrs: calls.records.map(cdrDocument), events: calls.events.map(eventDocument) });
+      const file = buildCarrierFile(calls.records, LAYOUTS['sao-paulo-60-60']!.layout);
+      writeFileSync(join(dir, 'carrier.csv'), file.text);
+      const options = parseReconcileArgs([join(dir, 'carrier.csv'), '--tz=-03:00', '--increment', '60/60', '--top', '5'], Date.now());
+      const quiet = { phase: () => undefined, advance: () => undefined, done: () => undefined };
+      const fromSearch = await reconcile({ ...options, outDir: join(dir, 'es') }, new SearchReader(cluster.engine(), 'qbl'), TEST_DIAL_PLAN, quiet, 'elasticsearch');
+      const fromSqlite = await reconcile({ ...options, outDir: join(dir, 'sqlite') }, sqlite, TEST_DIAL_PLAN, quiet);
+      await sqlite.close();
+      expect(fromSearch.summary.counts).toEqual(fromSqlite.summary.counts);
+      for (const name of ['records.ndjson', 'disputes.csv']) expect(readFileSync(join(dir, 'es', name), 'utf8')).toBe(readFileSync(join(dir, 'sqlite', name), 'utf8'));
+      // The report's evidence came from the engine's events.
+      expect(readFileSync(join(dir, 'es', 'report.html'), 'utf8')).toBe(readFileSync(join(dir, 'sqlite', 'report.html'), 'utf8'));
+      expect(cluster.requests.some((r) => r.index === 'qbl-events-*')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,6 +4,7 @@
  * on this machine; the OpenSearch suite runs the same code on a real node).
  */
 import Mock from '@elastic/elasticsearch-mock';
+import { SearchAfterCluster } from '../support/search-after-mock';
 import { cdrDocument, eventDocument } from '../../src/stores/search/documents';
 import { ElasticsearchEngine } from '../../src/stores/search/elasticsearch-engine';
 import { SearchReader } from '../../src/stores/search/search-reader';
@@ -29,35 +30,16 @@ describe('stream query bodies', () => {
 describe('SearchReader.streamCdrs on the Elasticsearch client', () => {
   it('pages with search_after until a short page, in bounded pages, every CDR once', async () => {
     const docs = Array.from({ length: 23 }, (_, i) => cdrDocument(answeredCdr(`call-${i}`, T0_US + Math.floor(i / 3) * 1_000_000)));
-    const requests: Array<Record<string, unknown>> = [];
-    const mock = new Mock();
-    mock.add({ method: ['GET', 'POST'], path: '/:index/_search' }, (params) => {
-      const body = params.body as { size: number; search_after?: [string, string]; query: { bool: { filter: Array<{ range?: { start_at: { gte?: string; lt?: string } } }> } } };
-      requests.push(body as never);
-      const range = body.query.bool.filter[0]?.range?.start_at ?? {};
-      const key = (d: Record<string, unknown>) => `${d.start_at as string}|${d.cdr_id as string}`;
-      const after = body.search_after ? `${body.search_after[0]}|${body.search_after[1]}` : '';
-      const hits = docs
-        .filter((d) => (range.gte === undefined || (d.start_at as string) >= range.gte) && (range.lt === undefined || (d.start_at as string) < range.lt))
-        .sort((a, b) => (key(a) < key(b) ? -1 : 1))
-        .filter((d) => key(d) > after)
-        .slice(0, body.size)
-        .map((d) => ({ _index: 'qbl-cdrs-2026.11', _id: d.cdr_id, _source: d, sort: [d.start_at, d.cdr_id] }));
-      return { took: 1, timed_out: false, hits: { hits } };
-    });
-    const MockConnection = mock.getConnection() as unknown as new (...args: never[]) => object;
-    class ClosableConnection extends MockConnection { async close(): Promise<void> {} }
-    const config = loadConfig({ ELASTICSEARCH_URL: 'http://localhost:9200' }).search!;
-    const reader = new SearchReader(ElasticsearchEngine.fromConfig(config, { Connection: ClosableConnection as never }), 'qbl');
-
+    const cluster = new SearchAfterCluster({ cdrs: docs, events: [] });
+    const reader = new SearchReader(cluster.engine(), 'qbl');
     const pages: string[][] = [];
     for await (const page of reader.streamCdrs({ sinceUs: T0_US + 1_000_000, pageSize: 5 })) pages.push(page.map((cdr) => cdr.cdr.call_id));
     expect(pages.map((p) => p.length)).toEqual([5, 5, 5, 5]);
-    expect(pages.flat()).toHaveLength(20);
     expect(new Set(pages.flat()).size).toBe(20);
-    expect(requests[0]!.search_after).toBeUndefined();
-    expect(requests[1]!.search_after).toEqual([docs.find((d) => d.call_id === pages[0]![4])!.start_at, docs.find((d) => d.call_id === pages[0]![4])!.cdr_id]);
-    expect(requests).toHaveLength(5); // the fifth answers empty: done
+    const last = docs.find((d) => d.call_id === pages[0]![4])!;
+    expect(cluster.requests[0]!.body.search_after).toBeUndefined();
+    expect(cluster.requests[1]!.body.search_after).toEqual([last.start_at, last.cdr_id]);
+    expect(cluster.requests).toHaveLength(5); // the fifth answers empty: done
     await reader.close();
   });
 

@@ -2,17 +2,16 @@
  * CdrReader on a search engine: the same filters, order and output as the SQLite reader.
  * The query bodies are pure functions so tests (and the OpenSearch engine) share them.
  */
-import { CDR_FIELDS, EMPTY_EXTRAS, formatUs, type Cdr, type CdrExtras } from '../../../correlators/cdr';
+import { formatUs } from '../../../correlators/cdr';
 import type { CdrQuery, CdrRange, CdrReader, EventRow, StoredCdr, StreamedCdr } from '../store';
-import { searchCdrPages, searchEventRowsForCalls } from './search-stream';
-import { indexPattern } from './documents';
+import { eventRowFromSource, indexPattern, MAX_SEARCH_SIZE, storedCdrFromSource } from './documents';
 import type { SearchBody, SearchEngine } from './engine';
+import { searchCdrPages, searchEventRowsForCalls } from './search-stream';
 
-/** The engines' default `index.max_result_window`: the most one search returns. */
-export const MAX_SEARCH_SIZE = 10_000;
+// Defined with the documents (the stream module reads them too); exported here as before.
+export { eventRowFromSource, MAX_SEARCH_SIZE, storedCdrFromSource };
 
 const NUMBER_FIELDS = ['caller', 'callee', 'caller_e164', 'callee_e164'] as const;
-const EXTRA_FIELDS = Object.keys(EMPTY_EXTRAS) as Array<keyof CdrExtras>;
 
 /** Filters as in the SQLite reader: since inclusive, until exclusive, on the call's start. */
 export function cdrSearchBody(query: CdrQuery): SearchBody {
@@ -46,35 +45,6 @@ export function eventsForCallBody(callId: string): SearchBody {
     query: { bool: { filter: [{ term: { call_id: callId } }] } },
     sort: [{ time: { order: 'asc' } }, { id: { order: 'asc' } }],
     size: MAX_SEARCH_SIZE,
-  };
-}
-
-function pick<T>(source: Readonly<Record<string, unknown>>, fields: readonly (keyof T)[]): T {
-  const out: Record<string, unknown> = {};
-  for (const field of fields) out[field as string] = source[field as string] ?? null;
-  return out as T;
-}
-
-export function storedCdrFromSource(source: Readonly<Record<string, unknown>>): StoredCdr {
-  return { cdr: pick<Cdr>(source, CDR_FIELDS), extras: pick<CdrExtras>(source, EXTRA_FIELDS) };
-}
-
-export function eventRowFromSource(source: Readonly<Record<string, unknown>>): EventRow {
-  const text = (name: string): string => String(source[name] ?? '');
-  const orNull = <T>(name: string): T | null => (source[name] ?? null) as T | null;
-  return {
-    id: text('id'),
-    call_id: text('call_id'),
-    kind: text('kind'),
-    event_name: text('event_name'),
-    time: text('time'),
-    reply_code: orNull<number>('reply_code'),
-    direction: orNull<string>('direction'),
-    caller: orNull<string>('caller'),
-    callee: orNull<string>('callee'),
-    exchange: text('exchange'),
-    routing_key: text('routing_key'),
-    body: text('body'),
   };
 }
 

@@ -5,9 +5,8 @@
  */
 import { parseUs, formatUs } from '../../../correlators/cdr';
 import { DEFAULT_CDR_PAGE_SIZE, type CdrRange, type EventRow, type StreamedCdr } from '../store';
-import { indexPattern } from './documents';
+import { eventRowFromSource, indexPattern, MAX_SEARCH_SIZE, storedCdrFromSource } from './documents';
 import type { SearchBody, SearchEngine } from './engine';
-import { MAX_SEARCH_SIZE, eventRowFromSource, storedCdrFromSource } from './search-reader';
 
 /** Call ids per events search (a `terms` filter). */
 const CALLS_PER_SEARCH = 500;
