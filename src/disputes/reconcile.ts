@@ -141,7 +141,9 @@ export async function reconcile(
   try {
     const summary = new SummaryBuilder(options.windowUs);
     badWriter.write(spreadsheetLine(['row', 'reason', 'detail', 'line']));
-    const loaded = await loadFile(options, numbers, work, progress, (bad, fields) => {
+    const givenZone = options.tz.kind === 'fixed' ? TimeZoneFix.fixed(options.tz.offsetUs)
+      : options.tz.kind === 'iana' ? TimeZoneFix.iana(options.tz.zone) : null;
+    const loaded = await loadFile(options, givenZone, numbers, work, progress, (bad, fields) => {
       summary.addBad(bad);
       badWriter.write(spreadsheetLine([bad.row, bad.reason, bad.detail, fields.join(' | ')]));
     });
@@ -150,13 +152,13 @@ export async function reconcile(
     // The time zone.
     let tz: TimeZoneFix;
     let tzHow: string;
-    if (options.tz.kind === 'auto') {
+    if (givenZone === null) {
       const found = await detectTimeZone(work, reader, numbers, options);
       tz = TimeZoneFix.fixed(found.offsetUs);
       tzHow = found.how;
       work.fixOffsets(found.offsetUs);
     } else {
-      tz = options.tz.kind === 'fixed' ? TimeZoneFix.fixed(options.tz.offsetUs) : TimeZoneFix.iana(options.tz.zone);
+      tz = givenZone;
       tzHow = 'given with --tz';
     }
     notes.push(`time zone ${tz.label} (${tzHow})`);
@@ -358,6 +360,7 @@ function parseStamp(text: string | null): number | null {
 
 async function loadFile(
   options: ReconcileOptions,
+  givenZone: TimeZoneFix | null,
   numbers: NumberMatcher,
   work: WorkDb,
   progress: ReconcileProgress,
@@ -391,9 +394,6 @@ async function loadFile(
   let rowNumber = 0;
   let headerSeen = false;
   let waiting: string[][] = [];
-  const fixedUtc = options.tz.kind === 'auto' ? null : options.tz.kind === 'fixed'
-    ? (local: number) => local - (options.tz as { offsetUs: number }).offsetUs
-    : ((fix: TimeZoneFix) => (local: number) => fix.toUtcUs(local))(TimeZoneFix.iana((options.tz as { zone: string }).zone));
 
   const handle = (fields: string[]) => {
     rowNumber += 1;
@@ -405,7 +405,8 @@ async function loadFile(
     }
     const row = result.row;
     if (row.billedUs !== null && !columns!.durationFromBilled) detector.add(row.durationUs, row.billedUs);
-    const utc = row.start.offsetUs !== null ? row.start.localUs - row.start.offsetUs : fixedUtc === null ? null : fixedUtc(row.start.localUs);
+    // A time with its own offset needs no fix; others wait for --tz auto when no zone was given.
+    const utc = row.start.offsetUs !== null ? row.start.localUs - row.start.offsetUs : givenZone === null ? null : givenZone.toUtcUs(row.start.localUs);
     work.addRow(row, utc, fields);
   };
   const settle = (final: boolean) => {
