@@ -169,6 +169,20 @@ describe('qbl reconcile on SQLite', () => {
     expect(summary.settings.columns.caller).toBe('Número A');
   });
 
+  it('qbl evidence: the ladder as text, as SVG, and clear answers for an unknown call or a bad --out', async () => {
+    const answered = calls.records.find((r) => r.cdr.disposition === 'answered' && r.cdr.events >= 5)!.cdr;
+    const text = await qbl('evidence', '--call-id', answered.call_id);
+    expect(text.code).toBe(0);
+    expect(text.out.split('\n')[0]).toBe(`call_id ${answered.call_id}`);
+    expect(text.out).toContain(`${answered.invite_at}  +0.000000 s`);
+    expect(text.out.split('\n').filter((l) => /[▶◀]/.test(l))).toHaveLength(calls.events.filter((e) => e.event.callId === answered.call_id).length);
+    const svg = join(dir, 'ladder.svg');
+    expect(await qbl('evidence', '--call-id', answered.call_id, '--out', svg)).toMatchObject({ code: 0, out: expect.stringMatching(/^wrote .*ladder\.svg/) });
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg class="ladder" xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(await qbl('evidence', '--call-id', 'no-such-call')).toEqual({ code: 1, out: '', err: 'no CDR and no events for call_id "no-such-call"\n' });
+    expect((await qbl('evidence', '--call-id', 'x', '--out', 'x.txt')).err).toMatch(/^qbl evidence: --out: expected a FILE.html or FILE.svg/);
+  });
+
   it('a file whose columns cannot be found is one line naming the flag, exit 2', async () => {
     const path = join(dir, 'odd.csv');
     writeFileSync(path, 'X,Y,Z\n1,2,3\n');
