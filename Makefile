@@ -5,7 +5,7 @@ NPM_INSTALL_STAMP := node_modules/.install-stamp
 # Native addons (better-sqlite3) build against Node's own headers where the distribution ships them.
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: install build run test clean bench kibana opensearch-up opensearch-down test-opensearch
+.PHONY: install build run test clean bench bench-reconcile kibana opensearch-up opensearch-down test-opensearch
 
 install: $(NPM_INSTALL_STAMP)
 
@@ -43,6 +43,10 @@ test-opensearch: build
 
 bench: build
 	node $(NODE_RUN_FLAGS) dist/bench/run.js
+
+# qbl reconcile on a month-size carrier file (docs/performance.md); CALLS=N for another size.
+bench-reconcile: build
+	node dist/bench/reconcile.js $(if $(CALLS),--calls $(CALLS))
 
 clean:
 	rm -rf dist node_modules data
