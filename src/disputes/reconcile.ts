@@ -75,6 +75,7 @@ class BufferedWriter {
   private readonly fd: number;
   private parts: string[] = [];
   private size = 0;
+  private closed = false;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
@@ -93,7 +94,10 @@ class BufferedWriter {
     this.size = 0;
   }
 
+  /** Idempotent: the error path closes what the normal path may already have closed. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.flush();
     closeSync(this.fd);
   }
@@ -336,6 +340,7 @@ export async function reconcile(
     if (loaded.timeFormatNote) notes.push(loaded.timeFormatNote);
     return { summary: built, files, notes, disputedRows };
   } finally {
+    badWriter.close();
     work.close();
   }
 }
@@ -472,7 +477,7 @@ async function loadFile(
 /** `--tz auto`: the offset that lines their rows up with our calls at the start, middle and end of the file. */
 async function detectTimeZone(work: WorkDb, reader: CdrReader, numbers: NumberMatcher, options: ReconcileOptions): Promise<{ offsetUs: number; how: string }> {
   const anchors = work.localAnchors();
-  if (anchors.length === 0) return { offsetUs: 0, how: 'every time in the file carries its own offset' };
+  if (anchors.length === 0) return { offsetUs: 0, how: 'no time in the file needs it' };
   const found: Array<{ anchorUs: number; offsetUs: number; agreeing: number; sampled: number }> = [];
   for (const anchorUs of anchors) {
     const samples = work.sampleLocal(anchorUs - HOUR_US, anchorUs + HOUR_US, TZ_SAMPLE_ROWS);
