@@ -4,10 +4,10 @@
  * in time order, writing records.ndjson as calls resolve, and finally summary.json,
  * disputes.csv, bad-rows.csv and report.html.
  */
-import { closeSync, createReadStream, mkdirSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { DialPlan } from '../numbers/dial-plan';
-import type { CdrReader, StreamedCdr } from '../stores/store';
+import type { CdrReader, EventRow, StreamedCdr } from '../stores/store';
 import { spreadsheetLine } from '../export/csv';
 import { formatUs } from '../../correlators/cdr';
 import { readCarrierRow, type BadRow, type CarrierRow } from './carrier-row';
@@ -18,7 +18,7 @@ import { DEFAULT_INCREMENT, IncrementDetector, type Increment } from './incremen
 import { StreamMatcher } from './matcher';
 import { NumberMatcher, type PartyNumber } from './numbers';
 import { reportHtml, type ReportCall } from './report-html';
-import { SummaryBuilder, TopDisputes, type Summary } from './summary';
+import { SummaryBuilder, TopDisputes, type Summary, type TopEntry } from './summary';
 import { guessTimeFormat, timeParser } from './time-format';
 import { detectOffset, formatOffset, MAX_OFFSET_US, TimeZoneFix, type OffsetCandidate, type TimeZoneSpec } from './time-zone';
 import { WorkDb } from './work-db';
@@ -168,18 +168,7 @@ export async function reconcile(
     notes.push(`time zone ${tz.label} (${tzHow})`);
     const loadedRange = work.finishLoading();
 
-    // The increment.
-    let increment = options.increment ?? DEFAULT_INCREMENT;
-    let incrementHow = options.increment ? 'given with --increment' : 'the default (no billed column to learn it from)';
-    if (options.increment === null && loaded.incrementFound !== null) {
-      const { increment: best, rows, fitting } = loaded.incrementFound;
-      if (fitting / rows >= 0.9) {
-        increment = best;
-        incrementHow = `found: their billed time is their duration at ${best.label} on ${fitting} of ${rows} rows`;
-      } else {
-        incrementHow = `the default: no common increment explains their billed time (best ${best.label}, ${fitting} of ${rows} rows); pass --increment`;
-      }
-    }
+    const { increment, how: incrementHow } = chooseIncrement(options.increment, loaded.incrementFound);
     notes.push(`increment ${increment.label} (${incrementHow})`);
 
     const settings: ClassifySettings = { increment, toleranceUs: options.toleranceUs };
@@ -237,59 +226,15 @@ export async function reconcile(
     );
 
     progress.phase('matching', loadedRange.rows);
-    const ours = reader.streamCdrs({ sinceUs, untilUs })[Symbol.asyncIterator]();
-    let page: readonly StreamedCdr[] = [];
-    let index = 0;
-    let oursDone = false;
-    const nextOurs = async (): Promise<StreamedCdr | null> => {
-      while (index >= page.length) {
-        if (oursDone) return null;
-        const step = await ours.next();
-        if (step.done) {
-          oursDone = true;
-          return null;
-        }
-        page = step.value;
-        index = 0;
-      }
-      return page[index]!;
-    };
-    let rowsSeen = 0;
-    for (const stored of work.rowsByUtc()) {
-      for (let cdr = await nextOurs(); cdr !== null && cdr.startUs <= stored.utcUs; cdr = await nextOurs()) {
-        matcher.addCdr(ourMatchable(cdr, options.startIs, numbers), cdr.startUs);
-        index += 1;
-      }
-      const row = stored.row;
-      matcher.addRow({ row: row.row, timeUs: stored.utcUs, group: NumberMatcher.group(row.caller, row.callee), carrier: row });
-      rowsSeen += 1;
-      if (rowsSeen % 10_000 === 0) progress.advance(10_000);
-    }
-    for (let cdr = await nextOurs(); cdr !== null; cdr = await nextOurs()) {
-      matcher.addCdr(ourMatchable(cdr, options.startIs, numbers), cdr.startUs);
-      index += 1;
-    }
+    const rowsSeen = await walkTogether(work, reader.streamCdrs({ sinceUs, untilUs }), matcher, (stored) => ourMatchable(stored, options.startIs, numbers), progress);
     matcher.finish();
-    progress.advance(rowsSeen % 10_000);
+    progress.advance(rowsSeen % PROGRESS_STEP);
     progress.done();
     recordsWriter.close();
 
     const files = [join(options.outDir, 'records.ndjson')];
-    // disputes.csv, in the carrier's row order, with their own fields.
     const disputesPath = join(options.outDir, 'disputes.csv');
-    const disputes = new BufferedWriter(disputesPath);
-    disputes.write(spreadsheetLine([
-      'row', ...loaded.columns.header.map((name) => `their ${name}`), 'class', 'reason', 'carrier_start_utc', 'carrier_billed_s',
-      'our_call_id', 'our_start_utc', 'our_talk_s', 'our_billed_s', 'delta_billed_s', 'delta_cost',
-    ]));
-    for (const dispute of work.disputes()) {
-      const r = JSON.parse(dispute.record) as Classified['record'];
-      disputes.write(spreadsheetLine([
-        r.row, ...dispute.fields, r.class, r.reason, r.carrier_start, r.carrier_billed_s, r.call_id, r.our_start, r.our_talk_s, r.our_billed_s,
-        r.delta_billed_s, r.delta_cost,
-      ]));
-    }
-    disputes.close();
+    writeDisputes(work, loaded.columns.header, disputesPath);
     files.push(disputesPath);
 
     const built = summary.build({
@@ -313,27 +258,11 @@ export async function reconcile(
       },
     }, loaded.hasMoney);
     const summaryPath = join(options.outDir, 'summary.json');
-    const summaryWriter = new BufferedWriter(summaryPath);
-    summaryWriter.write(`${JSON.stringify(built, null, 2)}\n`);
-    summaryWriter.close();
+    writeFileSync(summaryPath, `${JSON.stringify(built, null, 2)}\n`);
     files.push(summaryPath);
 
-    // report.html: the top disputed calls with their evidence.
-    const entries = top.list();
-    const callIds = [...new Set(entries.map((e) => e.record.call_id).filter((id): id is string => id !== null))];
-    const events = callIds.length === 0 ? new Map() : await reader.eventRowsForCalls(callIds);
-    const calls: ReportCall[] = entries.map(({ record, payload: stored }) => {
-      if (record.call_id === null) return { record, evidence: null };
-      const rows = events.get(record.call_id) ?? [];
-      return {
-        record,
-        evidence: { callId: record.call_id, cdr: stored?.cdr ?? null, extras: stored?.extras ?? null, events: rows, ladder: buildLadder(record.call_id, rows) },
-      };
-    });
     const reportPath = join(options.outDir, 'report.html');
-    const reportWriter = new BufferedWriter(reportPath);
-    reportWriter.write(reportHtml(built, calls, loaded.hasMoney));
-    reportWriter.close();
+    writeFileSync(reportPath, reportHtml(built, await withEvidence(top.list(), reader), loaded.hasMoney));
     files.push(reportPath);
     if (built.bad_rows.count > 0) files.push(join(options.outDir, 'bad-rows.csv'));
     else rmSync(join(options.outDir, 'bad-rows.csv'), { force: true });
@@ -343,6 +272,100 @@ export async function reconcile(
     badWriter.close();
     work.close();
   }
+}
+
+const PROGRESS_STEP = 10_000;
+
+/** `--increment`, else the one their billed column shows (when it explains 90 % of the rows), else 1/1. */
+function chooseIncrement(given: Increment | null, found: ReturnType<IncrementDetector['result']>): { increment: Increment; how: string } {
+  if (given !== null) return { increment: given, how: 'given with --increment' };
+  if (found === null) return { increment: DEFAULT_INCREMENT, how: 'the default (no billed column to learn it from)' };
+  const { increment, rows, fitting } = found;
+  if (fitting / rows >= 0.9) return { increment, how: `found: their billed time is their duration at ${increment.label} on ${fitting} of ${rows} rows` };
+  return {
+    increment: DEFAULT_INCREMENT,
+    how: `the default: no common increment explains their billed time (best ${increment.label}, ${fitting} of ${rows} rows); pass --increment`,
+  };
+}
+
+/**
+ * Their rows (by UTC start) and our CDRs (by stored start) into the matcher, merged in time
+ * order; returns the rows walked.
+ */
+async function walkTogether(
+  work: WorkDb,
+  ourPages: AsyncIterable<readonly StreamedCdr[]>,
+  matcher: StreamMatcher<RowMatchable, OurMatchable>,
+  toMatchable: (stored: StreamedCdr) => OurMatchable,
+  progress: ReconcileProgress,
+): Promise<number> {
+  const ours = ourPages[Symbol.asyncIterator]();
+  let page: readonly StreamedCdr[] = [];
+  let index = 0;
+  let oursDone = false;
+  const nextOurs = async (): Promise<StreamedCdr | null> => {
+    while (index >= page.length) {
+      if (oursDone) return null;
+      const step = await ours.next();
+      if (step.done) {
+        oursDone = true;
+        return null;
+      }
+      page = step.value;
+      index = 0;
+    }
+    return page[index]!;
+  };
+  let rowsSeen = 0;
+  for (const stored of work.rowsByUtc()) {
+    for (let cdr = await nextOurs(); cdr !== null && cdr.startUs <= stored.utcUs; cdr = await nextOurs()) {
+      matcher.addCdr(toMatchable(cdr), cdr.startUs);
+      index += 1;
+    }
+    const row = stored.row;
+    matcher.addRow({ row: row.row, timeUs: stored.utcUs, group: NumberMatcher.group(row.caller, row.callee), carrier: row });
+    rowsSeen += 1;
+    if (rowsSeen % PROGRESS_STEP === 0) progress.advance(PROGRESS_STEP);
+  }
+  for (let cdr = await nextOurs(); cdr !== null; cdr = await nextOurs()) {
+    matcher.addCdr(toMatchable(cdr), cdr.startUs);
+    index += 1;
+  }
+  return rowsSeen;
+}
+
+/** disputes.csv: the disputed rows in their row order, their own fields, our figures, the class and the reason. */
+function writeDisputes(work: WorkDb, header: readonly string[], path: string): void {
+  const out = new BufferedWriter(path);
+  try {
+    out.write(spreadsheetLine([
+      'row', ...header.map((name) => `their ${name}`), 'class', 'reason', 'carrier_start_utc', 'carrier_billed_s',
+      'our_call_id', 'our_start_utc', 'our_talk_s', 'our_billed_s', 'delta_billed_s', 'delta_cost',
+    ]));
+    for (const dispute of work.disputes()) {
+      const r = JSON.parse(dispute.record) as Classified['record'];
+      out.write(spreadsheetLine([
+        r.row, ...dispute.fields, r.class, r.reason, r.carrier_start, r.carrier_billed_s, r.call_id, r.our_start, r.our_talk_s, r.our_billed_s,
+        r.delta_billed_s, r.delta_cost,
+      ]));
+    }
+  } finally {
+    out.close();
+  }
+}
+
+/** The top disputed calls with their evidence: the stored events of each, its ladder and CDR. */
+async function withEvidence(entries: readonly TopEntry<StreamedCdr | null>[], reader: CdrReader): Promise<ReportCall[]> {
+  const callIds = [...new Set(entries.map((e) => e.record.call_id).filter((id): id is string => id !== null))];
+  const events = callIds.length === 0 ? new Map<string, EventRow[]>() : await reader.eventRowsForCalls(callIds);
+  return entries.map(({ record, payload: stored }) => {
+    if (record.call_id === null) return { record, evidence: null };
+    const rows = events.get(record.call_id) ?? [];
+    return {
+      record,
+      evidence: { callId: record.call_id, cdr: stored?.cdr ?? null, extras: stored?.extras ?? null, events: rows, ladder: buildLadder(record.call_id, rows) },
+    };
+  });
 }
 
 function ourMatchable(stored: StreamedCdr, startIs: 'answer' | 'invite', numbers: NumberMatcher): OurMatchable {
