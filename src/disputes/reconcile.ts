@@ -188,11 +188,12 @@ export async function reconcile(
     let disputedRows = 0;
     const emit = (classified: Classified, cdr: StreamedCdr | null) => {
       summary.add(classified, tz.localDay(classified.figures.startUs));
-      recordsWriter.write(`${JSON.stringify(classified.record)}\n`);
+      const line = JSON.stringify(classified.record);
+      recordsWriter.write(`${line}\n`);
       top.offer(classified, cdr);
       if (classified.record.row !== null && DISPUTED_CLASSES.has(classified.record.class)
         && (classified.record.delta_billed_s !== 0 || (classified.record.delta_cost ?? 0) !== 0)) {
-        work.addDispute(classified.record.row, JSON.stringify(classified.record));
+        work.addDispute(classified.record.row, line);
         disputedRows += 1;
       }
     };
