@@ -280,7 +280,7 @@ const PROGRESS_STEP = 10_000;
 /** `--increment`, else the one their billed column shows (when it explains 90 % of the rows), else 1/1. */
 function chooseIncrement(given: Increment | null, found: ReturnType<IncrementDetector['result']>): { increment: Increment; how: string } {
   if (given !== null) return { increment: given, how: 'given with --increment' };
-  if (found === null) return { increment: DEFAULT_INCREMENT, how: 'the default (no billed column to learn it from)' };
+  if (found === null) return { increment: DEFAULT_INCREMENT, how: 'the default: no rows with a billed column to learn it from' };
   const { increment, rows, fitting } = found;
   if (fitting / rows >= 0.9) return { increment, how: `found: their billed time is their duration at ${increment.label} on ${fitting} of ${rows} rows` };
   return {
@@ -442,7 +442,9 @@ async function loadFile(
     // Wait for enough rows to tell the time format, then handle what waited.
     if (parse === null) {
       if (!final && waiting.length < FORMAT_SAMPLE_ROWS) return;
-      if (options.timeFormat === null) {
+      if (options.timeFormat === null && waiting.length === 0) {
+        timeFormat = 'ymd'; // no rows: nothing to read with it
+      } else if (options.timeFormat === null) {
         const samples = waiting.filter((f) => f.length >= columns!.header.length).map((f) => columns!.start.map((i) => f[i] ?? '').join(' ').trim());
         const guess = guessTimeFormat(samples);
         if (!guess.ok) throw new ReconcileInputError(`--time-format: ${guess.reason}`);

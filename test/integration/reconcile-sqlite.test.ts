@@ -183,6 +183,15 @@ describe('qbl reconcile on SQLite', () => {
     expect((await qbl('evidence', '--call-id', 'x', '--out', 'x.txt')).err).toMatch(/^qbl evidence: --out: expected a FILE.html or FILE.svg/);
   });
 
+  it('a file with a header and no rows: empty outputs, exit 0', async () => {
+    const path = join(dir, 'header-only.csv');
+    writeFileSync(path, 'Call Date,ANI,DNIS,Duration (s)\r\n');
+    const run = await qbl('reconcile', path, '--out', join(dir, 'header-only.out'));
+    expect(run.code).toBe(0);
+    expect(run.out).toMatch(/^0 carrier rows; time zone \+00:00 \(no time in the file needs it\); increment 1\/1 \(the default: no rows with a billed column/);
+    expect(readFileSync(join(dir, 'header-only.out', 'records.ndjson'), 'utf8')).toBe('');
+  });
+
   it('a file whose columns cannot be found is one line naming the flag, exit 2', async () => {
     const path = join(dir, 'odd.csv');
     writeFileSync(path, 'X,Y,Z\n1,2,3\n');
