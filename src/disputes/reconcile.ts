@@ -58,7 +58,8 @@ export interface ReconcileResult {
 
 /** A problem with the file or the options that the user can fix (a flag, the file): exit 2. */
 export class ReconcileInputError extends Error {
-  constructor(message: string) {
+  /** `no_input`: the file cannot be read at all; `input`: it needs a flag (or fixing). */
+  constructor(message: string, readonly code: 'input' | 'no_input' = 'input') {
     super(message);
     this.name = 'ReconcileInputError';
   }
@@ -399,7 +400,7 @@ async function loadFile(
   try {
     size = statSync(options.file).size;
   } catch {
-    throw new ReconcileInputError(`cannot read ${options.file}: no such file`);
+    throw new ReconcileInputError(`cannot read ${options.file}: no such file`, 'no_input');
   }
   const head = Buffer.alloc(Math.min(size, 65_536));
   const fd = openSync(options.file, 'r');

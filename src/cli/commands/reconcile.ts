@@ -151,7 +151,7 @@ export const command: CliCommand = {
     } catch (error) {
       if (error instanceof ReconcileInputError) {
         process.stderr.write(`qbl reconcile: ${error.message}\n`);
-        return /no such file/.test(error.message) ? EXIT_NO_INPUT : EXIT_USAGE;
+        return error.code === 'no_input' ? EXIT_NO_INPUT : EXIT_USAGE;
       }
       throw error;
     } finally {
