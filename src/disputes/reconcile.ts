@@ -4,73 +4,30 @@
  * in time order, writing records.ndjson as calls resolve, and finally summary.json,
  * disputes.csv, bad-rows.csv and report.html.
  */
-import { closeSync, createReadStream, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { formatUs } from '../../correlators/cdr';
+import { buildLadder } from '../evidence/ladder';
+import { spreadsheetLine } from '../export/csv';
 import type { DialPlan } from '../numbers/dial-plan';
 import type { CdrReader, EventRow, StreamedCdr } from '../stores/store';
-import { spreadsheetLine } from '../export/csv';
-import { formatUs } from '../../correlators/cdr';
-import { readCarrierRow, type BadRow, type CarrierRow } from './carrier-row';
-import { classifyNotBilled, classifyRow, DISPUTED_CLASSES, type Classified, type ClassifySettings, type OurCall } from './classify';
-import { mapColumns, type ColumnMap, type OurField } from './columns';
-import { CsvRecords, detectEncoding, detectSeparator } from './csv-reader';
-import { DEFAULT_INCREMENT, IncrementDetector, type Increment } from './increment';
+import type { CarrierRow } from './carrier-row';
+import { classifyNotBilled, classifyRow, DISPUTED_CLASSES, type Classified, type ClassifySettings } from './classify';
+import { DEFAULT_INCREMENT, type IncrementDetector, type Increment } from './increment';
+import { loadFile } from './load-file';
 import { StreamMatcher } from './matcher';
-import { NumberMatcher, type PartyNumber } from './numbers';
+import { NumberMatcher } from './numbers';
+import type { ReconcileOptions, ReconcileProgress, ReconcileResult } from './options';
+import { ourMatchable, type OurMatchable } from './our-calls';
 import { reportHtml, type ReportCall } from './report-html';
-import { SummaryBuilder, TopDisputes, type Summary, type TopEntry } from './summary';
-import { guessTimeFormat, timeParser } from './time-format';
-import { detectOffset, formatOffset, MAX_OFFSET_US, TimeZoneFix, type OffsetCandidate, type TimeZoneSpec } from './time-zone';
+import { SummaryBuilder, TopDisputes, type TopEntry } from './summary';
+import { TimeZoneFix } from './time-zone';
 import { WorkDb } from './work-db';
-import { buildLadder } from '../evidence/ladder';
+import { ANSWER_SLACK_US, detectTimeZone } from './zone-detection';
 
-export interface ReconcileOptions {
-  readonly file: string;
-  readonly outDir: string;
-  readonly columns: ReadonlyMap<OurField, string>;
-  /** null: found from the data. */
-  readonly timeFormat: string | null;
-  readonly tz: TimeZoneSpec;
-  readonly startIs: 'answer' | 'invite';
-  /** null: found from the data (their duration and billed columns), else 1/1. */
-  readonly increment: Increment | null;
-  readonly toleranceUs: number;
-  readonly windowUs: number;
-  readonly sinceUs?: number;
-  readonly untilUs?: number;
-  /** Disputed calls shown (with evidence) in report.html. */
-  readonly top: number;
-}
-
-export interface ReconcileProgress {
-  /** A phase starts: `total` units (bytes, rows). */
-  phase(label: string, total: number): void;
-  advance(by: number): void;
-  done(): void;
-}
-
-export interface ReconcileResult {
-  readonly summary: Summary;
-  readonly files: readonly string[];
-  readonly notes: readonly string[];
-  readonly disputedRows: number;
-}
-
-/** A problem with the file or the options that the user can fix (a flag, the file): exit 2. */
-export class ReconcileInputError extends Error {
-  /** `no_input`: the file cannot be read at all; `input`: it needs a flag (or fixing). */
-  constructor(message: string, readonly code: 'input' | 'no_input' = 'input') {
-    super(message);
-    this.name = 'ReconcileInputError';
-  }
-}
+export { ReconcileInputError, type ReconcileOptions, type ReconcileProgress, type ReconcileResult } from './options';
 
 const CHUNK_BYTES = 1 << 20;
-const FORMAT_SAMPLE_ROWS = 5000;
-const TZ_SAMPLE_ROWS = 2000;
-const HOUR_US = 3_600_000_000;
-/** In answer mode our compared time (the answer) may come this long after the stored start (the INVITE). */
-const ANSWER_SLACK_US = 300_000_000;
 
 class BufferedWriter {
   private readonly fd: number;
@@ -102,25 +59,6 @@ class BufferedWriter {
     this.flush();
     closeSync(this.fd);
   }
-}
-
-interface Loaded {
-  readonly columns: ColumnMap;
-  readonly encoding: string;
-  readonly separator: string;
-  readonly timeFormat: string;
-  readonly timeFormatNote?: string;
-  readonly incrementFound: ReturnType<IncrementDetector['result']>;
-  readonly hasMoney: boolean;
-}
-
-interface OurMatchable extends OurCall {
-  readonly cdrId: string;
-  readonly timeUs: number;
-  readonly group: string;
-  readonly caller: PartyNumber;
-  readonly callee: PartyNumber;
-  readonly stored: StreamedCdr;
 }
 
 interface RowMatchable {
@@ -368,173 +306,4 @@ async function withEvidence(entries: readonly TopEntry<StreamedCdr | null>[], re
       evidence: { callId: record.call_id, cdr: stored?.cdr ?? null, extras: stored?.extras ?? null, events: rows, ladder: buildLadder(record.call_id, rows) },
     };
   });
-}
-
-function ourMatchable(stored: StreamedCdr, startIs: 'answer' | 'invite', numbers: NumberMatcher): OurMatchable {
-  const { cdr, extras } = stored;
-  const invite = parseStamp(cdr.invite_at);
-  const matchUs = startIs === 'answer'
-    ? parseStamp(cdr.answer_at) ?? parseStamp(cdr.end_at) ?? invite ?? stored.startUs
-    : invite ?? stored.startUs;
-  const caller = numbers.ourNumber(cdr.caller, extras.caller_e164);
-  const callee = numbers.ourNumber(cdr.callee, extras.callee_e164);
-  return { cdr, matchUs, cdrId: cdr.cdr_id, timeUs: matchUs, group: NumberMatcher.group(caller, callee), caller, callee, stored };
-}
-
-/** `2026-11-27T13:05:09.123456Z` → µs (our own timestamps: always this exact layout). */
-function parseStamp(text: string | null): number | null {
-  if (text === null) return null;
-  const seconds = Date.parse(`${text.slice(0, 19)}Z`);
-  return Number.isNaN(seconds) ? null : seconds * 1000 + Number(text.slice(20, 26));
-}
-
-async function loadFile(
-  options: ReconcileOptions,
-  givenZone: TimeZoneFix | null,
-  numbers: NumberMatcher,
-  work: WorkDb,
-  progress: ReconcileProgress,
-  onBad: (bad: BadRow, fields: readonly string[]) => void,
-): Promise<Loaded> {
-  let size: number;
-  try {
-    size = statSync(options.file).size;
-  } catch {
-    throw new ReconcileInputError(`cannot read ${options.file}: no such file`, 'no_input');
-  }
-  const head = Buffer.alloc(Math.min(size, 65_536));
-  const fd = openSync(options.file, 'r');
-  try {
-    readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  const { encoding, bomBytes } = detectEncoding(head);
-  const decoder = new TextDecoder(encoding);
-  progress.phase(`reading ${basename(options.file)}`, size);
-
-  let records: CsvRecords | null = null;
-  let separator = ',';
-  let columns: ColumnMap | null = null;
-  let parse: ((text: string) => ReturnType<ReturnType<typeof timeParser>>) | null = null;
-  let timeFormat = options.timeFormat ?? '';
-  let timeFormatNote: string | undefined;
-  const detector = new IncrementDetector();
-  let hasMoney = false;
-  let rowNumber = 0;
-  let headerSeen = false;
-  let waiting: string[][] = [];
-
-  const handle = (fields: string[]) => {
-    rowNumber += 1;
-    if (fields.length === 1 && fields[0]!.trim() === '') return;
-    const result = readCarrierRow(rowNumber, fields, columns!, parse!, numbers);
-    if (!result.ok) {
-      onBad(result.bad, fields);
-      return;
-    }
-    const row = result.row;
-    if (row.billedUs !== null && !columns!.durationFromBilled) detector.add(row.durationUs, row.billedUs);
-    // A time with its own offset needs no fix; others wait for --tz auto when no zone was given.
-    const utc = row.start.offsetUs !== null ? row.start.localUs - row.start.offsetUs : givenZone === null ? null : givenZone.toUtcUs(row.start.localUs);
-    work.addRow(row, utc, fields);
-  };
-  const settle = (final: boolean) => {
-    // Wait for enough rows to tell the time format, then handle what waited.
-    if (parse === null) {
-      if (!final && waiting.length < FORMAT_SAMPLE_ROWS) return;
-      if (options.timeFormat === null && waiting.length === 0) {
-        timeFormat = 'ymd'; // no rows: nothing to read with it
-      } else if (options.timeFormat === null) {
-        const samples = waiting.filter((f) => f.length >= columns!.header.length).map((f) => columns!.start.map((i) => f[i] ?? '').join(' ').trim());
-        const guess = guessTimeFormat(samples);
-        if (!guess.ok) throw new ReconcileInputError(`--time-format: ${guess.reason}`);
-        timeFormat = guess.format;
-        if (guess.note) timeFormatNote = `time format ${guess.format}: ${guess.note}`;
-      }
-      parse = timeParser(timeFormat);
-    }
-    for (const fields of waiting) handle(fields);
-    waiting = [];
-  };
-  const take = (batch: string[][]) => {
-    for (const fields of batch) {
-      if (!headerSeen) {
-        headerSeen = true;
-        const mapped = mapColumns(fields, options.columns);
-        if (!mapped.ok) throw new ReconcileInputError(mapped.reason);
-        columns = mapped.map;
-        hasMoney = columns.rate !== null || columns.cost !== null;
-        continue;
-      }
-      if (parse === null) waiting.push(fields);
-      else handle(fields);
-    }
-    if (headerSeen) settle(false);
-  };
-
-  let skip = bomBytes;
-  for await (const chunk of createReadStream(options.file, { highWaterMark: CHUNK_BYTES })) {
-    let bytes = chunk as Buffer;
-    progress.advance(bytes.length);
-    if (skip > 0) {
-      const n = Math.min(skip, bytes.length);
-      bytes = bytes.subarray(n);
-      skip -= n;
-    }
-    const text = decoder.decode(bytes, { stream: true });
-    if (records === null) {
-      const firstLine = text.split('\n', 1)[0]!;
-      separator = detectSeparator(firstLine);
-      records = new CsvRecords(separator);
-    }
-    take(records.push(text));
-  }
-  const tail = decoder.decode();
-  if (records !== null) take([...records.push(tail), ...records.end()]);
-  progress.done();
-  if (!headerSeen) throw new ReconcileInputError(`${options.file} is empty: expected a header line and rows`);
-  settle(true);
-  return {
-    columns: columns!, encoding, separator, timeFormat, timeFormatNote,
-    incrementFound: detector.result(), hasMoney,
-  };
-}
-
-/** `--tz auto`: the offset that lines their rows up with our calls at the start, middle and end of the file. */
-async function detectTimeZone(work: WorkDb, reader: CdrReader, numbers: NumberMatcher, options: ReconcileOptions): Promise<{ offsetUs: number; how: string }> {
-  const anchors = work.localAnchors();
-  if (anchors.length === 0) return { offsetUs: 0, how: 'no time in the file needs it' };
-  const found: Array<{ anchorUs: number; offsetUs: number; agreeing: number; sampled: number }> = [];
-  for (const anchorUs of anchors) {
-    const samples = work.sampleLocal(anchorUs - HOUR_US, anchorUs + HOUR_US, TZ_SAMPLE_ROWS);
-    const candidates: OffsetCandidate<{ caller: PartyNumber; callee: PartyNumber }>[] = [];
-    const range = {
-      sinceUs: anchorUs - HOUR_US - MAX_OFFSET_US - options.windowUs - ANSWER_SLACK_US,
-      untilUs: anchorUs + HOUR_US + MAX_OFFSET_US + options.windowUs,
-    };
-    for await (const page of reader.streamCdrs(range)) {
-      for (const stored of page) {
-        const call = ourMatchable(stored, options.startIs, numbers);
-        candidates.push({ timeUs: call.matchUs, group: call.group, numbers: { caller: call.caller, callee: call.callee } });
-      }
-    }
-    const result = detectOffset(
-      samples.map((row) => ({ localUs: row.start.localUs, group: NumberMatcher.group(row.caller, row.callee), numbers: { caller: row.caller, callee: row.callee } })),
-      candidates,
-      (a, b) => numbers.same(a.caller, b.caller) && numbers.same(a.callee, b.callee),
-    );
-    if (result !== null) found.push({ anchorUs, ...result });
-  }
-  if (found.length === 0) {
-    throw new ReconcileInputError('--tz auto: no offset lines their rows up with our calls (are these our calls, and is the store right?): pass --tz');
-  }
-  const offsets = [...new Set(found.map((f) => f.offsetUs))];
-  if (offsets.length > 1) {
-    const seen = found.map((f) => `${formatOffset(f.offsetUs)} around ${formatUs(f.anchorUs).slice(0, 16)} local`).join(', ');
-    throw new ReconcileInputError(`--tz auto: the offset changes within the file (${seen}), as with daylight saving time: pass --tz with the carrier's zone, e.g. --tz Europe/London`);
-  }
-  const agreeing = found.reduce((sum, f) => sum + f.agreeing, 0);
-  const sampled = found.reduce((sum, f) => sum + f.sampled, 0);
-  return { offsetUs: offsets[0]!, how: `found with --tz auto: ${agreeing} of ${sampled} sampled rows line up with our calls at ${formatOffset(offsets[0]!)}` };
 }
