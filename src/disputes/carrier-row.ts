@@ -2,7 +2,7 @@
 import type { ColumnMap } from './columns';
 import type { NumberMatcher, PartyNumber } from './numbers';
 import type { ParsedTime, TimeParser } from './time-format';
-import { parseDurationUs, parseScaled } from './values';
+import { parseDurationUs, parseScaled, unwrapSpreadsheetText } from './values';
 
 export interface CarrierRow {
   /** The file's data row number, 1-based (the header is row 0). */
@@ -34,12 +34,13 @@ function quote(text: string): string {
 
 export function readCarrierRow(
   row: number,
-  fields: readonly string[],
+  cells: readonly string[],
   columns: ColumnMap,
   parseTime: TimeParser,
   numbers: NumberMatcher,
 ): RowResult {
   const bad = (reason: BadRowReason, detail: string): RowResult => ({ ok: false, bad: { row, reason, detail } });
+  const fields = cells.map(unwrapSpreadsheetText);
   const expected = columns.header.length;
   // Extra empty fields at the end (a trailing separator) are harmless.
   let count = fields.length;

@@ -77,3 +77,14 @@ export function usToSeconds(us: number): number {
 export function microToMoney(micro: number): number {
   return micro / 1_000_000;
 }
+
+/**
+ * A cell as a spreadsheet wrote it back: `="005511…"` (text kept as text) and `'005511…` (a
+ * leading apostrophe) both mean `005511…`. Files that went through Excel look like this.
+ */
+export function unwrapSpreadsheetText(text: string): string {
+  const first = text.charCodeAt(0);
+  if (first === 61 /* = */ && text.length >= 3 && text.charCodeAt(1) === 34 && text.endsWith('"')) return text.slice(2, -1).replace(/""/g, '"');
+  if (first === 39 /* ' */) return text.slice(1);
+  return text;
+}

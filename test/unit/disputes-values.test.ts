@@ -1,5 +1,6 @@
 /** Carriers' numbers, durations and money as integers. */
-import { durationUnitOf, parseDurationUs, parseScaled } from '../../src/disputes/values';
+import { durationUnitOf, parseDurationUs, parseScaled, unwrapSpreadsheetText } from '../../src/disputes/values';
+import { spreadsheetCell } from '../../src/export/csv';
 import { billedUs, COMMON_INCREMENTS, IncrementDetector, parseIncrement } from '../../src/disputes/increment';
 import fc from 'fast-check';
 
@@ -61,5 +62,19 @@ describe('increments', () => {
     const result = detector.result()!;
     expect(result.increment.label).toBe('60/6');
     expect(result.fitting).toBe(result.rows - 1);
+  });
+});
+
+describe('cells a spreadsheet wrote back', () => {
+  it('="…" and a leading apostrophe are the text inside', () => {
+    expect(['="005511987654321"', "'+5511987654321", '="a""b"', '61', '=1+1'].map(unwrapSpreadsheetText)).toEqual(['005511987654321', '+5511987654321', 'a"b', '61', '=1+1']);
+  });
+
+  it('reads back what our own disputes.csv wrote', () => {
+    for (const text of ['005511987654321', '+5511987654321', '27/11/2026 13:05', '=cmd', 'plain']) {
+      const cell = spreadsheetCell(text);
+      const unquoted = cell.startsWith('"') ? cell.slice(1, -1).replace(/""/g, '"') : cell;
+      expect(unwrapSpreadsheetText(unquoted)).toBe(text);
+    }
   });
 });
