@@ -6,6 +6,8 @@ import { NumberMatcher, type PartyNumber } from './numbers';
 export interface OurMatchable extends OurCall {
   readonly cdrId: string;
   readonly timeUs: number;
+  /** Our other start (the INVITE when comparing answers, the answer when comparing INVITEs): for the skew hint. */
+  readonly otherUs: number;
   readonly group: string;
   readonly caller: PartyNumber;
   readonly callee: PartyNumber;
@@ -14,13 +16,12 @@ export interface OurMatchable extends OurCall {
 
 export function ourMatchable(stored: StreamedCdr, startIs: 'answer' | 'invite', numbers: NumberMatcher): OurMatchable {
   const { cdr, extras } = stored;
-  const invite = parseStamp(cdr.invite_at);
-  const matchUs = startIs === 'answer'
-    ? parseStamp(cdr.answer_at) ?? parseStamp(cdr.end_at) ?? invite ?? stored.startUs
-    : invite ?? stored.startUs;
+  const invite = parseStamp(cdr.invite_at) ?? stored.startUs;
+  const answer = parseStamp(cdr.answer_at) ?? parseStamp(cdr.end_at) ?? invite;
+  const [matchUs, otherUs] = startIs === 'answer' ? [answer, invite] : [invite, answer];
   const caller = numbers.ourNumber(cdr.caller, extras.caller_e164);
   const callee = numbers.ourNumber(cdr.callee, extras.callee_e164);
-  return { cdr, matchUs, cdrId: cdr.cdr_id, timeUs: matchUs, group: NumberMatcher.group(caller, callee), caller, callee, stored };
+  return { cdr, matchUs, otherUs, cdrId: cdr.cdr_id, timeUs: matchUs, group: NumberMatcher.group(caller, callee), caller, callee, stored };
 }
 
 /** `2026-11-27T13:05:09.123456Z` → µs (our own timestamps: always this exact layout). */

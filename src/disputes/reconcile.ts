@@ -144,7 +144,8 @@ export async function reconcile(
         switch (resolution.kind) {
           case 'pair': {
             const classified = classifyRow(resolution.row.carrier, resolution.row.timeUs, { kind: 'pair', call: resolution.cdr }, settings);
-            if (resolution.cdr.cdr.disposition === 'answered') summary.addSkew(resolution.row.timeUs - resolution.cdr.timeUs);
+            const call = resolution.cdr;
+            if (call.cdr.disposition === 'answered') summary.addSkew(resolution.row.timeUs - call.timeUs, resolution.row.timeUs - call.otherUs);
             emit(classified, resolution.cdr.stored);
             break;
           }
@@ -196,7 +197,8 @@ export async function reconcile(
         since: formatUs(sinceUs),
         until: formatUs(untilUs),
       },
-    }, loaded.hasMoney);
+    }, loaded.hasMoney, options.startIs);
+    if (built.start_skew_s.hint !== null) notes.push(built.start_skew_s.hint);
     const summaryPath = join(options.outDir, 'summary.json');
     writeFileSync(summaryPath, `${JSON.stringify(built, null, 2)}\n`);
     files.push(summaryPath);

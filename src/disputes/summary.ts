@@ -98,9 +98,12 @@ export class SummaryBuilder {
   private rows = 0;
   /** Start differences (theirs − ours) of matched answered calls, in 10 ms buckets across the window. */
   private readonly skew: Int32Array;
+  /** The same against the other start of ours (the INVITE when comparing answers, and back). */
+  private readonly otherSkew: Int32Array;
 
   constructor(private readonly windowUs: number) {
     this.skew = new Int32Array(Math.ceil((2 * windowUs) / 10_000) + 1);
+    this.otherSkew = new Int32Array(this.skew.length);
   }
 
   add(classified: Classified, day: string): void {
@@ -122,10 +125,12 @@ export class SummaryBuilder {
     }
   }
 
-  /** Theirs − ours of a matched call's start, for the skew figure. */
-  addSkew(deltaUs: number): void {
-    const bucket = Math.round((deltaUs + this.windowUs) / 10_000);
-    if (bucket >= 0 && bucket < this.skew.length) this.skew[bucket]! += 1;
+  /** Theirs − ours of a matched call's start, against the start compared and against the other one. */
+  addSkew(deltaUs: number, otherDeltaUs: number): void {
+    for (const [histogram, delta] of [[this.skew, deltaUs], [this.otherSkew, otherDeltaUs]] as const) {
+      const bucket = Math.round((delta + this.windowUs) / 10_000);
+      if (bucket >= 0 && bucket < histogram.length) histogram[bucket]! += 1;
+    }
   }
 
   addBad(bad: BadRow): void {
@@ -142,22 +147,29 @@ export class SummaryBuilder {
     return this.rows;
   }
 
-  private skewPercentile(fraction: number): number | null {
+  private skewPercentile(fraction: number, histogram: Int32Array = this.skew): number | null {
     let total = 0;
-    for (const count of this.skew) total += count;
+    for (const count of histogram) total += count;
     if (total === 0) return null;
     const wanted = Math.ceil(total * fraction);
     let seen = 0;
-    for (let bucket = 0; bucket < this.skew.length; bucket += 1) {
-      seen += this.skew[bucket]!;
+    for (let bucket = 0; bucket < histogram.length; bucket += 1) {
+      seen += histogram[bucket]!;
       if (seen >= wanted) return Math.round(bucket * 10_000 - this.windowUs) / 1_000_000;
     }
     return null;
   }
 
   /** `withMoney`: the file had a rate or cost column. */
-  build(header: Readonly<Record<string, unknown>>, withMoney: boolean) {
+  build(header: Readonly<Record<string, unknown>>, withMoney: boolean, startIs: 'answer' | 'invite' = 'answer') {
     const overall = totalsJson(this.total, withMoney);
+    const median = this.skewPercentile(0.5);
+    const otherMedian = this.skewPercentile(0.5, this.otherSkew);
+    // Their starts sit seconds off ours but close to our other start: they count from that one.
+    const other = startIs === 'answer' ? 'invite' : 'answer';
+    const hint = median !== null && otherMedian !== null && Math.abs(median) >= 2 && Math.abs(otherMedian) < Math.abs(median) / 2
+      ? `their starts are ${Math.abs(median)} s ${median < 0 ? 'before' : 'after'} our ${startIs === 'answer' ? 'answers' : 'INVITEs'} but ${Math.abs(otherMedian)} s from our ${other === 'invite' ? 'INVITEs' : 'answers'}: try --start-is ${other}`
+      : null;
     const pct = overall.billed_minutes.difference_pct;
     return {
       ...header,
@@ -168,9 +180,10 @@ export class SummaryBuilder {
         recommended: pct !== null && pct > DISPUTE_THRESHOLD_PCT,
       },
       start_skew_s: {
-        median: this.skewPercentile(0.5),
+        median,
         p05: this.skewPercentile(0.05),
         p95: this.skewPercentile(0.95),
+        hint,
       },
       days: [...this.days.keys()].sort().map((day) => ({ day, ...totalsJson(this.days.get(day)!, withMoney) })),
       bad_rows: {

@@ -127,6 +127,7 @@ describe('qbl reconcile on SQLite', () => {
     for (const r of records) counts[r.class] = (counts[r.class] ?? 0) + 1;
     expect(Object.fromEntries(Object.entries(summary.counts).filter(([, n]) => (n as number) > 0))).toEqual(counts);
     expect(summary.days.length).toBeGreaterThanOrEqual(2);
+    expect(summary.start_skew_s.hint).toBeNull();
 
     // disputes.csv: the disputed rows, in row order, with their fields and ours.
     const disputes = readFileSync(join(out, 'disputes.csv'), 'utf8').trim().split('\r\n');
@@ -181,6 +182,17 @@ describe('qbl reconcile on SQLite', () => {
     expect(readFileSync(svg, 'utf8')).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<svg class="ladder" xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     expect(await qbl('evidence', '--call-id', 'no-such-call')).toEqual({ code: 1, out: '', err: 'no CDR and no events for call_id "no-such-call"\n' });
     expect((await qbl('evidence', '--call-id', 'x', '--out', 'x.txt')).err).toMatch(/^qbl evidence: --out: expected a FILE.html or FILE.svg/);
+  });
+
+  it('a file that starts at the INVITE, read as answers: still matched, and a hint says --start-is invite', async () => {
+    const { layout } = LAYOUTS['utc-invite-1-1']!;
+    const file = buildCarrierFile(calls.records, layout);
+    writeFileSync(join(dir, 'invite-as-answer.csv'), file.text);
+    const run = await qbl('reconcile', join(dir, 'invite-as-answer.csv'), '--out', join(dir, 'invite-as-answer.out'), ...LAYOUTS['utc-invite-1-1']!.flags.filter((f) => f !== '--start-is' && f !== 'invite'));
+    expect(run.code).toBe(3);
+    const summary = JSON.parse(readFileSync(join(dir, 'invite-as-answer.out', 'summary.json'), 'utf8'));
+    expect(summary.start_skew_s.hint).toMatch(/^their starts are [\d.]+ s before our answers but [\d.]+ s from our INVITEs: try --start-is invite$/);
+    expect(run.out).toContain('try --start-is invite');
   });
 
   it('a file with a header and no rows: empty outputs, exit 0', async () => {
