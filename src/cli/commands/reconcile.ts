@@ -33,7 +33,7 @@ const USAGE = `usage: qbl reconcile FILE [--out DIR] [--columns ours=theirs,...]
                       (default: found from the data)
   --tz Z              their time zone: an IANA zone (America/Sao_Paulo), a fixed offset (+05:30, UTC-3),
                       or auto (default): found from the data, and said
-  --start-is W       their start is the answer (default) or the invite
+  --start-is W        their start is the answer (default) or the invite
   --increment A/B     their billing increment: first A seconds, then B (default: found from their billed
                       and duration columns, else 1/1)
   --tolerance-s S     raw durations this close are within tolerance (default 1)
