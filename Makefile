@@ -5,7 +5,7 @@ NPM_INSTALL_STAMP := node_modules/.install-stamp
 # Native addons (better-sqlite3) build against Node's own headers where the distribution ships them.
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: install build run test clean bench bench-reconcile kibana opensearch-up opensearch-down test-opensearch
+.PHONY: install build run test clean bench bench-reconcile kibana opensearch-up opensearch-down test-opensearch test-lts
 
 install: $(NPM_INSTALL_STAMP)
 
@@ -23,15 +23,24 @@ run: build
 	mkdir -p data
 	node $(NODE_RUN_FLAGS) dist/src/cli/main.js start
 
-# Every test: type-check, unit/property/integration (real RabbitMQ) and the browser test (headless
-# Chromium from Debian, installed when missing), the suite on a real OpenSearch node, then the
-# broker-restart test, which must run alone because it stops RabbitMQ.
+# Every test: type-check, unit/property/integration (real RabbitMQ; the unit tests include the
+# import-cycle and layering check of docs/architecture.md, test/unit/architecture.test.ts) and the
+# browser test (headless Chromium from Debian, installed when missing), the same again on the
+# supported Node.js LTS taken from the npm registry (whatever Node runs make), the suite on a real
+# OpenSearch node, then the tests that stop and start a broker: those run against a RabbitMQ node
+# of their own (started on free ports and stopped by their set-up), never the local broker.
 test: build
 	npx tsc -p tsconfig.json --noEmit
 	bash scripts/ensure-chromium.sh
 	npx jest --ci
+	bash scripts/test-lts.sh
 	bash scripts/test-opensearch.sh
-	npx jest --ci --runInBand --testPathIgnorePatterns /node_modules/ -- test/serial
+	npx jest --ci -c test/serial/jest.config.js
+
+# Build, type-check and the default jest suite on the supported Node.js LTS (package.json's
+# engines), installed from the registry's `node` package into .cache/node-lts.
+test-lts:
+	bash scripts/test-lts.sh
 
 # A single real OpenSearch node on 127.0.0.1:$${OPENSEARCH_PORT:-9200}, from Maven Central.
 opensearch-up:
@@ -51,7 +60,8 @@ bench-reconcile: build
 clean:
 	rm -rf dist node_modules data
 
-# Imports the saved objects (data views, dashboard) into Kibana 8.x.
+# Imports the saved objects (data views, dashboard) into Kibana 8.8 or later (saved by 8.8: older
+# Kibanas refuse them).
 KIBANA_URL ?= http://127.0.0.1:5601
 kibana:
 	@curl -fsS -X POST "$(KIBANA_URL)/api/saved_objects/_import?overwrite=true" \

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { QueueType, TopologyConfig } from '../src/config/config';
 import { DEFAULT_AMQP_URL } from '../src/config/config';
+import { checkQueue } from '../consumers/amqp/probe';
+import { ConfirmPublisher } from '../consumers/amqp/publisher';
 import { declareTopology } from '../consumers/amqp/topology';
 
 export interface BenchMessage {
@@ -53,24 +55,22 @@ export async function deleteTopology(model: ChannelModel, topology: TopologyConf
 
 /** Messages persisted on the broker (publisher confirms) in windows, with no properties: as OpenSIPS sends them. */
 export async function publishConfirmed(model: ChannelModel, exchange: string, messages: readonly BenchMessage[], windowSize = 2000): Promise<void> {
-  const channel = await model.createConfirmChannel();
+  const publisher = await ConfirmPublisher.on(model, { maxOutstanding: windowSize });
   try {
     for (let i = 0; i < messages.length; i += windowSize) {
-      for (const message of messages.slice(i, i + windowSize)) channel.publish(exchange, message.routingKey, message.body);
-      await channel.waitForConfirms();
+      const window = messages.slice(i, i + windowSize).map((message) => publisher.publish(exchange, message.routingKey, message.body));
+      const refused = (await Promise.all(window)).filter((outcome) => outcome !== 'confirmed').length;
+      if (refused > 0) throw new Error(`${refused} of ${window.length} bench messages not confirmed by the broker`);
     }
   } finally {
-    await channel.close().catch(() => undefined);
+    await publisher.close();
   }
 }
 
 export async function queueDepth(model: ChannelModel, queue: string): Promise<number> {
-  const channel = await model.createChannel();
-  try {
-    return (await channel.checkQueue(queue)).messageCount;
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
+  const found = await checkQueue(model, queue);
+  if (!found) throw new Error(`queue ${queue} does not exist`);
+  return found.ready;
 }
 
 export function delay(ms: number): Promise<void> {

@@ -1,7 +1,6 @@
 /** `npm run bench` / `qbl bench` flags, validated once into a read-only object. */
 import { loadConfig, type QueueType } from '../src/config/config';
-import { intFlag, parseFlags } from '../src/cli/args';
-import { UsageError } from '../src/cli/command';
+import { UsageError, intFlag, parseFlags } from '../src/flags';
 
 export type QueueChoice = QueueType | 'both';
 

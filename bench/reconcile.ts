@@ -18,7 +18,7 @@ import { buildCarrierFile } from '../src/simulator/carrier-file';
 import { NumberPool } from '../src/simulator/generator';
 import { Random } from '../src/simulator/random';
 import { SqliteStore } from '../src/stores/sqlite/sqlite-store';
-import { intFlag, parseFlags } from '../src/cli/args';
+import { intFlag, parseFlags } from '../src/flags';
 import { createNormaliser } from '../src/numbers/normaliser';
 import { readDialPlan } from '../src/config/dialplan';
 

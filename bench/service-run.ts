@@ -6,7 +6,7 @@ import { loadConfig, type Config, type QueueType, type TopologyConfig } from '..
 import { createLogger, type Logger } from '../src/observability/logger';
 import { Service } from '../src/pipeline/service';
 import { openCallStore } from '../src/stores/open';
-import { SqliteStore } from '../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../src/stores/sqlite/sqlite-reader';
 import { CDR_FIELDS, type Cdr } from '../correlators/cdr';
 import { TimedStore, type CommitNote } from './timed-store';
 
@@ -66,7 +66,7 @@ export async function startService(options: ServiceRunOptions, logger: Logger = 
     const store = new TimedStore(await openCallStore(config, logger), options.onCommit);
     service = await Service.start({ config, logger, store });
     const running = service;
-    const reader = (): SqliteStore => SqliteStore.open(config.sqlitePath, { readonly: true });
+    const reader = (): SqliteReader => SqliteReader.open(config.sqlitePath);
     return {
       service: running,
       store,

@@ -1,4 +1,4 @@
-/** From a call's state to its CDR, exactly as `shared/spec/cdr.md` defines the fields. */
+/** From a call's state to its CDR, exactly as docs/cdr.md defines the fields. */
 import type { CallState } from './call-state';
 import {
   type Cdr, type CdrExtras, type CdrRecord, type ClosedBy, type Disposition, type HangupBy,

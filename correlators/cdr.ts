@@ -1,4 +1,4 @@
-/** The CDR contract (`shared/spec/cdr.md`): field names, types and the timestamp format. */
+/** The CDR contract (docs/cdr.md): field names, types and the timestamp format. */
 import { sha1Hex } from './sha1';
 
 export type Disposition = 'answered' | 'busy' | 'no_answer' | 'cancelled' | 'failed' | 'unknown';

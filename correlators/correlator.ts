@@ -8,9 +8,13 @@ import { type CallState, cloneCallState, foldEvents, hasMerged, mergeEvent, newC
 import { buildCdr, callStartUs } from './build-cdr';
 
 export interface CorrelatorOptions {
+  /** No final reply within this time after the INVITE: closed by timeout. */
   readonly setupTimeoutUs: number;
+  /** Answered and no BYE within this time: closed by timeout. */
   readonly maxCallDurationUs: number;
+  /** How long to wait for the BYE reply (and for reordered stragglers) before closing. */
   readonly byeGraceUs: number;
+  /** acc and qbl talk times that differ by more than this are flagged (`acc_mismatch`). */
   readonly accToleranceMs: number;
 }
 

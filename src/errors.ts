@@ -1,6 +1,7 @@
 /**
- * Few error classes, grouped by what the pipeline does next:
- * stop (ConfigError), dead-letter (RejectedMessageError), retry later (StoreUnavailableError).
+ * Few error classes, grouped by what the pipeline does next: stop (ConfigError) or retry later
+ * (StoreUnavailableError). A message that can never be processed is not an exception: the
+ * decoder and the store return a verdict with a DeadLetterReason, and it is dead-lettered.
  */
 
 /** Stable reason codes carried in the `x-qbl-reason` header of dead letters. */
@@ -19,20 +20,25 @@ export type DeadLetterReason =
 
 export type PipelineStage = 'decode' | 'correlate' | 'store';
 
-/** Invalid configuration: the process stops at once with this one line. */
+/**
+ * Invalid configuration: the process stops at once with this one line,
+ * `OPTION: expected EXPECTED, got "GOT (REASON)"`. Callers read the fields, never the message.
+ */
 export class ConfigError extends Error {
   readonly code = 'config.invalid';
-  constructor(readonly option: string, expected: string, got?: string) {
-    super(`${option}: expected ${expected}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`);
+  constructor(
+    /** The environment variable (or flag) to change. */
+    readonly option: string,
+    /** What a valid value looks like. */
+    readonly expected: string,
+    /** The value found (redacted when it may hold a secret). */
+    readonly got?: string,
+    /** Why the value is not usable when `expected` alone does not say it, e.g. `ENOENT`, `no such file`. */
+    readonly reason?: string,
+  ) {
+    const found = got === undefined ? undefined : reason === undefined ? got : `${got} (${reason})`;
+    super(`${option}: expected ${expected}${found === undefined ? '' : `, got ${JSON.stringify(found)}`}`);
     this.name = 'ConfigError';
-  }
-}
-
-/** A message that can never be processed: it goes to the dead-letter queue with this reason. */
-export class RejectedMessageError extends Error {
-  constructor(readonly code: DeadLetterReason, detail: string, readonly stage: PipelineStage, options?: { cause?: unknown }) {
-    super(detail, options);
-    this.name = 'RejectedMessageError';
   }
 }
 

@@ -2,10 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { connect, type ChannelModel, type SocketOptions } from 'amqplib';
 import type { Logger } from 'pino';
-import type { AmqpConfig } from '../../src/config/config';
-import { redactUrl } from '../../src/config/env';
-
-export const DEFAULT_CONNECTION_NAME = 'opensips-qbl';
+import { type AmqpConfig, DEFAULT_CONNECTION_NAME } from './options';
+import { redact } from '../../src/redact';
 
 export interface ConnectOptions {
   /** Shown by `rabbitmqctl list_connections client_properties` and the management UI. */
@@ -24,36 +22,12 @@ export class AmqpConnectionError extends Error {
   }
 }
 
-/** Removes the URL and its password from any text, e.g. an amqplib error message. */
-export function redactSecrets(text: string, config: Pick<AmqpConfig, 'url' | 'urlForLogs'>): string {
-  let out = text.split(config.url).join(config.urlForLogs);
-  let password = '';
-  try {
-    password = new URL(config.url).password;
-  } catch {
-    // Unparseable URL: the whole-URL replacement above is all we can do.
-  }
-  for (const secret of new Set([password, safeDecode(password)])) {
-    if (secret.length >= 3) out = out.split(secret).join('***');
-  }
-  // Any other credentialed URL that may have slipped in.
-  return out.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s/@]*@[^\s]*/gi, (url) => redactUrl(url));
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
 /** Wraps any error into an AmqpConnectionError whose message has no secret. */
-export function redactError(error: unknown, config: Pick<AmqpConfig, 'url' | 'urlForLogs'>, context?: string): AmqpConnectionError {
+export function redactError(error: unknown, config: Pick<AmqpConfig, 'url'>, context?: string): AmqpConnectionError {
   const raw = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string | number } | null)?.code;
   const prefix = context ? `${context}: ` : '';
-  return new AmqpConnectionError(`${prefix}${redactSecrets(raw, config)}`, code);
+  return new AmqpConnectionError(`${prefix}${redact(raw, { urls: [config.url] })}`, code);
 }
 
 function withHeartbeat(url: string, heartbeatS: number): string {

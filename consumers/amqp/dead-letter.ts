@@ -1,7 +1,7 @@
 /** What the consumer publishes to the dead-letter exchange: the unchanged body plus `x-qbl-*` headers. Pure. */
-import { createHash } from 'node:crypto';
 import type { Options } from 'amqplib';
 import type { DeadLetterReason, PipelineStage } from '../../src/errors';
+import { contentId } from './content-id';
 import { DEAD_LETTER_HEADERS } from './headers';
 import { formatUs } from '../../correlators/cdr';
 
@@ -28,18 +28,6 @@ export interface DeadLetterMessage {
   readonly options: Options.Publish;
 }
 
-/**
- * Same original exchange, routing key and body ⇒ same id, so a copy published twice (a crash
- * between the broker's confirm and our ack) can be recognised.
- */
-export function deadLetterMessageId(exchange: string, routingKey: string, body: Buffer): string {
-  // Lengths make the concatenation unambiguous.
-  return createHash('sha1')
-    .update(`${Buffer.byteLength(exchange)}:${exchange}\n${Buffer.byteLength(routingKey)}:${routingKey}\n`)
-    .update(body)
-    .digest('hex');
-}
-
 /** One line, at most `maxChars` characters, so it fits a header and a log line. */
 export function oneLine(text: string, maxChars = MAX_DETAIL_CHARS): string {
   const flat = text.replace(/[\r\n\t]+/g, ' ').trim();
@@ -60,7 +48,8 @@ export function buildDeadLetter(source: DeadLetterSource, cause: DeadLetterCause
   const options: Options.Publish = {
     persistent: true,
     headers,
-    messageId: deadLetterMessageId(source.exchange, source.routingKey, source.body),
+    // Same original exchange, routing key and body ⇒ same id.
+    messageId: contentId(source.exchange, source.routingKey, source.body),
   };
   if (source.contentType !== undefined) options.contentType = source.contentType;
   if (source.contentEncoding !== undefined) options.contentEncoding = source.contentEncoding;

@@ -3,7 +3,7 @@
  * drops events for a missing exchange). Every declaration is idempotent.
  */
 import type { Channel } from 'amqplib';
-import type { TopologyConfig } from '../../src/config/config';
+import type { TopologyConfig } from './options';
 import { ConfigError } from '../../src/errors';
 
 /** Broker arguments of the main queue, by queue type. */

@@ -1,44 +1,60 @@
 #!/usr/bin/env node
 /** `qbl`: the service and its tools. Sub-commands load lazily so `qbl cdrs` never opens an AMQP client. */
 import type { CliCommand } from './command';
-import { UsageError } from './command';
+import { UsageError } from '../flags';
 import { ConfigError } from '../errors';
 import { trapStopSignals } from './stop-signals';
+import { BUILD } from '../version';
+import { currentRuntimeProblem } from '../runtime';
 
 const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   start: () => import('./commands/start'),
   cdrs: () => import('./commands/cdrs'),
   events: () => import('./commands/events'),
+  reconcile: () => import('./commands/reconcile'),
+  evidence: () => import('./commands/evidence'),
   dlq: () => import('./commands/dlq'),
   bench: () => import('./commands/bench'),
   status: () => import('./commands/status'),
   simulate: () => import('./commands/simulate'),
-  reconcile: () => import('./commands/reconcile'),
-  evidence: () => import('./commands/evidence'),
+  healthcheck: () => import('./commands/healthcheck'),
 };
 
-function help(): string {
+/** Every command with its one-line summary (each module is loaded for it: no I/O happens on load). */
+async function help(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map(async (load) => (await load()).command));
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
-    'usage: qbl <command> [flags]',
+    `usage: qbl <command> [flags]        (${BUILD.name} ${BUILD.version})`,
     '',
     'commands:',
-    ...Object.keys(COMMANDS).map((name) => `  ${name}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `qbl <command> --help` for a command\'s flags.',
+    'Run `qbl <command> --help` for a command\'s flags, `qbl --version` for the version.',
+    'Configuration comes from environment variables (see README.md).',
   ].join('\n');
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${help()}\n`);
+    (name === undefined ? process.stderr : process.stdout).write(`${await help()}\n`);
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`${BUILD.name} ${BUILD.version}\n`);
+    return 0;
+  }
+  const runtimeProblem = currentRuntimeProblem();
+  if (runtimeProblem !== null) {
+    process.stderr.write(`qbl: ${runtimeProblem}\n`);
+    return 78; // EX_CONFIG: the deployment's runtime is wrong, as with a bad option
   }
   // The service must not die on a SIGTERM that arrives while its modules are still loading.
   if (name === 'start') void trapStopSignals();
   const load = COMMANDS[name];
   if (!load) {
-    process.stderr.write(`qbl: unknown command ${JSON.stringify(name)}\n${help()}\n`);
+    process.stderr.write(`qbl: unknown command ${JSON.stringify(name)}\n${await help()}\n`);
     return 2;
   }
   const { command } = await load();

@@ -1,6 +1,6 @@
 /** `--since` / `--until` values → integer microseconds since the epoch (pure: now is an argument). */
 import { DateTime } from 'luxon';
-import { UsageError } from './command';
+import { UsageError } from '../flags';
 
 export const TIME_FORMS = 'an ISO 8601 / RFC 3339 time (no zone = UTC, e.g. 2026-11-27T13:05:09.123456Z), '
   + 'a date (2026-11-27, UTC midnight) or a duration before now (30s, 15m, 2h, 7d, 1w, 1h30m)';

@@ -1,78 +1,27 @@
 /**
- * Configuration is read from the environment once, validated, and frozen into a typed object.
- * Every rule fails with the option's name and what was expected (ConfigError).
+ * Configuration is read from the environment once, validated, and frozen into a typed object
+ * that composes the stages' own option types. Each value is read through its row of the table of
+ * variables (variables.ts); every rule fails with the option's name and what was expected (ConfigError).
  */
 import { ConfigError } from '../errors';
-import {
-  DEFAULT_ATTRIBUTE_NAMES, DEFAULT_EVENT_NAMES, EVENT_MAPPINGS, QBL_ATTRIBUTES,
-  type DecoderOptions, type EventMapping, type QblAttribute,
-} from '../../consumers/decode/options';
-import {
-  type Env, readEnum, readInt, readOptionalString, readPairs, readReadableFile, readSecret, readString, redactUrl,
-} from './env';
+import { DEFAULT_ATTRIBUTE_NAMES, DEFAULT_EVENT_NAMES, type DecoderOptions, type EventMapping, type QblAttribute } from '../../consumers/decode/options';
+import { type Env, read } from './env';
+import { redact } from '../redact';
 import { readDialPlan } from './dialplan';
+import { DEFAULT_AMQP_URL, VARIABLES as V } from './variables';
 import type { DialPlan } from '../numbers/dial-plan';
+import type { AmqpConfig, IntakeConfig, QueueType, TopologyConfig } from '../../consumers/amqp/options';
+import type { CorrelatorOptions } from '../../correlators/correlator';
+import type { SearchConfig } from '../stores/search/options';
 
-export type QueueType = 'quorum' | 'classic';
+/** Each stage owns its options; the configuration composes them. */
+export type { AmqpConfig, IntakeConfig, QueueType, SearchConfig, TopologyConfig };
 
-export interface AmqpConfig {
-  /** Full URL including credentials: never log it, log `urlForLogs`. */
-  readonly url: string;
-  readonly urlForLogs: string;
-  readonly heartbeatS: number;
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-}
-
-export interface TopologyConfig {
-  readonly exchange: string;
-  readonly queue: string;
-  readonly queueType: QueueType;
-  readonly bindingKey: string;
-  /** Deliveries of one message before the broker dead-letters it (quorum queues only). */
-  readonly deliveryLimit: number;
-  readonly deadLetterExchange: string;
-  readonly deadLetterQueue: string;
-}
-
-export interface IntakeConfig {
-  readonly prefetch: number;
-  /** A batch is committed when it holds this many messages… */
-  readonly batchSize: number;
-  /** …or when its oldest message has waited this long. */
-  readonly batchWaitMs: number;
-}
-
-export interface CorrelatorConfig {
-  /** No final reply within this time after the INVITE: closed by timeout. */
-  readonly setupTimeoutUs: number;
-  /** Answered and no BYE within this time: closed by timeout. */
-  readonly maxCallDurationUs: number;
-  /** How long to wait for the BYE reply (and for reordered stragglers) before closing. */
-  readonly byeGraceUs: number;
+/** The correlator's own options, plus how the service drives it: the sweep and the event clock. */
+export interface CorrelatorConfig extends CorrelatorOptions {
   readonly sweepIntervalMs: number;
   /** Events further ahead of the wall clock than this do not advance the event clock. */
   readonly maxClockSkewUs: number;
-  /** acc and qbl talk times that differ by more than this are flagged (`acc_mismatch`). */
-  readonly accToleranceMs: number;
-}
-
-export interface SearchConfig {
-  readonly engine: 'elasticsearch' | 'opensearch';
-  readonly url: string;
-  readonly urlForLogs: string;
-  readonly apiKey?: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly caFile?: string;
-  /** Amazon OpenSearch Service: SigV4 signing in this region. */
-  readonly awsRegion?: string;
-  readonly indexPrefix: string;
-  readonly retentionDays: number;
-  readonly bulkMaxDocs: number;
-  readonly bulkFlushMs: number;
-  readonly bulkConcurrency: number;
 }
 
 export interface HttpConfig {
@@ -97,123 +46,100 @@ export interface Config {
   readonly statsIntervalS: number;
 }
 
-export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-
-const NAME = /^[A-Za-z0-9_.:-]{1,255}$/;
-
-function readName(env: Env, option: string, fallback: string): string {
-  const value = readString(env, option, fallback);
-  if (!NAME.test(value)) throw new ConfigError(option, 'a name of letters, digits, `_.:-` (at most 255)', value);
-  return value;
-}
+export { DEFAULT_AMQP_URL };
 
 function readAmqp(env: Env): AmqpConfig {
-  const url = readSecret(env, 'AMQP_URL') ?? DEFAULT_AMQP_URL;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('AMQP_URL', 'an amqp:// or amqps:// URL', redactUrl(url));
-  }
-  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-    throw new ConfigError('AMQP_URL', 'an amqp:// or amqps:// URL', redactUrl(url));
-  }
+  const url = read(env, V.AMQP_URL);
   return Object.freeze({
     url,
-    urlForLogs: redactUrl(url),
-    heartbeatS: readInt(env, 'AMQP_HEARTBEAT_S', 30, 0, 3600),
-    caFile: readReadableFile(env, 'AMQP_CA_FILE'),
-    certFile: readReadableFile(env, 'AMQP_CERT_FILE'),
-    keyFile: readReadableFile(env, 'AMQP_KEY_FILE'),
+    urlForLogs: redact(url),
+    heartbeatS: read(env, V.AMQP_HEARTBEAT_S),
+    caFile: read(env, V.AMQP_CA_FILE),
+    certFile: read(env, V.AMQP_CERT_FILE),
+    keyFile: read(env, V.AMQP_KEY_FILE),
   });
 }
 
 function readTopology(env: Env): TopologyConfig {
-  const queue = readName(env, 'QBL_QUEUE', 'qbl.events');
+  const queue = read(env, V.QBL_QUEUE);
   return Object.freeze({
-    exchange: readName(env, 'QBL_EXCHANGE', 'opensips'),
+    exchange: read(env, V.QBL_EXCHANGE),
     queue,
-    queueType: readEnum<QueueType>(env, 'QBL_QUEUE_TYPE', ['quorum', 'classic'], 'quorum'),
-    bindingKey: readString(env, 'QBL_BINDING_KEY', '#'),
-    deliveryLimit: readInt(env, 'QBL_DELIVERY_LIMIT', 10, 1, 1000),
-    deadLetterExchange: readName(env, 'QBL_DEAD_LETTER_EXCHANGE', `${queue}.dlx`),
-    deadLetterQueue: readName(env, 'QBL_DEAD_LETTER_QUEUE', `${queue}.dead`),
+    queueType: read(env, V.QBL_QUEUE_TYPE),
+    bindingKey: read(env, V.QBL_BINDING_KEY),
+    deliveryLimit: read(env, V.QBL_DELIVERY_LIMIT),
+    deadLetterExchange: read(env, V.QBL_DEAD_LETTER_EXCHANGE) ?? `${queue}.dlx`,
+    deadLetterQueue: read(env, V.QBL_DEAD_LETTER_QUEUE) ?? `${queue}.dead`,
   });
 }
 
 function readIntake(env: Env): IntakeConfig {
-  const prefetch = readInt(env, 'QBL_PREFETCH', 10_000, 1, 65535);
-  const batchSize = readInt(env, 'QBL_BATCH_SIZE', 5000, 1, 65535);
+  const prefetch = read(env, V.QBL_PREFETCH);
+  const batchSize = read(env, V.QBL_BATCH_SIZE);
   if (batchSize > prefetch) throw new ConfigError('QBL_BATCH_SIZE', `at most QBL_PREFETCH (${prefetch})`, String(batchSize));
-  return Object.freeze({ prefetch, batchSize, batchWaitMs: readInt(env, 'QBL_BATCH_WAIT_MS', 10, 0, 10_000) });
+  return Object.freeze({ prefetch, batchSize, batchWaitMs: read(env, V.QBL_BATCH_WAIT_MS) });
 }
 
 function readCorrelator(env: Env): CorrelatorConfig {
   const S = 1_000_000;
   return Object.freeze({
-    setupTimeoutUs: readInt(env, 'QBL_SETUP_TIMEOUT_S', 300, 1, 86_400) * S,
-    maxCallDurationUs: readInt(env, 'QBL_MAX_CALL_DURATION_S', 14_400, 1, 30 * 86_400) * S,
-    byeGraceUs: readInt(env, 'QBL_BYE_GRACE_S', 5, 0, 3600) * S,
-    sweepIntervalMs: readInt(env, 'QBL_SWEEP_INTERVAL_MS', 1000, 10, 60_000),
-    maxClockSkewUs: readInt(env, 'QBL_MAX_CLOCK_SKEW_S', 300, 0, 86_400) * S,
-    accToleranceMs: readInt(env, 'QBL_ACC_TOLERANCE_MS', 1000, 0, 3_600_000),
+    setupTimeoutUs: read(env, V.QBL_SETUP_TIMEOUT_S) * S,
+    maxCallDurationUs: read(env, V.QBL_MAX_CALL_DURATION_S) * S,
+    byeGraceUs: read(env, V.QBL_BYE_GRACE_S) * S,
+    sweepIntervalMs: read(env, V.QBL_SWEEP_INTERVAL_MS),
+    maxClockSkewUs: read(env, V.QBL_MAX_CLOCK_SKEW_S) * S,
+    accToleranceMs: read(env, V.QBL_ACC_TOLERANCE_MS),
   });
 }
 
 function readDecoder(env: Env): DecoderOptions {
   const eventNames = new Map<string, EventMapping>(DEFAULT_EVENT_NAMES);
-  for (const [name, kind] of readPairs(env, 'QBL_EVENT_MAP')) {
-    if (!(EVENT_MAPPINGS as readonly string[]).includes(kind)) {
-      throw new ConfigError('QBL_EVENT_MAP', `EVENT=KIND pairs with KIND one of ${EVENT_MAPPINGS.join(', ')}`, `${name}=${kind}`);
-    }
-    eventNames.set(name, kind as EventMapping);
-  }
+  for (const [name, kind] of read(env, V.QBL_EVENT_MAP) ?? []) eventNames.set(name, kind);
   const attributeNames: Record<QblAttribute, string> = { ...DEFAULT_ATTRIBUTE_NAMES };
-  for (const [ours, theirs] of readPairs(env, 'QBL_ATTRIBUTE_MAP')) {
-    if (!(QBL_ATTRIBUTES as readonly string[]).includes(ours)) {
-      throw new ConfigError('QBL_ATTRIBUTE_MAP', `OURS=THEIRS pairs with OURS one of ${QBL_ATTRIBUTES.join(', ')}`, `${ours}=${theirs}`);
-    }
-    attributeNames[ours as QblAttribute] = theirs;
-  }
+  for (const [ours, theirs] of read(env, V.QBL_ATTRIBUTE_MAP) ?? []) attributeNames[ours] = theirs;
   return Object.freeze({
     eventNames,
     attributeNames: Object.freeze(attributeNames),
-    maxBodyBytes: readInt(env, 'QBL_MAX_BODY_BYTES', 65_536, 1024, 16 * 1024 * 1024),
+    maxBodyBytes: read(env, V.QBL_MAX_BODY_BYTES),
   });
 }
 
 function readSearch(env: Env): SearchConfig | undefined {
-  const esUrl = readOptionalString(env, 'ELASTICSEARCH_URL');
-  const osUrl = readOptionalString(env, 'OPENSEARCH_URL');
+  const esUrl = read(env, V.ELASTICSEARCH_URL);
+  const osUrl = read(env, V.OPENSEARCH_URL);
   if (esUrl && osUrl) throw new ConfigError('ELASTICSEARCH_URL', 'either ELASTICSEARCH_URL or OPENSEARCH_URL, not both');
   const url = esUrl ?? osUrl;
   if (url === undefined) return undefined;
-  const engine = esUrl ? 'elasticsearch' : 'opensearch';
-  const prefix = engine === 'elasticsearch' ? 'ELASTICSEARCH' : 'OPENSEARCH';
-  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ConfigError(`${prefix}_URL`, 'an http:// or https:// URL', redactUrl(url));
-  const indexPrefix = readString(env, 'QBL_INDEX_PREFIX', 'qbl');
-  if (!/^[a-z0-9][a-z0-9_-]{0,50}$/.test(indexPrefix)) {
-    throw new ConfigError('QBL_INDEX_PREFIX', 'lower-case letters, digits, `_` or `-` (at most 51)', indexPrefix);
-  }
+  const indexPrefix = read(env, V.QBL_INDEX_PREFIX);
+  const credentials = esUrl !== undefined
+    ? {
+      engine: 'elasticsearch' as const,
+      apiKey: read(env, V.ELASTICSEARCH_API_KEY),
+      username: read(env, V.ELASTICSEARCH_USERNAME),
+      password: read(env, V.ELASTICSEARCH_PASSWORD),
+      caFile: read(env, V.ELASTICSEARCH_CA_FILE),
+      awsRegion: undefined,
+    }
+    : {
+      engine: 'opensearch' as const,
+      apiKey: undefined,
+      username: read(env, V.OPENSEARCH_USERNAME),
+      password: read(env, V.OPENSEARCH_PASSWORD),
+      caFile: read(env, V.OPENSEARCH_CA_FILE),
+      awsRegion: read(env, V.OPENSEARCH_AWS_REGION),
+    };
   return Object.freeze({
-    engine,
     url,
-    urlForLogs: redactUrl(url),
-    apiKey: engine === 'elasticsearch' ? readSecret(env, 'ELASTICSEARCH_API_KEY') : undefined,
-    username: readOptionalString(env, `${prefix}_USERNAME`),
-    password: readSecret(env, `${prefix}_PASSWORD`),
-    caFile: readReadableFile(env, `${prefix}_CA_FILE`),
-    awsRegion: engine === 'opensearch' ? readOptionalString(env, 'OPENSEARCH_AWS_REGION') : undefined,
+    urlForLogs: redact(url),
+    ...credentials,
     indexPrefix,
-    retentionDays: readInt(env, 'QBL_RETENTION_DAYS', 400, 1, 36_500),
-    bulkMaxDocs: readInt(env, 'QBL_BULK_MAX_DOCS', 2000, 1, 100_000),
-    bulkFlushMs: readInt(env, 'QBL_BULK_FLUSH_MS', 200, 1, 60_000),
-    bulkConcurrency: readInt(env, 'QBL_BULK_CONCURRENCY', 2, 1, 32),
+    retentionDays: read(env, V.QBL_RETENTION_DAYS),
+    bulkMaxDocs: read(env, V.QBL_BULK_MAX_DOCS),
+    bulkConcurrency: read(env, V.QBL_BULK_CONCURRENCY),
   });
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const sqlitePath = readString(env, 'SQLITE_PATH', './data/qbl.db');
   return Object.freeze({
     amqp: readAmqp(env),
     topology: readTopology(env),
@@ -221,14 +147,13 @@ export function loadConfig(env: Env = process.env): Config {
     correlator: readCorrelator(env),
     decoder: readDecoder(env),
     dialPlan: readDialPlan(env),
-    sqlitePath,
+    sqlitePath: read(env, V.SQLITE_PATH),
     search: readSearch(env),
     http: Object.freeze({
-      port: readInt(env, 'QBL_HTTP_PORT', 9464, 0, 65535),
-      host: readString(env, 'QBL_HTTP_HOST', '127.0.0.1'),
+      port: read(env, V.QBL_HTTP_PORT),
+      host: read(env, V.QBL_HTTP_HOST),
     }),
-    logLevel: readEnum(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
-    statsIntervalS: readInt(env, 'QBL_STATS_INTERVAL_S', 60, 0, 86_400),
+    logLevel: read(env, V.LOG_LEVEL),
+    statsIntervalS: read(env, V.QBL_STATS_INTERVAL_S),
   });
 }
-

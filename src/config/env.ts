@@ -1,27 +1,44 @@
-/** Typed, range-checked readers for environment variables; each failure names the option. */
+/**
+ * Reading one environment variable through its row of the table (variables.ts), and the parsers
+ * the rows use. Every failure is a ConfigError naming the variable.
+ */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Text (trimmed, never blank) → value; throws ConfigError naming the variable. */
+export type Parser<T> = (text: string, name: string) => T;
+
+/** One environment variable: what it means, its default and how its text is read. */
+export interface Variable<T> {
+  readonly name: string;
+  /** One Markdown line for README's configuration table. */
+  readonly meaning: string;
+  /** The value when the variable is unset or blank; absent when there is none (or it is derived, see `shownDefault`). */
+  readonly default?: T;
+  /** How README shows the default when it is not the plain value, e.g. `` `<QBL_QUEUE>.dlx` ``. */
+  readonly shownDefault?: string;
+  readonly parse: Parser<T>;
+  /** May come from the file named by `NAME_FILE` instead (Docker and Kubernetes secrets); never printed. */
+  readonly secret?: boolean;
+}
+
+/** The variable's value: parsed text, else its default. */
+export function read<T>(env: Env, variable: Variable<T> & { readonly default: T }): T;
+export function read<T>(env: Env, variable: Variable<T>): T | undefined;
+export function read<T>(env: Env, variable: Variable<T>): T | undefined {
+  const text = variable.secret ? secretText(env, variable.name) : raw(env, variable.name);
+  return text === undefined ? variable.default : variable.parse(text, variable.name);
+}
 
 function raw(env: Env, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-export function readString(env: Env, name: string, fallback: string): string {
-  return raw(env, name) ?? fallback;
-}
-
-export function readOptionalString(env: Env, name: string): string | undefined {
-  return raw(env, name);
-}
-
-/**
- * A secret from `NAME` or from the file named by `NAME_FILE` (Docker and Kubernetes secrets).
- * The value itself never appears in an error.
- */
-export function readSecret(env: Env, name: string): string | undefined {
+/** `NAME`, or the content of the file named by `NAME_FILE`; the value itself never appears in an error. */
+function secretText(env: Env, name: string): string | undefined {
   const direct = raw(env, name);
   const file = raw(env, `${name}_FILE`);
   if (direct !== undefined && file !== undefined) {
@@ -31,67 +48,65 @@ export function readSecret(env: Env, name: string): string | undefined {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (error) {
-    throw new ConfigError(`${name}_FILE`, 'a readable file', `${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new ConfigError(`${name}_FILE`, 'a readable file', file, (error as NodeJS.ErrnoException).code ?? 'unreadable');
   }
 }
 
-export function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const text = raw(env, name);
-  if (text === undefined) return fallback;
-  if (!/^-?\d+$/.test(text)) throw new ConfigError(name, `an integer from ${min} to ${max}`, text);
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `an integer from ${min} to ${max}`, text);
-  }
-  return value;
+// ---- parsers --------------------------------------------------------------------------------
+
+export const text: Parser<string> = (value) => value;
+
+export function integer(min: number, max: number): Parser<number> {
+  return (value, name) => {
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw new ConfigError(name, `an integer from ${min} to ${max}`, value);
+    }
+    return parsed;
+  };
 }
 
-export function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const text = raw(env, name);
-  if (text === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(text)) throw new ConfigError(name, `one of ${allowed.join(', ')}`, text);
-  return text as T;
+export function oneOf<T extends string>(allowed: readonly T[]): Parser<T> {
+  return (value, name) => {
+    if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `one of ${allowed.join(', ')}`, value);
+    return value as T;
+  };
 }
 
-export function readBool(env: Env, name: string, fallback: boolean): boolean {
-  const text = raw(env, name)?.toLowerCase();
-  if (text === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(text)) return true;
-  if (['0', 'false', 'no', 'off'].includes(text)) return false;
-  throw new ConfigError(name, 'true or false', text);
+/** A value that must match `pattern`; `expected` says what that means to a person. */
+export function matching(pattern: RegExp, expected: string, shown: (value: string) => string = (value) => value): Parser<string> {
+  return (value, name) => {
+    if (!pattern.test(value)) throw new ConfigError(name, expected, shown(value));
+    return value;
+  };
 }
 
-export function readReadableFile(env: Env, name: string): string | undefined {
-  const file = raw(env, name);
-  if (file === undefined) return undefined;
+/** A path to a file this process can read now. */
+export const readableFile: Parser<string> = (file, name) => {
   try {
     readFileSync(file);
   } catch (error) {
-    throw new ConfigError(name, 'a readable file', `${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new ConfigError(name, 'a readable file', file, (error as NodeJS.ErrnoException).code ?? 'unreadable');
   }
   return file;
-}
+};
 
 /** `a=b,c=d` pairs; keys and values trimmed. */
-export function readPairs(env: Env, name: string): Array<[string, string]> {
-  const text = raw(env, name);
-  if (text === undefined) return [];
-  return text.split(',').filter((part) => part.trim() !== '').map((part) => {
+export const pairs: Parser<ReadonlyArray<readonly [string, string]>> = (value, name) =>
+  value.split(',').filter((part) => part.trim() !== '').map((part) => {
     const eq = part.indexOf('=');
     if (eq <= 0 || eq === part.length - 1) throw new ConfigError(name, 'comma-separated NAME=VALUE pairs', part.trim());
-    return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
+    return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()] as const;
   });
-}
 
-/**
- * Rewrites `scheme://user:password@host` to `scheme://user:***@host` so a URL can be logged.
- * Everything up to the LAST `@` before the host is credentials (a password may hold `@` or `/`);
- * a user part that looks odd is hidden too.
- */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)(\S*)@/i, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
-    return `${scheme}${user && !/[/?#@]/.test(user) ? `${user}:***` : '***'}@`;
-  });
+/** A comma-separated list of items matching `pattern`, deduplicated; `none` is the explicit empty list. */
+export function list(pattern: RegExp, expected: string): Parser<readonly string[]> {
+  return (value, name) => {
+    if (value.toLowerCase() === 'none') return Object.freeze([]);
+    const items = value.split(',').map((item) => item.trim().toLowerCase()).filter((item) => item !== '');
+    for (const item of items) {
+      if (!pattern.test(item)) throw new ConfigError(name, expected, item);
+    }
+    return Object.freeze([...new Set(items)]);
+  };
 }

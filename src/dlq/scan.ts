@@ -6,6 +6,7 @@
  * quorum queue, an incremented `x-delivery-count`).
  */
 import type { GetMessage } from 'amqplib';
+import { checkQueue } from '../../consumers/amqp/probe';
 import { ConfigError } from '../errors';
 import { closeQuietly, type AmqpConnection } from './connect';
 import { readDeadLetter, type DeadLetterInfo } from './dead-letter';
@@ -46,11 +47,9 @@ export async function scanQueue(connection: AmqpConnection, queue: string, visit
     if (verdict === 'stop') stopping = true;
   };
   try {
-    try {
-      depth = (await channel.checkQueue(queue)).messageCount;
-    } catch {
-      throw new ConfigError('QBL_DEAD_LETTER_QUEUE', 'an existing queue', queue);
-    }
+    const found = await checkQueue(connection, queue);
+    if (!found) throw new ConfigError('QBL_DEAD_LETTER_QUEUE', 'an existing queue', queue);
+    depth = found.ready;
     hooks.onStart?.(depth);
     while (scanned < depth && !stopping && failure === undefined && !hooks.signal?.aborted) {
       if (pending.size >= concurrency) {

@@ -10,7 +10,8 @@ import { scanQueue, type ScanHooks } from './scan';
 import { countDeadLetter, emptyStats, type DeadLetterStats } from './stats';
 import type { PeekedMessage } from './preview';
 import { decideReplay, replayProperties, type MessageProps, type ReasonMatcher, type ReplayRules, type SkipWhy } from './selection';
-import { ReplayPublisher } from './publisher';
+import { ConfirmPublisher } from '../../consumers/amqp/publisher';
+import { exchangeExists } from '../../consumers/amqp/probe';
 
 export interface StatsResult extends DeadLetterStats {
   readonly depth: number;
@@ -113,8 +114,14 @@ export async function replayDeadLetters(connection: AmqpConnection, queue: strin
   const summary: ReplaySummary = {
     depth: 0, scanned: 0, replayed: 0, skipped: { reason: 0, max_replays: 0, no_target: 0 }, failed: 0, byTarget: new Map(),
   };
-  // Opened in a dry run too: checking that target exchanges exist changes nothing.
-  const publisher = await ReplayPublisher.open(connection);
+  // Opened in a dry run too (it publishes nothing then).
+  const publisher = await ConfirmPublisher.on(connection, { maxOutstanding: REPLAY_WINDOW });
+  const exchanges = new Map<string, Promise<boolean>>();
+  const targetExists = (exchange: string): Promise<boolean> => {
+    let known = exchanges.get(exchange);
+    if (!known) exchanges.set(exchange, known = exchangeExists(connection, exchange));
+    return known;
+  };
   const done = (outcome: ReplayOutcome, detail?: string) => {
     if (outcome === 'replayed') summary.replayed += 1;
     else if (outcome === 'failed') summary.failed += 1;
@@ -133,7 +140,7 @@ export async function replayDeadLetters(connection: AmqpConnection, queue: strin
       started += 1;
       const { exchange, routingKey } = decision.target;
       const label = targetLabel(exchange, routingKey);
-      if (!(await publisher.exchangeExists(exchange))) {
+      if (!(await targetExists(exchange))) {
         done('failed', `exchange ${JSON.stringify(exchange)} does not exist`);
         return 'keep';
       }

@@ -28,6 +28,12 @@ export interface OpsServerOptions {
 
 const DEFAULT_STORE_TIMEOUT_MS = 2000;
 
+/** The endpoint as a client on this host reaches it: a wildcard bind (0.0.0.0, ::) is asked on 127.0.0.1. */
+export function localEndpointUrl(http: { readonly host: string; readonly port: number }, path: string): string {
+  const host = http.host === '0.0.0.0' || http.host === '::' ? '127.0.0.1' : http.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${http.port}${path}`;
+}
+
 /** Broker and store probes combined; a store ping that hangs counts as down after `timeoutMs`. */
 export async function checkReadiness(brokerConnected: boolean, pingStore: () => Promise<void>, timeoutMs: number): Promise<Readiness> {
   let timer: NodeJS.Timeout | undefined;

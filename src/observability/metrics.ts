@@ -1,23 +1,42 @@
 /**
  * Prometheus metrics for one service, in its own Registry (never the global one, so tests can run
- * several services in one process). Almost every metric is read from the stages' own stats objects
- * in a collect() callback at scrape time: no second set of counters to drift from the first.
- * Only the commit-latency histogram is fed directly (from the pipeline's onCommit hook).
+ * several services in one process). The metrics are told what to count: at scrape time they call
+ * `read()`, which the service answers from its stages' own stats (no second set of counters to
+ * drift from the first). Only the commit-latency histogram is fed directly (observeCommit).
  * Every metric name is in METRIC_NAMES; docs/operations.md and docs/alerts/qbl-alerts.yml use them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ConsumerStats } from '../../consumers/amqp/batch-consumer';
-import type { PipelineStats } from '../pipeline/pipeline';
+import { BUILD } from '../version';
 
-/** What the metrics read at scrape time; the service passes its stages, tests pass plain objects. */
+/** Cumulative counts by label value. */
+export type Counts = Readonly<Record<string, number | undefined>>;
+
+/** The figures the metrics export, as they stand at scrape time: counts since start, and current levels. */
+export interface MetricsReadings {
+  readonly deliveriesReceived: number;
+  readonly deliveriesAcked: number;
+  readonly deliveriesDropped: number;
+  readonly unackedDeliveries: number;
+  readonly eventsByKind: Counts;
+  /** Messages the pipeline refused, by reason code; those starting `decode.` are decode failures. */
+  readonly rejectedByReason: Counts;
+  /** Dead letters confirmed by the broker, by reason code. */
+  readonly deadLettersByReason: Counts;
+  /** CDRs by source (`qbl`, `acc`), then disposition. */
+  readonly cdrsBySourceAndDisposition: Readonly<Record<string, Counts | undefined>>;
+  readonly storeRetries: number;
+  readonly amqpReconnects: number;
+  /** Wall time (µs) of the last commit that wrote a CDR; null: none since start. */
+  readonly lastCdrAtUs: number | null;
+  readonly openCalls: number;
+  readonly oldestOpenCallAgeS: number;
+  readonly brokerConnected: boolean;
+  readonly brokerBlocked: boolean;
+}
+
+/** What the metrics read at scrape time; the service answers from its stages, tests with plain objects. */
 export interface MetricsSources {
-  readonly pipeline: {
-    readonly stats: PipelineStats;
-    readonly correlator: { readonly openCallCount: number; oldestOpenCallUs(): number | null };
-    /** The pipeline's event clock (µs): the oldest open call's age is measured against it. */
-    eventClockUs(): number;
-  };
-  readonly consumer: { readonly stats: ConsumerStats };
+  read(): MetricsReadings;
   /** Resolves when the store answers; qbl_store_up is 0 when it rejects. */
   pingStore?(): Promise<void>;
 }
@@ -25,6 +44,8 @@ export interface MetricsSources {
 export interface MetricsOptions {
   /** process_* and nodejs_* metrics from prom-client (default true). */
   readonly processMetrics?: boolean;
+  /** Where CDRs go, for qbl_build_info's `store` label (default `sqlite`). */
+  readonly storeEngine?: string;
 }
 
 export const COMMIT_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -34,11 +55,9 @@ export const METRIC_NAMES = [
   'qbl_deliveries_acked_total',
   'qbl_deliveries_dropped_total',
   'qbl_events_consumed_total',
-  'qbl_decode_failures_total',
   'qbl_rejected_messages_total',
   'qbl_dead_letters_total',
   'qbl_cdrs_written_total',
-  'qbl_cdrs_written_by_source_total',
   'qbl_last_cdr_written_timestamp_seconds',
   'qbl_open_calls',
   'qbl_oldest_open_call_age_seconds',
@@ -49,16 +68,22 @@ export const METRIC_NAMES = [
   'qbl_amqp_reconnects_total',
   'qbl_broker_connected',
   'qbl_broker_blocked',
+  'qbl_build_info',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
 
-/** Sets a counter to the stats object's cumulative values (counters here mirror monotonic stats). */
-function mirror(counter: Counter<string>, label: string, values: Readonly<Record<string, number | undefined>>): void {
-  counter.reset();
+/** One series per key of `values`, labelled `label` (and `fixed`); zero and missing counts add none. */
+function addCounts(counter: Counter<string>, label: string, values: Counts, fixed: Readonly<Record<string, string>> = {}): void {
   for (const [key, value] of Object.entries(values)) {
-    if (value !== undefined && value > 0) counter.inc({ [label]: key }, value);
+    if (value !== undefined && value > 0) counter.inc({ ...fixed, [label]: key }, value);
   }
+}
+
+/** Sets a counter to the stats object's cumulative values (counters here mirror monotonic stats). */
+function mirror(counter: Counter<string>, label: string, values: Counts): void {
+  counter.reset();
+  addCounts(counter, label, values);
 }
 
 function mirrorOne(counter: Counter<string>, value: number): void {
@@ -74,42 +99,52 @@ export class ServiceMetrics {
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
     const self = this;
-    const pipeline = () => self.sources?.pipeline;
-    const consumer = () => self.sources?.consumer.stats;
+    const now = (): MetricsReadings | undefined => self.sources?.read();
+    const count = (pick: (r: MetricsReadings) => number) => () => { const r = now(); return r ? pick(r) : 0; };
+    const counts = (pick: (r: MetricsReadings) => Counts) => () => { const r = now(); return r ? pick(r) : {}; };
 
-    const counter = (name: MetricName, help: string, labelNames: string[], read: (c: Counter<string>) => void) =>
-      new Counter({ name, help, labelNames, registers, collect() { read(this); } });
+    const counter = (name: MetricName, help: string, label: string | undefined, read: () => number | Counts) =>
+      new Counter({
+        name, help, labelNames: label ? [label] : [], registers,
+        collect() {
+          const value = read();
+          if (typeof value === 'number') mirrorOne(this, value);
+          else mirror(this, label!, value);
+        },
+      });
     const gauge = (name: MetricName, help: string, read: () => number) =>
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
 
-    counter('qbl_deliveries_received_total', 'AMQP deliveries received (redeliveries included).', [], (c) => mirrorOne(c, consumer()?.delivered ?? 0));
-    counter('qbl_deliveries_acked_total', 'AMQP deliveries acked after their batch was committed (or dead-lettered).', [], (c) => mirrorOne(c, consumer()?.acked ?? 0));
-    counter('qbl_deliveries_dropped_total', 'Deliveries left unacked because their connection was lost; the broker redelivers them.', [], (c) => mirrorOne(c, consumer()?.dropped ?? 0));
-    counter('qbl_events_consumed_total', 'Decoded events handed to the correlator, by event kind.', ['kind'], (c) => mirror(c, 'kind', pipeline()?.stats.eventsByKind ?? {}));
-    counter('qbl_decode_failures_total', 'Messages the decoder refused, by reason code.', ['reason'],
-      (c) => mirror(c, 'reason', Object.fromEntries(Object.entries(pipeline()?.stats.rejectedByReason ?? {}).filter(([r]) => r.startsWith('decode.')))));
-    counter('qbl_rejected_messages_total', 'Messages the pipeline sent to the dead-letter queue, by reason code (decode, store, process).', ['reason'],
-      (c) => mirror(c, 'reason', pipeline()?.stats.rejectedByReason ?? {}));
-    counter('qbl_dead_letters_total', 'Dead letters confirmed by the broker, by reason code.', ['reason'], (c) => mirror(c, 'reason', consumer()?.deadLettered ?? {}));
-    counter('qbl_cdrs_written_total', 'CDRs committed to the store, by disposition (a rewritten CDR counts again).', ['disposition'],
-      (c) => mirror(c, 'disposition', pipeline()?.stats.cdrsByDisposition ?? {}));
-    counter('qbl_cdrs_written_by_source_total', 'CDRs committed to the store, by source (qbl, acc, qbl+acc).', ['source'],
-      (c) => mirror(c, 'source', pipeline()?.stats.cdrsBySource ?? {}));
-    counter('qbl_store_retries_total', 'Batch retries after the store was unavailable (intake paused meanwhile).', [], (c) => mirrorOne(c, consumer()?.retries ?? 0));
-    counter('qbl_amqp_reconnects_total', 'Successful AMQP reconnections after a lost connection.', [], (c) => mirrorOne(c, consumer()?.reconnects ?? 0));
+    counter('qbl_deliveries_received_total', 'AMQP deliveries received (redeliveries included).', undefined, count((r) => r.deliveriesReceived));
+    counter('qbl_deliveries_acked_total', 'AMQP deliveries acked after their batch was committed (or dead-lettered).', undefined, count((r) => r.deliveriesAcked));
+    counter('qbl_deliveries_dropped_total', 'Deliveries left unacked because their connection was lost; the broker redelivers them.', undefined, count((r) => r.deliveriesDropped));
+    counter('qbl_events_consumed_total', 'Decoded events handed to the correlator, by event kind.', 'kind', counts((r) => r.eventsByKind));
+    counter('qbl_rejected_messages_total', 'Messages the pipeline sent to the dead-letter queue, by reason code (decode.*, store.rejected, process.failed).', 'reason',
+      counts((r) => r.rejectedByReason));
+    counter('qbl_dead_letters_total', 'Dead letters confirmed by the broker, by reason code.', 'reason', counts((r) => r.deadLettersByReason));
+    new Counter({
+      name: 'qbl_cdrs_written_total' satisfies MetricName,
+      help: 'CDRs committed to the store, by source (qbl, acc) and disposition (a rewritten CDR counts again).',
+      labelNames: ['source', 'disposition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [source, byDisposition] of Object.entries(now()?.cdrsBySourceAndDisposition ?? {})) {
+          addCounts(this, 'disposition', byDisposition ?? {}, { source });
+        }
+      },
+    });
+    counter('qbl_store_retries_total', 'Batch retries after the store was unavailable (intake paused meanwhile).', undefined, count((r) => r.storeRetries));
+    counter('qbl_amqp_reconnects_total', 'Successful AMQP reconnections after a lost connection.', undefined, count((r) => r.amqpReconnects));
 
-    gauge('qbl_last_cdr_written_timestamp_seconds', 'Wall time of the last CDR commit (0: none since start).', () => {
-      const us = pipeline()?.stats.lastCdrAtUs;
-      return us === null || us === undefined ? 0 : us / 1e6;
-    });
-    gauge('qbl_open_calls', 'Calls the correlator holds open.', () => pipeline()?.correlator.openCallCount ?? 0);
-    gauge('qbl_oldest_open_call_age_seconds', 'Event-clock age of the oldest open call\'s first event (0: no open call).', () => {
-      const p = pipeline();
-      return p ? oldestOpenCallAgeS(p.correlator.oldestOpenCallUs(), p.eventClockUs()) : 0;
-    });
-    gauge('qbl_unacked_deliveries', 'Deliveries received and not yet settled.', () => consumer()?.unacked ?? 0);
-    gauge('qbl_broker_connected', '1 while the AMQP connection is up and consuming.', () => (consumer()?.connected ? 1 : 0));
-    gauge('qbl_broker_blocked', '1 while the broker blocks our connection (memory or disk alarm).', () => (consumer()?.blocked ? 1 : 0));
+    gauge('qbl_last_cdr_written_timestamp_seconds', 'Wall time of the last CDR commit (0: none since start).',
+      count((r) => (r.lastCdrAtUs === null ? 0 : r.lastCdrAtUs / 1e6)));
+    gauge('qbl_open_calls', 'Calls the correlator holds open.', count((r) => r.openCalls));
+    gauge('qbl_oldest_open_call_age_seconds', 'Event-clock age of the oldest open call\'s first event (0: no open call).',
+      count((r) => r.oldestOpenCallAgeS));
+    gauge('qbl_unacked_deliveries', 'Deliveries received and not yet settled.', count((r) => r.unackedDeliveries));
+    gauge('qbl_broker_connected', '1 while the AMQP connection is up and consuming.', count((r) => (r.brokerConnected ? 1 : 0)));
+    gauge('qbl_broker_blocked', '1 while the broker blocks our connection (memory or disk alarm).', count((r) => (r.brokerBlocked ? 1 : 0)));
     new Gauge({
       name: 'qbl_store_up' satisfies MetricName,
       help: '1 when the store answered a ping at scrape time.',
@@ -119,6 +154,13 @@ export class ServiceMetrics {
         this.set(ping ? await ping().then(() => 1, () => 0) : 0);
       },
     });
+
+    new Gauge({
+      name: 'qbl_build_info' satisfies MetricName,
+      help: 'Always 1: the running version, the Node.js version and where CDRs are stored.',
+      labelNames: ['version', 'node_version', 'store'],
+      registers,
+    }).set({ version: BUILD.version, node_version: process.version, store: options.storeEngine ?? 'sqlite' }, 1);
 
     this.commitSeconds = new Histogram({
       name: 'qbl_store_commit_duration_seconds' satisfies MetricName,
@@ -147,10 +189,4 @@ export class ServiceMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
-}
-
-/** Seconds from the oldest open call's first event to the event clock; 0 when none is open. */
-export function oldestOpenCallAgeS(oldestUs: number | null, eventClockUs: number): number {
-  if (oldestUs === null) return 0;
-  return Math.max(0, eventClockUs - oldestUs) / 1e6;
 }

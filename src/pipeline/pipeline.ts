@@ -3,13 +3,12 @@
  * batch only after `handleBatch` resolves, and `handleBatch` resolves only after the store
  * committed every event, open-call change and CDR derived from the batch.
  */
-import type { Delivery, Verdict } from '../../consumers/amqp/batch-consumer';
+import type { Delivery, Verdict } from '../../consumers/batch-handler';
 import { decodeMessage } from '../../consumers/decode/decode';
 import type { DecoderOptions } from '../../consumers/decode/options';
 import type { CallEvent } from '../../correlators/events';
-import type { CdrRecord, Disposition } from '../../correlators/cdr';
-import { Correlator, type CorrelatorStep } from '../../correlators/correlator';
-import type { CorrelatorConfig } from '../config/config';
+import type { CdrRecord, CdrSource, Disposition } from '../../correlators/cdr';
+import { Correlator, type CorrelatorOptions, type CorrelatorStep } from '../../correlators/correlator';
 import type { CallStore, StoredEvent } from '../stores/store';
 import type { Logger } from '../observability/logger';
 import { EventClock, wallClockUs } from './event-clock';
@@ -24,14 +23,16 @@ export interface PipelineStats {
   eventsByKind: Record<string, number>;
   rejectedByReason: Record<string, number>;
   cdrsByDisposition: Partial<Record<Disposition, number>>;
-  cdrsBySource: Record<string, number>;
+  /** The same CDRs by source, then disposition (qbl_cdrs_written_total's labels). */
+  cdrsBySourceAndDisposition: Partial<Record<CdrSource, Partial<Record<Disposition, number>>>>;
   commits: number;
   lastCommitMs: number;
   lastCdrAtUs: number | null;
 }
 
 export interface PipelineOptions {
-  readonly correlator: CorrelatorConfig;
+  /** The correlator's options, and how far ahead of the wall clock an event may move the event clock. */
+  readonly correlator: CorrelatorOptions & { readonly maxClockSkewUs: number };
   readonly decoder: DecoderOptions;
   readonly store: CallStore;
   readonly logger: Logger;
@@ -47,7 +48,7 @@ const RESTORE_CHUNK = 500;
 export class Pipeline {
   readonly correlator: Correlator;
   readonly stats: PipelineStats = {
-    batches: 0, messages: 0, eventsByKind: {}, rejectedByReason: {}, cdrsByDisposition: {}, cdrsBySource: {},
+    batches: 0, messages: 0, eventsByKind: {}, rejectedByReason: {}, cdrsByDisposition: {}, cdrsBySourceAndDisposition: {},
     commits: 0, lastCommitMs: 0, lastCdrAtUs: null,
   };
   private readonly mutex = new Mutex();
@@ -100,6 +101,12 @@ export class Pipeline {
 
   eventClockUs(): number {
     return this.clock.now(this.wallClock());
+  }
+
+  /** Seconds from the oldest open call's first event to the event clock; 0 when none is open. */
+  oldestOpenCallAgeS(): number {
+    const oldestUs = this.correlator.oldestOpenCallUs();
+    return oldestUs === null ? 0 : Math.max(0, this.eventClockUs() - oldestUs) / 1e6;
   }
 
   private async processBatch(batch: readonly Delivery[]): Promise<Verdict[]> {
@@ -159,7 +166,8 @@ export class Pipeline {
     for (const record of cdrs) {
       const { disposition, source } = record.cdr;
       this.stats.cdrsByDisposition[disposition] = (this.stats.cdrsByDisposition[disposition] ?? 0) + 1;
-      this.stats.cdrsBySource[source] = (this.stats.cdrsBySource[source] ?? 0) + 1;
+      const bySource = (this.stats.cdrsBySourceAndDisposition[source] ??= {});
+      bySource[disposition] = (bySource[disposition] ?? 0) + 1;
     }
     if (cdrs.length > 0) this.stats.lastCdrAtUs = this.wallClock();
     return result.rejectedEvents;

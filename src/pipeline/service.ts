@@ -9,7 +9,7 @@ import { formatUs } from '../../correlators/cdr';
 import { ConfigError } from '../errors';
 import { OpsServer } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
-import { ServiceMetrics, oldestOpenCallAgeS } from '../observability/metrics';
+import { type MetricsReadings, ServiceMetrics } from '../observability/metrics';
 import { makeNumberEnricher } from '../numbers/normaliser';
 import { openCallStore } from '../stores/open';
 import type { CallStore } from '../stores/store';
@@ -47,7 +47,7 @@ export class Service {
   static async start(options: ServiceOptions): Promise<Service> {
     const { config, logger } = options;
     const store = options.store ?? (await openCallStore(config, logger));
-    const metrics = new ServiceMetrics();
+    const metrics = new ServiceMetrics({ storeEngine: config.search?.engine ?? 'sqlite' });
     const pipeline = new Pipeline({
       correlator: config.correlator, decoder: config.decoder, store, logger,
       enrich: options.enrich ?? makeNumberEnricher(config.dialPlan), onCommit: metrics.observeCommit,
@@ -57,8 +57,8 @@ export class Service {
     const consumer = new BatchConsumer({
       amqp: config.amqp, topology: config.topology, intake: config.intake, handler: pipeline.handleBatch, logger,
     });
-    metrics.bind({ pipeline, consumer, pingStore: () => store.ping() });
     const service = new Service(config, logger, store, pipeline, consumer, metrics);
+    metrics.bind({ read: () => service.readings(), pingStore: () => store.ping() });
     try {
       // Before the broker: /readyz answers not_ready while the first connection is being made.
       await service.startOps();
@@ -86,7 +86,7 @@ export class Service {
       });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      throw new ConfigError('QBL_HTTP_PORT', 'a port the ops endpoint can listen on (0 disables it)', `${host}:${port} (${code})`);
+      throw new ConfigError('QBL_HTTP_PORT', 'a port the ops endpoint can listen on (0 disables it)', `${host}:${port}`, code);
     }
   }
 
@@ -100,26 +100,50 @@ export class Service {
     }
   }
 
+  /** The stats line (and the shutdown summary): the metrics' readings, in the log's words. */
   snapshot() {
+    const r = this.readings();
+    const { messages, lastCommitMs } = this.pipeline.stats;
+    const { lastError } = this.consumer.stats;
+    return {
+      connected: r.brokerConnected,
+      blocked: r.brokerBlocked,
+      messages,
+      events: r.eventsByKind,
+      rejected: r.rejectedByReason,
+      deadLettered: r.deadLettersByReason,
+      cdrs: this.pipeline.stats.cdrsByDisposition,
+      openCalls: r.openCalls,
+      oldestOpenCallAgeS: Math.round(r.oldestOpenCallAgeS),
+      unacked: r.unackedDeliveries,
+      reconnects: r.amqpReconnects,
+      storeRetries: r.storeRetries,
+      lastCommitMs: Math.round(lastCommitMs * 1000) / 1000,
+      lastCdrAt: r.lastCdrAtUs === null ? null : formatUs(r.lastCdrAtUs),
+      ...(lastError === undefined ? {} : { lastError }),
+    };
+  }
+
+  /** What the metrics count, from the stages' own stats. */
+  readings(): MetricsReadings {
     const p = this.pipeline.stats;
     const c = this.consumer.stats;
-    const correlator = this.pipeline.correlator;
     return {
-      connected: c.connected,
-      blocked: c.blocked,
-      messages: p.messages,
-      events: p.eventsByKind,
-      rejected: p.rejectedByReason,
-      deadLettered: c.deadLettered,
-      cdrs: p.cdrsByDisposition,
-      openCalls: correlator.openCallCount,
-      oldestOpenCallAgeS: Math.round(oldestOpenCallAgeS(correlator.oldestOpenCallUs(), this.pipeline.eventClockUs())),
-      unacked: c.unacked,
-      reconnects: c.reconnects,
+      deliveriesReceived: c.delivered,
+      deliveriesAcked: c.acked,
+      deliveriesDropped: c.dropped,
+      unackedDeliveries: c.unacked,
+      eventsByKind: p.eventsByKind,
+      rejectedByReason: p.rejectedByReason,
+      deadLettersByReason: c.deadLettered,
+      cdrsBySourceAndDisposition: p.cdrsBySourceAndDisposition,
       storeRetries: c.retries,
-      lastCommitMs: Math.round(p.lastCommitMs * 1000) / 1000,
-      lastCdrAt: p.lastCdrAtUs === null ? null : formatUs(p.lastCdrAtUs),
-      ...(c.lastError === undefined ? {} : { lastError: c.lastError }),
+      amqpReconnects: c.reconnects,
+      lastCdrAtUs: p.lastCdrAtUs,
+      openCalls: this.pipeline.correlator.openCallCount,
+      oldestOpenCallAgeS: this.pipeline.oldestOpenCallAgeS(),
+      brokerConnected: c.connected,
+      brokerBlocked: c.blocked,
     };
   }
 

@@ -6,7 +6,6 @@
 import type { Direction, EventKind } from '../../correlators/events';
 import type { WireParams } from './opensips-wire';
 import type { Random } from './random';
-import { accEvents } from './acc';
 
 export type Outcome = 'answered' | 'busy' | 'no_answer' | 'cancelled' | 'failed';
 export const OUTCOMES: readonly Outcome[] = ['answered', 'busy', 'no_answer', 'cancelled', 'failed'];
@@ -173,19 +172,4 @@ export function modelCall(rng: Random, index: number, caller: string, callee: st
     || (step.role === 'retransmission' && (step.kind === 'invite_reply' ? retransmit2xx : retransmitBye)));
   kept.sort((a, b) => a.offsetUs - b.offsetUs);
   return { index, callId, outcome, caller, callee, fromTag, toTag, steps: kept, durationUs: kept[kept.length - 1]!.offsetUs };
-}
-
-/** The call's events at an absolute start time, plus the acc module's events when `acc` is on. */
-export function callEvents(model: CallModel, startUs: number, acc: boolean): SimEvent[] {
-  const events: SimEvent[] = model.steps.map((step) => ({
-    kind: step.kind,
-    timeUs: startUs + step.offsetUs,
-    replyCode: step.code,
-    direction: step.direction,
-    caller: model.caller,
-    callee: model.callee,
-    accParams: null,
-  }));
-  if (acc) events.push(...accEvents(model, events));
-  return events.sort((a, b) => a.timeUs - b.timeUs);
 }

@@ -5,7 +5,8 @@
  */
 import type { Cdr } from '../../correlators/cdr';
 import type { EventKind } from '../../correlators/events';
-import { callEvents, modelCall, OUTCOMES, type CallModel, type CallModelOptions, type Outcome, type SimEvent } from './call-model';
+import { callEvents } from './call-events';
+import { modelCall, OUTCOMES, type CallModel, type CallModelOptions, type Outcome, type SimEvent } from './call-model';
 import { applyDisorder, compareSends, inProgressCutUs, type CallDisorder, type DisorderOptions, type Send } from './disorder';
 import { encodeJsonRpc, encodeText, type WireParams } from './opensips-wire';
 import { expectedCdr } from './oracle';

@@ -1,5 +1,5 @@
 /**
- * Bodies exactly as OpenSIPS's event_rabbitmq publishes them (spec: opensips-events.md, "Body formats").
+ * Bodies exactly as OpenSIPS's event_rabbitmq publishes them (docs/events.md, "Body formats").
  * The simulator and the decoder tests use these to produce realistic wire bytes.
  */
 

@@ -1,18 +1,30 @@
 /** Picks the store engine from the configuration: the one place that knows every engine. */
-import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
 import type { CallStore, CdrReader } from './store';
 import { SqliteStore } from './sqlite/sqlite-store';
+import { SqliteReader } from './sqlite/sqlite-reader';
 import { openSearchReader, openSearchStore } from './search/open-search';
+import type { SearchConfig } from './search/options';
 
-/** For `qbl cdrs` / `qbl events`: read-only, never creates a database. */
-export async function openCdrReader(config: Config): Promise<CdrReader> {
+/** Where the stores live: the SQLite file always (history, open calls), and a search engine when one is configured. */
+export interface StoreConfig {
+  readonly sqlitePath: string;
+  readonly search?: SearchConfig;
+}
+
+/** For `qbl cdrs` / `qbl events`: where CDRs are searched (the search engine when configured); read-only, never creates a database. */
+export async function openCdrReader(config: StoreConfig): Promise<CdrReader> {
   if (config.search) return openSearchReader(config.search);
-  return SqliteStore.open(config.sqlitePath, { readonly: true });
+  return openLocalReader(config);
+}
+
+/** The embedded store's reader, whatever else is configured (`qbl status` counts its rows); read-only. */
+export function openLocalReader(config: StoreConfig): SqliteReader {
+  return SqliteReader.open(config.sqlitePath);
 }
 
 /** For the service: the writer the pipeline commits each batch to. */
-export async function openCallStore(config: Config, logger: Logger): Promise<CallStore> {
+export async function openCallStore(config: StoreConfig, logger: Logger): Promise<CallStore> {
   if (config.search) return openSearchStore(config.search, await SqliteStore.open(config.sqlitePath, { logger }), logger);
   return SqliteStore.open(config.sqlitePath, { logger });
 }

@@ -5,22 +5,23 @@
  * each ladder with one arrow per stored SIP event of its call. Screenshots are kept in
  * test/artifacts/browser/ (git-ignored). Never skipped: without Chromium the test fails, saying why.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { parseIncrement } from '../../src/disputes/increment';
 import { buildCarrierFile } from '../../src/simulator/carrier-file';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
+import { integrationFixture } from '../support/fixture';
 import { qbl } from '../support/run-cli';
-import { commitCalls, simulatedCalls } from '../support/simulated-store';
+import { simulatedCalls, sqliteWithCalls } from '../support/simulated-store';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', 'artifacts', 'browser');
 const QBL_KINDS = new Set(['invite_request', 'invite_reply', 'bye_request', 'bye_reply']);
 
 describe('report.html and the evidence page in headless Chromium', () => {
+  const f = integrationFixture('browser', { broker: false });
   let dir: string;
   let context: BrowserContext;
   const savedEnv = { ...process.env };
@@ -32,17 +33,17 @@ describe('report.html and the evidence page in headless Chromium', () => {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`${CHROMIUM} is missing: the browser test needs Debian's chromium package; run \`bash scripts/ensure-chromium.sh\` (make test does)`);
     }
-    dir = mkdtempSync(join(tmpdir(), 'qbl-browser-'));
+    dir = f.dir;
     mkdirSync(ARTIFACTS, { recursive: true });
     for (const name of ['ELASTICSEARCH_URL', 'OPENSEARCH_URL']) delete process.env[name];
     Object.assign(process.env, { SQLITE_PATH: join(dir, 'qbl.db'), QBL_DEFAULT_COUNTRY: 'BR' });
     const calls = simulatedCalls({ calls: 240, seed: 7, cps: 0.004, startTimeUs: Date.UTC(2026, 10, 20, 18) * 1000, concurrency: 100_000 });
-    const store = SqliteStore.open(process.env.SQLITE_PATH!);
-    await commitCalls(store, calls);
+    await sqliteWithCalls(process.env.SQLITE_PATH!, calls);
+    const reader = SqliteReader.open(process.env.SQLITE_PATH!);
     for (const record of calls.records) {
-      sipEvents.set(record.cdr.call_id, (await store.eventsForCall(record.cdr.call_id)).filter((e) => QBL_KINDS.has(e.kind)).length);
+      sipEvents.set(record.cdr.call_id, (await reader.eventsForCall(record.cdr.call_id)).filter((e) => QBL_KINDS.has(e.kind)).length);
     }
-    await store.close();
+    await reader.close();
     const file = buildCarrierFile(calls.records, {
       headers: { start: ['Start Time'], caller: 'Calling Number', callee: 'Called Number', duration: 'Seconds', billed: 'Billable Seconds', rate: 'Rate' },
       separator: ',', startFormats: ['yyyy-MM-dd HH:mm:ss'], zone: 'America/Sao_Paulo', durationStyle: 'int',
@@ -60,12 +61,12 @@ describe('report.html and the evidence page in headless Chromium', () => {
         '--disable-component-update', '--disable-sync'],
       viewport: { width: 1200, height: 900 },
     });
+    // Closed before the fixture removes the directory holding its profile.
+    f.defer(() => context.close());
   });
 
-  afterAll(async () => {
-    await context?.close();
+  afterAll(() => {
     process.env = savedEnv;
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /** Opens a local file; resolves with the page and every console error or page error it raised. */

@@ -1,9 +1,10 @@
 /** connectAmqp and ConfirmPublisher against the real RabbitMQ; secrets never reach an error message. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { AmqpConnectionError, connectAmqp, redactSecrets } from '../../consumers/amqp/connection';
+import { AmqpConnectionError, connectAmqp } from '../../consumers/amqp/connection';
 import { ConfirmPublisher } from '../../consumers/amqp/publisher';
-import { RabbitAdmin, silentLogger, testAmqpConfig, testTopology, uniqueName } from '../support/rabbit';
+import { silentLogger, testAmqpConfig, testTopology, uniqueName } from '../support/rabbit';
+import { integrationFixture } from '../support/fixture';
 
 const run = promisify(execFile);
 
@@ -37,25 +38,14 @@ describe('connectAmqp', () => {
     await expect(connectAmqp({ url, urlForLogs: 'amqp://guest:***@127.0.0.1:1', heartbeatS: 30 }, silentLogger()))
       .rejects.toThrow(/^AMQP connection to amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1 failed: .*ECONNREFUSED/);
   });
-
-  it('redactSecrets removes the URL, the raw and the percent-decoded password, and any other credentialed URL', () => {
-    const config = { url: 'amqps://qbl:p%40ss%2Fword@mq:5671/prod', urlForLogs: 'amqps://qbl:***@mq:5671/prod' };
-    expect(redactSecrets('bad amqps://qbl:p%40ss%2Fword@mq:5671/prod and p@ss/word and p%40ss%2Fword', config))
-      .toBe('bad amqps://qbl:***@mq:5671/prod and *** and ***');
-    expect(redactSecrets('see http://admin:hunter2@other:15672/api', config)).toBe('see http://admin:***@other:15672/api');
-  });
 });
 
 describe('ConfirmPublisher', () => {
-  let admin: RabbitAdmin;
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-  });
-  afterAll(() => admin.close());
+  const f = integrationFixture('publisher');
 
   it('resolves every publish on confirm, keeps at most maxOutstanding unconfirmed, and sets no properties by default', async () => {
     const queue = uniqueName('pub');
-    await admin.withChannel((ch) => ch.assertQueue(queue, { durable: false }));
+    await f.admin.withChannel((ch) => ch.assertQueue(queue, { durable: false }));
     const publisher = await ConfirmPublisher.open(testAmqpConfig(), silentLogger(), { maxOutstanding: 10 });
     try {
       let maxSeen = 0;
@@ -69,8 +59,8 @@ describe('ConfirmPublisher', () => {
       clearInterval(sampler);
       expect(maxSeen).toBeLessThanOrEqual(10);
       expect(publisher.pending).toBe(0);
-      expect(await admin.depth(queue)).toBe(200);
-      const [first] = await admin.drain(queue);
+      expect(await f.admin.depth(queue)).toBe(200);
+      const [first] = await f.admin.drain(queue);
       expect(first.content.toString()).toBe('m0');
       const props = first.properties;
       expect([props.contentType, props.contentEncoding, props.deliveryMode, props.messageId, props.timestamp])
@@ -78,14 +68,14 @@ describe('ConfirmPublisher', () => {
       expect(Object.keys(props.headers ?? {})).toEqual([]);
     } finally {
       await publisher.close();
-      await admin.withChannel((ch) => ch.deleteQueue(queue));
+      await f.admin.withChannel((ch) => ch.deleteQueue(queue));
     }
   });
 
   it('honours caller options (persistent, headers)', async () => {
     const t = testTopology('classic');
-    admin.track(t);
-    await admin.withChannel(async (ch) => {
+    f.admin.track(t);
+    await f.admin.withChannel(async (ch) => {
       await ch.assertExchange(t.exchange, 'topic', { durable: false });
       await ch.assertQueue(t.queue, { durable: false });
       await ch.bindQueue(t.queue, t.exchange, '#');
@@ -93,10 +83,32 @@ describe('ConfirmPublisher', () => {
     const publisher = await ConfirmPublisher.open(testAmqpConfig(), silentLogger());
     await publisher.publish(t.exchange, 'r.k', Buffer.from('x'), { persistent: true, headers: { a: 'b' } });
     await publisher.close();
-    await admin.waitForDepth(t.queue, 1);
-    const [m] = await admin.drain(t.queue);
+    await f.admin.waitForDepth(t.queue, 1);
+    const [m] = await f.admin.drain(t.queue);
     expect([m.fields.routingKey, m.properties.deliveryMode, m.properties.headers]).toEqual(['r.k', 2, { a: 'b' }]);
-    await admin.cleanup();
+  });
+
+  it('mandatory: each returned message is matched to its own publish, among many in flight (duplicates included)', async () => {
+    const t = testTopology('classic');
+    f.admin.track(t);
+    await f.admin.withChannel(async (ch) => {
+      await ch.assertExchange(t.exchange, 'topic', { durable: false });
+      await ch.assertQueue(t.queue, { durable: false });
+      await ch.bindQueue(t.queue, t.exchange, 'routed');
+    });
+    const publisher = await ConfirmPublisher.open(testAmqpConfig(), silentLogger(), { maxOutstanding: 8 });
+    try {
+      const messages = Array.from({ length: 60 }, (_, i) => ({ key: i % 3 === 0 ? 'nowhere' : 'routed', body: `m${i}` }));
+      // Every fifth message repeats the one before: identical mandatory messages must not be confused.
+      for (let i = 4; i < messages.length; i += 5) messages[i] = messages[i - 1]!;
+      const outcomes = await Promise.all(messages.map(({ key, body }) =>
+        publisher.publish(t.exchange, key, Buffer.from(body), { mandatory: true })));
+      expect(outcomes).toEqual(messages.map(({ key }) => (key === 'routed' ? 'confirmed' : 'unroutable')));
+      const routed = messages.filter(({ key }) => key === 'routed').length;
+      await f.admin.waitForDepth(t.queue, routed);
+    } finally {
+      await publisher.close();
+    }
   });
 
   it('a publish to a missing exchange rejects, later publishes reject too, and close() still resolves', async () => {

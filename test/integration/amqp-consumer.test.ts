@@ -1,32 +1,22 @@
 /** BatchConsumer against the real RabbitMQ: batching, ack-after-handler, dead letters, retries, poison isolation, reconnection. */
-import { type BatchHandler, BatchConsumer, type BatchConsumerOptions, type Delivery, type Verdict } from '../../consumers/amqp/batch-consumer';
-import { deadLetterMessageId } from '../../consumers/amqp/dead-letter';
+import { BatchConsumer, type BatchConsumerOptions } from '../../consumers/amqp/batch-consumer';
+import type { BatchHandler, Delivery, Verdict } from '../../consumers/batch-handler';
+import { contentId } from '../../consumers/amqp/content-id';
 import { DEAD_LETTER_HEADERS as H } from '../../consumers/amqp/headers';
 import type { TopologyConfig } from '../../src/config/config';
 import { StoreUnavailableError } from '../../src/errors';
-import {
-  RabbitAdmin, closeConnectionByName, silentLogger, testAmqpConfig, testIntake, testTopology, uniqueName, waitUntil,
-} from '../support/rabbit';
+import { integrationFixture } from '../support/fixture';
+import { closeConnectionByName, silentLogger, testAmqpConfig, testIntake, testTopology, uniqueName, waitUntil } from '../support/rabbit';
 
 const ACK: Verdict = { action: 'ack' };
 const bodies = (n: number, prefix = 'm'): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.from(`${prefix}${i}`));
 const text = (d: Delivery): string => d.body.toString();
 
 describe('BatchConsumer', () => {
-  let admin: RabbitAdmin;
-  const consumers: BatchConsumer[] = [];
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-  });
-  afterEach(async () => {
-    await Promise.all(consumers.splice(0).map((c) => c.close()));
-    await admin.cleanup();
-  });
-  afterAll(() => admin.close());
+  const f = integrationFixture('consumer');
 
   async function started(t: TopologyConfig, handler: BatchHandler, overrides: Partial<BatchConsumerOptions> = {}): Promise<BatchConsumer> {
-    admin.track(t);
+    f.admin.track(t);
     const consumer = new BatchConsumer({
       amqp: testAmqpConfig(),
       topology: t,
@@ -38,7 +28,7 @@ describe('BatchConsumer', () => {
       storeRetry: { initialMs: 10, maxMs: 50 },
       ...overrides,
     });
-    consumers.push(consumer);
+    f.defer(() => consumer.close());
     await consumer.start();
     return consumer;
   }
@@ -50,13 +40,13 @@ describe('BatchConsumer', () => {
       batches.push(batch.map(text));
       return batch.map(() => ACK);
     }, { intake: testIntake({ prefetch: 100, batchSize: 10, batchWaitMs: 10_000 }) });
-    await admin.publish(t.exchange, 'k', bodies(30));
+    await f.admin.publish(t.exchange, 'k', bodies(30));
     await waitUntil(() => consumer.stats.acked === 30, '30 acks');
     expect(batches.map((b) => b.length)).toEqual([10, 10, 10]);
     expect(batches.flat()).toEqual(bodies(30).map(String));
     expect(consumer.stats).toMatchObject({ delivered: 30, acked: 30, batches: 3, unacked: 0, connected: true, dropped: 0 });
     await consumer.close();
-    expect(await admin.depth(t.queue)).toBe(0);
+    expect(await f.admin.depth(t.queue)).toBe(0);
   });
 
   it('hands a partial batch once its oldest message has waited batchWaitMs', async () => {
@@ -66,7 +56,7 @@ describe('BatchConsumer', () => {
       batches.push(batch.map(text));
       return batch.map(() => ACK);
     }, { intake: testIntake({ prefetch: 100, batchSize: 100, batchWaitMs: 300 }) });
-    await admin.publish(t.exchange, 'k', bodies(3));
+    await f.admin.publish(t.exchange, 'k', bodies(3));
     await waitUntil(() => consumer.stats.acked === 3, '3 acks');
     expect(batches).toEqual([['m0', 'm1', 'm2']]);
     const delivered = consumer.stats.delivered;
@@ -78,23 +68,24 @@ describe('BatchConsumer', () => {
     const name = uniqueName('conn');
     let release: (() => void) | undefined;
     const seen: Delivery[][] = [];
+    // The batch is cut by size, never by the timer: under load the 5 deliveries may arrive more than a few ms apart.
     const consumer = await started(t, (batch) => {
       seen.push([...batch]);
       if (seen.length === 1) return new Promise((resolve) => { release = () => resolve(batch.map(() => ACK)); });
       return Promise.resolve(batch.map(() => ACK));
-    }, { connectionName: name, reconnect: { initialMs: 60_000, maxMs: 60_000 }, intake: testIntake({ batchSize: 5, batchWaitMs: 10 }) });
+    }, { connectionName: name, reconnect: { initialMs: 60_000, maxMs: 60_000 }, intake: testIntake({ batchSize: 5, batchWaitMs: 10_000 }) });
     const disconnected = new Promise((resolve) => consumer.once('disconnected', resolve));
-    await admin.publish(t.exchange, 'k', bodies(5));
+    await f.admin.publish(t.exchange, 'k', bodies(5));
     await waitUntil(() => seen.length === 1, 'the first batch');
     expect(await closeConnectionByName(name)).toBe(1);
     await disconnected;
     expect(consumer.state).toBe('reconnecting');
-    await admin.waitForDepth(t.queue, 5); // every message is back, none was acked
+    await f.admin.waitForDepth(t.queue, 5); // every message is back, none was acked
     release?.();
     await waitUntil(() => consumer.stats.dropped === 5, 'the late batch to be dropped');
     expect(consumer.stats.acked).toBe(0);
     await consumer.close();
-    const back = await admin.drain(t.queue);
+    const back = await f.admin.drain(t.queue);
     expect(back.map((m) => m.content.toString()).sort()).toEqual(bodies(5).map(String).sort());
     expect(back.every((m) => m.fields.redelivered)).toBe(true);
   });
@@ -106,17 +97,17 @@ describe('BatchConsumer', () => {
     const consumer = await started(t, async (batch) => batch.map((d): Verdict => (d.body.equals(poison)
       ? { action: 'dead-letter', reason: 'decode.not_json', detail: longDetail, stage: 'decode' }
       : ACK)));
-    await admin.publish(t.exchange, 'E_QBL_INVITE_REPLY', [Buffer.from('ok1')]);
-    await admin.publish(t.exchange, 'E_QBL_INVITE_REPLY', [poison], { headers: { 'x-custom': 'kept', 'x-number': 42 } });
-    await admin.publish(t.exchange, 'E_QBL_INVITE_REPLY', [Buffer.from('ok2')]);
+    await f.admin.publish(t.exchange, 'E_QBL_INVITE_REPLY', [Buffer.from('ok1')]);
+    await f.admin.publish(t.exchange, 'E_QBL_INVITE_REPLY', [poison], { headers: { 'x-custom': 'kept', 'x-number': 42 } });
+    await f.admin.publish(t.exchange, 'E_QBL_INVITE_REPLY', [Buffer.from('ok2')]);
     await waitUntil(() => consumer.stats.acked === 3, '3 settled');
     expect(consumer.stats.deadLettered).toEqual({ 'decode.not_json': 1 });
-    await admin.waitForDepth(t.deadLetterQueue, 1);
-    const [dead] = await admin.drain(t.deadLetterQueue);
+    await f.admin.waitForDepth(t.deadLetterQueue, 1);
+    const [dead] = await f.admin.drain(t.deadLetterQueue);
     expect(dead.content.equals(poison)).toBe(true);
     expect(dead.fields.routingKey).toBe('E_QBL_INVITE_REPLY');
     expect(dead.properties.deliveryMode).toBe(2);
-    expect(dead.properties.messageId).toBe(deadLetterMessageId(t.exchange, 'E_QBL_INVITE_REPLY', poison));
+    expect(dead.properties.messageId).toBe(contentId(t.exchange, 'E_QBL_INVITE_REPLY', poison));
     const headers = dead.properties.headers ?? {};
     expect(headers).toMatchObject({
       'x-custom': 'kept',
@@ -132,7 +123,7 @@ describe('BatchConsumer', () => {
     expect(detail.length).toBeLessThanOrEqual(500);
     expect(String(headers[H.failedAt])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     await consumer.close();
-    expect(await admin.depth(t.queue)).toBe(0);
+    expect(await f.admin.depth(t.queue)).toBe(0);
   });
 
   it('StoreUnavailableError: the same batch is retried until the store is back, then acked; nothing lost or doubled', async () => {
@@ -146,7 +137,7 @@ describe('BatchConsumer', () => {
       for (const d of batch) committed.set(text(d), (committed.get(text(d)) ?? 0) + 1);
       return batch.map(() => ACK);
     }, { intake: testIntake({ batchSize: 8, batchWaitMs: 10_000 }) });
-    await admin.publish(t.exchange, 'k', bodies(8));
+    await f.admin.publish(t.exchange, 'k', bodies(8));
     await waitUntil(() => consumer.stats.acked === 8, '8 acks');
     expect(calls).toHaveLength(4);
     for (const call of calls) expect(call).toEqual(bodies(8).map(String));
@@ -154,8 +145,8 @@ describe('BatchConsumer', () => {
     expect(consumer.stats).toMatchObject({ retries: 3, batches: 1, delivered: 8, dropped: 0 });
     expect(consumer.stats.lastError).toContain('database is locked');
     await consumer.close();
-    expect(await admin.depth(t.queue)).toBe(0);
-    expect(await admin.depth(t.deadLetterQueue)).toBe(0);
+    expect(await f.admin.depth(t.queue)).toBe(0);
+    expect(await f.admin.depth(t.deadLetterQueue)).toBe(0);
   });
 
   it('a handler bug on one message: that one is dead-lettered as process.failed, the rest are acked', async () => {
@@ -166,37 +157,37 @@ describe('BatchConsumer', () => {
       committed.push(...batch.map(text));
       return batch.map(() => ACK);
     }, { intake: testIntake({ batchSize: 5, batchWaitMs: 10_000 }) });
-    await admin.publish(t.exchange, 'k', [...bodies(2), Buffer.from('poison'), ...bodies(2, 'n')]);
+    await f.admin.publish(t.exchange, 'k', [...bodies(2), Buffer.from('poison'), ...bodies(2, 'n')]);
     await waitUntil(() => consumer.stats.acked === 5, '5 settled');
     expect(committed).toEqual(['m0', 'm1', 'n0', 'n1']);
     expect(consumer.stats.deadLettered).toEqual({ 'process.failed': 1 });
-    await admin.waitForDepth(t.deadLetterQueue, 1);
-    const [dead] = await admin.drain(t.deadLetterQueue);
+    await f.admin.waitForDepth(t.deadLetterQueue, 1);
+    const [dead] = await f.admin.drain(t.deadLetterQueue);
     expect(dead.content.toString()).toBe('poison');
     expect(dead.properties.headers).toMatchObject({
       [H.reason]: 'process.failed', [H.stage]: 'correlate', [H.detail]: 'TypeError: cannot read properties of undefined',
     });
     await consumer.close();
-    expect(await admin.depth(t.queue)).toBe(0);
+    expect(await f.admin.depth(t.queue)).toBe(0);
   });
 
   it('the quorum delivery limit dead-letters a message redelivered too often (x-death), and x-death survives our own dead-lettering', async () => {
     const t = testTopology('quorum', { deliveryLimit: 2 });
-    admin.track(t);
+    f.admin.track(t);
     // Declare through the consumer, then stop it so a raw channel can nack-requeue the message.
     const declaring = await started(t, async (batch) => batch.map(() => ACK));
     await declaring.close();
-    await admin.publish(t.exchange, 'E_QBL_BYE_REQUEST', [Buffer.from('too often')]);
-    await admin.withChannel(async (ch) => {
+    await f.admin.publish(t.exchange, 'E_QBL_BYE_REQUEST', [Buffer.from('too often')]);
+    await f.admin.withChannel(async (ch) => {
       for (let i = 0; i < 10; i++) {
         const m = await ch.get(t.queue);
         if (m === false) break;
         ch.nack(m, false, true);
       }
     });
-    await admin.waitForDepth(t.deadLetterQueue, 1);
-    expect(await admin.depth(t.queue)).toBe(0);
-    const [limited] = await admin.drain(t.deadLetterQueue);
+    await f.admin.waitForDepth(t.deadLetterQueue, 1);
+    expect(await f.admin.depth(t.queue)).toBe(0);
+    const [limited] = await f.admin.drain(t.deadLetterQueue);
     expect(limited.content.toString()).toBe('too often');
     const xDeath = limited.properties.headers?.['x-death'] as unknown as Array<Record<string, unknown>>;
     expect(xDeath[0]).toMatchObject({ queue: t.queue, reason: 'delivery_limit' });
@@ -205,10 +196,10 @@ describe('BatchConsumer', () => {
     const consumer = await started(t, async (batch) => batch.map((): Verdict => ({
       action: 'dead-letter', reason: 'decode.bad_time', detail: 'no time', stage: 'decode',
     })));
-    await admin.publish(t.exchange, 'E_QBL_BYE_REQUEST', [limited.content], { headers: limited.properties.headers });
+    await f.admin.publish(t.exchange, 'E_QBL_BYE_REQUEST', [limited.content], { headers: limited.properties.headers });
     await waitUntil(() => consumer.stats.acked === 1, 'the replayed message');
-    await admin.waitForDepth(t.deadLetterQueue, 1);
-    const [again] = await admin.drain(t.deadLetterQueue);
+    await f.admin.waitForDepth(t.deadLetterQueue, 1);
+    const [again] = await f.admin.drain(t.deadLetterQueue);
     expect(again.properties.headers?.['x-death']).toEqual(xDeath.map((d) => expect.objectContaining({ queue: d.queue, reason: d.reason })));
     expect(again.properties.headers?.[H.reason]).toBe('decode.bad_time');
   });
@@ -228,15 +219,15 @@ describe('BatchConsumer', () => {
       return batch.map(() => ACK);
     }, { connectionName: name, intake: testIntake({ prefetch: 20, batchSize: 10, batchWaitMs: 10 }) });
     consumer.on('connected', () => events.push('connected')).on('disconnected', () => events.push('disconnected'));
-    await admin.publish(t.exchange, 'k', bodies(50));
+    await f.admin.publish(t.exchange, 'k', bodies(50));
     await waitUntil(() => consumer.stats.reconnects === 1 && consumer.state === 'connected', 'the reconnection');
-    await admin.publish(t.exchange, 'k', bodies(20, 'after'));
+    await f.admin.publish(t.exchange, 'k', bodies(20, 'after'));
     await waitUntil(() => handled.size === 70 && consumer.stats.unacked === 0, 'all 70 messages handled');
     expect(events).toEqual(['disconnected', 'connected']);
     expect(consumer.stats.dropped).toBeGreaterThan(0);
     expect(consumer.stats.connected).toBe(true);
     await consumer.close();
-    expect(await admin.depth(t.queue)).toBe(0);
+    expect(await f.admin.depth(t.queue)).toBe(0);
     expect(consumer.state).toBe('closed');
   });
 
@@ -248,7 +239,7 @@ describe('BatchConsumer', () => {
       calls++;
       return new Promise((resolve) => { release = () => resolve(batch.map(() => ACK)); });
     }, { intake: testIntake({ prefetch: 50, batchSize: 5, batchWaitMs: 10_000 }) });
-    await admin.publish(t.exchange, 'k', bodies(20));
+    await f.admin.publish(t.exchange, 'k', bodies(20));
     await waitUntil(() => calls === 1 && consumer.stats.delivered === 20, 'the first batch and all deliveries');
     const first = consumer.close();
     const second = consumer.close();
@@ -258,6 +249,6 @@ describe('BatchConsumer', () => {
     await first;
     expect(calls).toBe(1);
     expect(consumer.stats.acked).toBe(5);
-    expect(await admin.depth(t.queue)).toBe(15);
+    expect(await f.admin.depth(t.queue)).toBe(15);
   });
 });

@@ -5,8 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BatchConsumer, type Verdict } from '../../consumers/amqp/batch-consumer';
-import { RabbitAdmin, closeConnectionByName, silentLogger, testAmqpConfig, testIntake, testTopology, uniqueName, waitUntil } from '../support/rabbit';
+import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
+import type { Verdict } from '../../consumers/batch-handler';
+import { closeConnectionByName, silentLogger, testAmqpConfig, testIntake, testTopology, uniqueName, waitUntil } from '../support/rabbit';
+import { integrationFixture } from '../support/fixture';
 
 const run = promisify(execFile);
 
@@ -16,22 +18,12 @@ async function connectionNames(): Promise<string[]> {
 }
 
 describe('the dead-letter connection', () => {
-  let admin: RabbitAdmin;
+  const f = integrationFixture('dl-connection');
   let consumer: BatchConsumer | undefined;
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-  });
-  afterEach(async () => {
-    await consumer?.close();
-    consumer = undefined;
-    await admin.cleanup();
-  });
-  afterAll(() => admin.close());
 
   it('is separate from the consuming one, goes with it, and comes back with it', async () => {
     const t = testTopology('quorum');
-    admin.track(t);
+    f.admin.track(t);
     const name = uniqueName('dlconn');
     const handled: string[] = [];
     consumer = new BatchConsumer({
@@ -42,14 +34,15 @@ describe('the dead-letter connection', () => {
       }),
       logger: silentLogger(), connectionName: name, reconnect: { initialMs: 50, maxMs: 200 },
     });
+    f.defer(() => consumer?.close());
     await consumer.start();
     expect((await connectionNames()).filter((n) => n.startsWith(name)).sort()).toEqual([name, `${name}-dead-letters`]);
 
     // Losing the dead-letter connection retires the session; both come back and work.
     expect(await closeConnectionByName(`${name}-dead-letters`)).toBe(1);
     await waitUntil(() => consumer!.stats.reconnects === 1 && consumer!.stats.connected, 'the reconnection');
-    await admin.publish(t.exchange, 'k', [Buffer.from('one')]);
-    await admin.waitForDepth(t.deadLetterQueue, 1);
+    await f.admin.publish(t.exchange, 'k', [Buffer.from('one')]);
+    await f.admin.waitForDepth(t.deadLetterQueue, 1);
     expect((await connectionNames()).filter((n) => n.startsWith(name)).sort()).toEqual([name, `${name}-dead-letters`]);
 
     await consumer.close();

@@ -4,17 +4,17 @@
  * in front of the real RabbitMQ, with a CA and certificates made by openssl for the test.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { silentLogger, waitUntil } from '../support/rabbit';
 import { readSamples } from '../support/samples';
 import { serviceEnv } from '../support/service-env';
+import { integrationFixture } from '../support/fixture';
 
 function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
@@ -54,33 +54,26 @@ async function startTlsProxy(dir: string): Promise<{ server: Server; port: numbe
 }
 
 describe('amqps:// with a CA file and a client certificate', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
+  const f = integrationFixture('amqps');
   let proxy: Awaited<ReturnType<typeof startTlsProxy>>;
 
   beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-amqps-'));
-    makeCertificates(dir);
-    proxy = await startTlsProxy(dir);
-  });
-  afterAll(async () => {
-    await new Promise<void>((resolve) => proxy.server.close(() => resolve()));
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
+    makeCertificates(f.dir);
+    proxy = await startTlsProxy(f.dir);
+    f.defer(() => new Promise<void>((resolve) => proxy.server.close(() => resolve())));
   });
 
   test('the service connects over TLS, verifies the broker with the CA file, presents its certificate, and consumes', async () => {
-    const config = loadConfig(serviceEnv(dir, 'amqps', {
+    const config = loadConfig(serviceEnv(f.dir, 'amqps', {
       AMQP_URL: `amqps://guest:guest@localhost:${proxy.port}`,
-      AMQP_CA_FILE: join(dir, 'ca.pem'), AMQP_CERT_FILE: join(dir, 'client.pem'), AMQP_KEY_FILE: join(dir, 'client.key'),
+      AMQP_CA_FILE: join(f.dir, 'ca.pem'), AMQP_CERT_FILE: join(f.dir, 'client.pem'), AMQP_KEY_FILE: join(f.dir, 'client.key'),
     }));
-    admin.track(config.topology);
+    f.admin.track(config.topology);
     const service = await Service.start({ config, logger: silentLogger() });
     try {
       expect(proxy.accepted()).toBeGreaterThanOrEqual(2); // the consuming and the dead-letter connections
       const busy = readSamples().filter((m) => m.body.includes('0c44e2d0-busy'));
-      await admin.publish(config.topology.exchange, 'opensips.qbl', busy.map((m) => m.body));
+      await f.admin.publish(config.topology.exchange, 'opensips.qbl', busy.map((m) => m.body));
       await waitUntil(() => service.pipeline.stats.cdrsByDisposition.busy === 1, 'the busy call\'s CDR');
     } finally {
       await service.close();
@@ -88,9 +81,9 @@ describe('amqps:// with a CA file and a client certificate', () => {
   });
 
   test('without the CA file the broker\'s certificate is refused, with a clear error and no password', async () => {
-    const config = loadConfig(serviceEnv(dir, 'amqps-noca', {
+    const config = loadConfig(serviceEnv(f.dir, 'amqps-noca', {
       AMQP_URL: `amqps://guest:s3cret-amqps@localhost:${proxy.port}`,
-      AMQP_CERT_FILE: join(dir, 'client.pem'), AMQP_KEY_FILE: join(dir, 'client.key'),
+      AMQP_CERT_FILE: join(f.dir, 'client.pem'), AMQP_KEY_FILE: join(f.dir, 'client.key'),
     }));
     const failure = await Service.start({ config, logger: silentLogger() }).then(
       async (service) => { await service.close(); return null; },
@@ -102,8 +95,8 @@ describe('amqps:// with a CA file and a client certificate', () => {
   });
 
   test('without the client certificate the TLS endpoint refuses the service', async () => {
-    const config = loadConfig(serviceEnv(dir, 'amqps-nocert', {
-      AMQP_URL: `amqps://guest:guest@localhost:${proxy.port}`, AMQP_CA_FILE: join(dir, 'ca.pem'),
+    const config = loadConfig(serviceEnv(f.dir, 'amqps-nocert', {
+      AMQP_URL: `amqps://guest:guest@localhost:${proxy.port}`, AMQP_CA_FILE: join(f.dir, 'ca.pem'),
     }));
     const failure = await Service.start({ config, logger: silentLogger() }).then(
       async (service) => { await service.close(); return null; },

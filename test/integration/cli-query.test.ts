@@ -1,12 +1,12 @@
 /** `qbl cdrs` and `qbl events` end to end: a real SQLite file, main() with SQLITE_PATH, exact output. */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { qbl } from '../support/run-cli';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { CDR_FIELDS, EMPTY_EXTRAS, cdrIdFor, type Cdr, type CdrRecord } from '../../correlators/cdr';
 import type { CallEvent } from '../../correlators/events';
 import type { StoredEvent } from '../../src/stores/store';
+import { integrationFixture } from '../support/fixture';
 
 const T0 = 1_795_757_055_000_000; // 2026-11-27T05:24:15Z
 
@@ -43,13 +43,12 @@ const events = [
 
 
 describe('qbl cdrs / qbl events', () => {
-  let dir: string;
+  const f = integrationFixture('cli', { broker: false });
   const savedEnv = { ...process.env };
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'qbl-cli-'));
     for (const name of ['ELASTICSEARCH_URL', 'OPENSEARCH_URL', 'AMQP_URL', 'AMQP_URL_FILE']) delete process.env[name];
-    process.env.SQLITE_PATH = join(dir, 'qbl.db');
+    process.env.SQLITE_PATH = join(f.dir, 'qbl.db');
     const store = SqliteStore.open(process.env.SQLITE_PATH);
     await store.commit({ events, cdrs: records, openCalls: [], closedCallIds: [] });
     await store.close();
@@ -57,7 +56,6 @@ describe('qbl cdrs / qbl events', () => {
 
   afterAll(() => {
     process.env = savedEnv;
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('ndjson prints exactly the cdr.md fields, newest first', async () => {
@@ -112,15 +110,15 @@ describe('qbl cdrs / qbl events', () => {
   });
 
   it('a missing database is one configuration line naming SQLITE_PATH, and nothing is created', async () => {
-    process.env.SQLITE_PATH = join(dir, 'missing', 'qbl.db');
+    process.env.SQLITE_PATH = join(f.dir, 'missing', 'qbl.db');
     try {
       const run = await qbl('cdrs');
       expect(run.code).toBe(78);
       expect(run.out).toBe('');
-      expect(run.err).toBe(`qbl cdrs: configuration error: SQLITE_PATH: expected the SQLite database written by \`qbl start\`, got ${JSON.stringify(`${join(dir, 'missing', 'qbl.db')} (no such file)`)}\n`);
-      expect(readdirSync(dir)).toEqual(['qbl.db']);
+      expect(run.err).toBe(`qbl cdrs: configuration error: SQLITE_PATH: expected the SQLite database written by \`qbl start\`, got ${JSON.stringify(`${join(f.dir, 'missing', 'qbl.db')} (no such file)`)}\n`);
+      expect(readdirSync(f.dir)).toEqual(['qbl.db']);
     } finally {
-      process.env.SQLITE_PATH = join(dir, 'qbl.db');
+      process.env.SQLITE_PATH = join(f.dir, 'qbl.db');
     }
   });
 

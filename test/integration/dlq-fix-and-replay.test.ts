@@ -3,17 +3,16 @@
  * operator adds the event-name mapping, replays the dead-letter queue, and gets the CDR —
  * once, even when a message is replayed twice.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { main } from '../../src/cli/main';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
 import { encodeJsonRpc } from '../../src/simulator/opensips-wire';
-import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { silentLogger, waitUntil } from '../support/rabbit';
 import { serviceEnv } from '../support/service-env';
+import { integrationFixture } from '../support/fixture';
 
 const T = 1_795_000_000;
 const CALL = 'renamed-events@10.9.8.7';
@@ -30,32 +29,22 @@ function renamedCall(): Buffer[] {
 }
 
 describe('dead letters: fix the configuration, replay, get the CDR', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
+  const f = integrationFixture('dlq-fix');
   const savedEnv = { ...process.env };
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-dlq-fix-'));
-  });
-  afterAll(async () => {
-    process.env = savedEnv;
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => { process.env = savedEnv; });
 
   test('unknown events are dead-lettered, then a mapping plus a replay (twice) yields exactly one CDR', async () => {
-    const env = serviceEnv(dir, 'dlqfix');
+    const env = serviceEnv(f.dir, 'dlqfix');
     const before = loadConfig(env);
-    admin.track(before.topology);
+    f.admin.track(before.topology);
 
     let service = await Service.start({ config: before, logger: silentLogger() });
-    await admin.publish(before.topology.exchange, 'opensips.calls', renamedCall());
-    await waitUntil(async () => (await admin.depth(before.topology.deadLetterQueue)) === 4, 'four dead letters');
+    await f.admin.publish(before.topology.exchange, 'opensips.calls', renamedCall());
+    await waitUntil(async () => (await f.admin.depth(before.topology.deadLetterQueue)) === 4, 'four dead letters');
     await service.close();
 
     // Duplicate one dead letter, as an interrupted replay or a crash between confirm and ack would.
-    const [first] = await admin.withChannel(async (ch) => {
+    const [first] = await f.admin.withChannel(async (ch) => {
       const message = await ch.get(before.topology.deadLetterQueue, { noAck: false });
       if (message === false) throw new Error('empty DLQ');
       ch.nack(message, false, true);
@@ -63,7 +52,7 @@ describe('dead letters: fix the configuration, replay, get the CDR', () => {
     });
     expect(first!.properties.headers![DEAD_LETTER_HEADERS.reason]).toBe('decode.unknown_event');
     expect(String(first!.properties.headers![DEAD_LETTER_HEADERS.detail])).toContain('E_MY_CALL');
-    await admin.publish(before.topology.deadLetterExchange, 'opensips.calls', [first!.content], { headers: first!.properties.headers, persistent: true });
+    await f.admin.publish(before.topology.deadLetterExchange, 'opensips.calls', [first!.content], { headers: first!.properties.headers, persistent: true });
 
     const fixed = loadConfig({ ...env, QBL_EVENT_MAP: 'E_MY_CALL=auto' });
     service = await Service.start({ config: fixed, logger: silentLogger() });
@@ -79,13 +68,13 @@ describe('dead letters: fix the configuration, replay, get the CDR', () => {
         stdout.mockRestore();
       }
       expect(code).toBe(0);
-      expect(await admin.depth(fixed.topology.deadLetterQueue)).toBe(0);
+      expect(await f.admin.depth(fixed.topology.deadLetterQueue)).toBe(0);
       await waitUntil(() => service.pipeline.stats.messages === 5 && service.pipeline.correlator.openCallCount === 0, 'the replayed events');
     } finally {
       await service.close();
     }
 
-    const reader = SqliteStore.open(fixed.sqlitePath, { readonly: true });
+    const reader = SqliteReader.open(fixed.sqlitePath);
     try {
       const cdrs = await reader.searchCdrs({ limit: 10 });
       expect(cdrs).toHaveLength(1);

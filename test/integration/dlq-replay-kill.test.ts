@@ -11,8 +11,9 @@ import type { TopologyConfig } from '../../src/config/config';
 import { declareTopology } from '../../consumers/amqp/topology';
 import { buildDeadLetter } from '../../consumers/amqp/dead-letter';
 import { REPLAY_WINDOW } from '../../src/dlq/tools';
+import { integrationFixture } from '../support/fixture';
+import { RABBIT_URL } from '../support/rabbit';
 
-const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const ROOT = path.resolve(__dirname, '../..');
 const TOTAL = 3000;
 
@@ -30,7 +31,7 @@ function runReplay(t: TopologyConfig): { exit: Promise<{ code: number | null; si
   const child = spawn(process.execPath, ['-e', CHILD], {
     cwd: ROOT,
     env: {
-      PATH: process.env.PATH, AMQP_URL: URL, LOG_LEVEL: 'warn', QBL_QUEUE: t.queue, QBL_EXCHANGE: t.exchange,
+      PATH: process.env.PATH, AMQP_URL: RABBIT_URL, LOG_LEVEL: 'warn', QBL_QUEUE: t.queue, QBL_EXCHANGE: t.exchange,
       QBL_QUEUE_TYPE: t.queueType, QBL_DEAD_LETTER_EXCHANGE: t.deadLetterExchange, QBL_DEAD_LETTER_QUEUE: t.deadLetterQueue,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,29 +51,15 @@ describe('qbl dlq replay killed midway', () => {
     exchange: `t.dlqkill.${id}`, queue: `t.dlqkill.${id}.events`, queueType: 'classic', bindingKey: '#', deliveryLimit: 10,
     deadLetterExchange: `t.dlqkill.${id}.dlx`, deadLetterQueue: `t.dlqkill.${id}.dead`,
   };
-  let connection: amqp.ChannelModel;
+  const f = integrationFixture('dlq-kill');
   let channel: amqp.ConfirmChannel;
 
   beforeAll(async () => {
-    connection = await amqp.connect(URL);
-    const setup = await connection.createChannel();
-    await declareTopology(setup, t);
-    await setup.close();
-    channel = await connection.createConfirmChannel();
+    f.admin.track(t);
+    await f.admin.withChannel((setup) => declareTopology(setup, t));
+    channel = await f.admin.model.createConfirmChannel();
+    f.defer(() => channel.close());
   });
-
-  afterAll(async () => {
-    const ch = await connection.createChannel();
-    for (const q of [t.queue, t.deadLetterQueue]) await ch.deleteQueue(q);
-    for (const x of [t.exchange, t.deadLetterExchange]) await ch.deleteExchange(x);
-    await ch.close();
-    await channel.close();
-    await connection.close();
-  });
-
-  async function depth(queue: string): Promise<number> {
-    return (await channel.checkQueue(queue)).messageCount;
-  }
 
   it('loses nothing and replays each message at least once', async () => {
     for (let n = 0; n < TOTAL; n += 1) {
@@ -81,14 +68,14 @@ describe('qbl dlq replay killed midway', () => {
       channel.publish(t.deadLetterExchange, letter.routingKey, letter.body, letter.options);
     }
     await channel.waitForConfirms();
-    expect(await depth(t.deadLetterQueue)).toBe(TOTAL);
+    expect(await f.admin.depth(t.deadLetterQueue)).toBe(TOTAL);
 
     const first = runReplay(t);
     let killedAt = -1;
     const exited = first.exit.then(() => true);
     // Kill it once it has replayed a few messages (waiting with short polls, not a fixed sleep).
     while (killedAt < 0 && !(await Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), 10))]))) {
-      const arrived = await depth(t.queue);
+      const arrived = await f.admin.depth(t.queue);
       if (arrived >= 50) {
         first.kill();
         killedAt = arrived;
@@ -96,7 +83,7 @@ describe('qbl dlq replay killed midway', () => {
     }
     const firstExit = await first.exit;
     expect(firstExit.signal).toBe('SIGKILL'); // it really was cut off, not finished
-    expect(await depth(t.queue)).toBeLessThan(TOTAL);
+    expect(await f.admin.depth(t.queue)).toBeLessThan(TOTAL);
 
     const second = await runReplay(t).exit;
     expect(second.code).toBe(0);
@@ -110,6 +97,6 @@ describe('qbl dlq replay killed midway', () => {
     expect(seen.size).toBe(TOTAL);
     // Only messages between their confirm and their ack when the process died come twice.
     expect([...seen.values()].filter((count) => count > 1).length).toBeLessThanOrEqual(REPLAY_WINDOW);
-    expect(await depth(t.deadLetterQueue)).toBe(0);
+    expect(await f.admin.depth(t.deadLetterQueue)).toBe(0);
   });
 });

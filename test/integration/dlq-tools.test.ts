@@ -16,8 +16,9 @@ import {
 } from '../../src/dlq/tools';
 import type { PeekedMessage } from '../../src/dlq/preview';
 import { command } from '../../src/cli/commands/dlq';
+import { integrationFixture } from '../support/fixture';
+import { RABBIT_URL } from '../support/rabbit';
 
-const URL = 'amqp://guest:guest@127.0.0.1:5672';
 const HOUR_US = 3_600_000_000;
 
 function topologyFor(id: string, queueType: 'classic' | 'quorum' = 'classic'): TopologyConfig {
@@ -27,31 +28,23 @@ function topologyFor(id: string, queueType: 'classic' | 'quorum' = 'classic'): T
   };
 }
 
+const fixture = integrationFixture('dlq');
+
 interface Fixture {
   readonly t: TopologyConfig;
   readonly connection: amqp.ChannelModel;
   readonly channel: amqp.ConfirmChannel;
-  readonly extraExchanges: string[];
-  readonly extraQueues: string[];
 }
 
+/** A topology of its own, declared as the service does, on the fixture's connection. */
 async function setUp(queueType: 'classic' | 'quorum' = 'classic'): Promise<Fixture> {
   const t = topologyFor(randomBytes(6).toString('hex'), queueType);
-  const connection = await amqp.connect(URL);
-  const setup = await connection.createChannel();
-  await declareTopology(setup, t);
-  await setup.close();
-  return { t, connection, channel: await connection.createConfirmChannel(), extraExchanges: [], extraQueues: [] };
-}
-
-async function tearDown(f: Fixture | undefined): Promise<void> {
-  if (!f) return;
-  const ch = await f.connection.createChannel();
-  for (const q of [f.t.queue, f.t.deadLetterQueue, ...f.extraQueues]) await ch.deleteQueue(q);
-  for (const x of [f.t.exchange, f.t.deadLetterExchange, ...f.extraExchanges]) await ch.deleteExchange(x);
-  await ch.close();
-  await f.channel.close();
-  await f.connection.close();
+  fixture.admin.track(t);
+  await fixture.admin.withChannel((ch) => declareTopology(ch, t));
+  const connection = fixture.admin.model;
+  const channel = await connection.createConfirmChannel();
+  fixture.defer(() => channel.close().catch(() => undefined));
+  return { t, connection, channel };
 }
 
 /** Dead-letters a body the way the consumer does: unchanged body, x-qbl-* headers, to the DLX. */
@@ -61,27 +54,6 @@ async function deadLetter(f: Fixture, body: string, reason: DeadLetterReason, fa
   await f.channel.waitForConfirms();
 }
 
-async function depth(f: Fixture, queue: string): Promise<number> {
-  const ch = await f.connection.createChannel();
-  try {
-    return (await ch.checkQueue(queue)).messageCount;
-  } finally {
-    await ch.close();
-  }
-}
-
-/** Takes (acks) every message now in the queue. */
-async function drain(f: Fixture, queue: string): Promise<amqp.GetMessage[]> {
-  const ch = await f.connection.createChannel();
-  const out: amqp.GetMessage[] = [];
-  try {
-    for (let m = await ch.get(queue, { noAck: true }); m !== false; m = await ch.get(queue, { noAck: true })) out.push(m);
-  } finally {
-    await ch.close();
-  }
-  return out;
-}
-
 const bodies = (messages: amqp.Message[]) => messages.map((m) => m.content.toString()).sort();
 const replayAll = (extra: Partial<ReplayOptions> = {}): ReplayOptions => ({
   rules: { matches: reasonMatcher(undefined), maxReplays: 5 }, limit: Number.MAX_SAFE_INTEGER, dryRun: false, ...extra,
@@ -89,10 +61,6 @@ const replayAll = (extra: Partial<ReplayOptions> = {}): ReplayOptions => ({
 
 describe('qbl dlq against RabbitMQ', () => {
   let f: Fixture | undefined;
-  afterEach(async () => {
-    await tearDown(f);
-    f = undefined;
-  });
 
   it('stats and peek read without consuming, grouped by reason and age', async () => {
     f = await setUp();
@@ -109,7 +77,7 @@ describe('qbl dlq against RabbitMQ', () => {
     expect(stats.byReason.get('decode.not_json')?.count).toBe(3);
     expect(stats.byReason.get('decode.no_call_id')?.byAge['<7d']).toBe(2);
     expect(stats.oldestUs).toBe(nowUs - 30 * 24 * HOUR_US);
-    expect(await depth(f, f.t.deadLetterQueue)).toBe(5);
+    expect(await fixture.admin.depth(f.t.deadLetterQueue)).toBe(5);
 
     const shown: PeekedMessage[] = [];
     const peek = await peekDeadLetters(f.connection, f.t.deadLetterQueue, { limit: 5, matches: reasonMatcher('decode.no_call_id') }, (m) => shown.push(m));
@@ -121,7 +89,7 @@ describe('qbl dlq against RabbitMQ', () => {
     expect(limited.map((m) => m.body.toString())).toEqual(['a']);
 
     // Everything is still there, unchanged and in the original order.
-    expect(bodies(await drain(f, f.t.deadLetterQueue))).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(bodies(await fixture.admin.drain(f.t.deadLetterQueue))).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
   it('replay moves exactly the selected messages, confirmed, with the replay headers', async () => {
@@ -137,7 +105,7 @@ describe('qbl dlq against RabbitMQ', () => {
     expect(summary).toMatchObject({ depth: 4, scanned: 4, replayed: 2, failed: 0, skipped: { reason: 2, max_replays: 0, no_target: 0 } });
     expect(outcomes.sort()).toEqual(['reason', 'reason', 'replayed', 'replayed']);
 
-    const replayed = await drain(f, f.t.queue);
+    const replayed = await fixture.admin.drain(f.t.queue);
     expect(bodies(replayed)).toEqual(['{"n":1}', '{"n":3}']);
     const first = replayed.find((m) => m.content.toString() === '{"n":1}')!;
     const headers = first.properties.headers!;
@@ -149,7 +117,7 @@ describe('qbl dlq against RabbitMQ', () => {
     for (const gone of ['x-qbl-reason', 'x-qbl-detail', 'x-qbl-stage', 'x-qbl-failed-at']) expect(headers[gone]).toBeUndefined();
     expect(first.properties.messageId).toMatch(/^[0-9a-f]{40}$/);
 
-    expect(bodies(await drain(f, f.t.deadLetterQueue))).toEqual(['{"n":2}', '{"n":4}']);
+    expect(bodies(await fixture.admin.drain(f.t.deadLetterQueue))).toEqual(['{"n":2}', '{"n":4}']);
   });
 
   it('--limit, --dry-run and --to-exchange', async () => {
@@ -159,25 +127,24 @@ describe('qbl dlq against RabbitMQ', () => {
     const dry = await replayDeadLetters(f.connection, f.t.deadLetterQueue, replayAll({ dryRun: true }));
     expect(dry.replayed).toBe(3);
     expect([...dry.byTarget.values()]).toEqual([3]);
-    expect(await depth(f, f.t.deadLetterQueue)).toBe(3);
-    expect(await depth(f, f.t.queue)).toBe(0);
+    expect(await fixture.admin.depth(f.t.deadLetterQueue)).toBe(3);
+    expect(await fixture.admin.depth(f.t.queue)).toBe(0);
 
     const limited = await replayDeadLetters(f.connection, f.t.deadLetterQueue, replayAll({ limit: 2 }));
     expect(limited.replayed).toBe(2);
-    expect(bodies(await drain(f, f.t.queue))).toEqual(['m1', 'm2']);
+    expect(bodies(await fixture.admin.drain(f.t.queue))).toEqual(['m1', 'm2']);
 
     const other = `${f.t.exchange}.other`;
     const otherQueue = `${f.t.queue}.other`;
-    f.extraExchanges.push(other);
-    f.extraQueues.push(otherQueue);
+    fixture.admin.track({ exchange: other, queue: otherQueue });
     await f.channel.assertExchange(other, 'direct', { durable: false, autoDelete: false });
     await f.channel.assertQueue(otherQueue, { durable: false });
     await f.channel.bindQueue(otherQueue, other, 'fixed');
     const moved = await replayDeadLetters(f.connection, f.t.deadLetterQueue,
       replayAll({ rules: { matches: reasonMatcher(undefined), maxReplays: 5, target: { exchange: other, routingKey: 'fixed' } } }));
     expect(moved.replayed).toBe(1);
-    expect(bodies(await drain(f, otherQueue))).toEqual(['m3']);
-    expect(await depth(f, f.t.deadLetterQueue)).toBe(0);
+    expect(bodies(await fixture.admin.drain(otherQueue))).toEqual(['m3']);
+    expect(await fixture.admin.depth(f.t.deadLetterQueue)).toBe(0);
   });
 
   it('leaves a message in place when its target cannot take it', async () => {
@@ -188,12 +155,12 @@ describe('qbl dlq against RabbitMQ', () => {
     expect(unroutable).toMatchObject({ replayed: 0, failed: 1 });
     // A direct exchange with no binding for the key: the broker confirms but returns it.
     const lonely = `${f.t.exchange}.lonely`;
-    f.extraExchanges.push(lonely);
+    fixture.admin.track({ exchange: lonely });
     await f.channel.assertExchange(lonely, 'direct', { durable: false });
     const returned = await replayDeadLetters(f.connection, f.t.deadLetterQueue,
       replayAll({ rules: { matches: reasonMatcher(undefined), maxReplays: 5, target: { exchange: lonely, routingKey: 'k' } } }));
     expect(returned).toMatchObject({ replayed: 0, failed: 1 });
-    const left = await drain(f, f.t.deadLetterQueue);
+    const left = await fixture.admin.drain(f.t.deadLetterQueue);
     expect(bodies(left)).toEqual(['x']);
     expect(left[0]!.properties.headers!['x-qbl-reason']).toBe('decode.bad_field');
   });
@@ -205,13 +172,13 @@ describe('qbl dlq against RabbitMQ', () => {
     for (let round = 1; round <= 2; round += 1) {
       expect((await replayDeadLetters(f.connection, f.t.deadLetterQueue, replayAll({ rules }))).replayed).toBe(1);
       // The service fails on it again and dead-letters it, keeping its headers.
-      const [again] = await drain(f, f.t.queue);
+      const [again] = await fixture.admin.drain(f.t.queue);
       expect(again!.properties.headers!['x-qbl-replay-count']).toBe(round);
       await deadLetter(f, 'loop', 'decode.unknown_event', undefined, again!.properties.headers);
     }
     const third = await replayDeadLetters(f.connection, f.t.deadLetterQueue, replayAll({ rules }));
     expect(third).toMatchObject({ replayed: 0, skipped: { max_replays: 1 } });
-    const [stuck] = await drain(f, f.t.deadLetterQueue);
+    const [stuck] = await fixture.admin.drain(f.t.deadLetterQueue);
     expect(readDeadLetter(stuck!.properties.headers)).toMatchObject({ reason: 'decode.unknown_event', replayCount: 2, lastReason: 'decode.unknown_event' });
   });
 
@@ -219,7 +186,7 @@ describe('qbl dlq against RabbitMQ', () => {
     f = await setUp('quorum');
     const rejectUntilDeadLettered = async () => {
       const ch = await f!.connection.createChannel();
-      for (let i = 0; i < 10 && (await depth(f!, f!.t.deadLetterQueue)) === 0; i += 1) {
+      for (let i = 0; i < 10 && (await fixture.admin.depth(f!.t.deadLetterQueue)) === 0; i += 1) {
         const m = await ch.get(f!.t.queue, { noAck: false });
         if (m) ch.nack(m, false, true);
         await new Promise((resolve) => setTimeout(resolve, 20)); // dead-lettering is asynchronous
@@ -238,7 +205,7 @@ describe('qbl dlq against RabbitMQ', () => {
 
     expect((await replayDeadLetters(f.connection, f.t.deadLetterQueue, replayAll())).replayed).toBe(1);
     await rejectUntilDeadLettered();
-    const [back] = await drain(f, f.t.deadLetterQueue);
+    const [back] = await fixture.admin.drain(f.t.deadLetterQueue);
     const info = readDeadLetter(back!.properties.headers);
     // The broker accepted our x-death and counted the second death in the same entry.
     expect(info).toMatchObject({ reason: 'delivery_limit', replayCount: 1, lastReason: 'delivery_limit', death: { queue: f.t.queue, count: 2 } });
@@ -251,7 +218,7 @@ describe('qbl dlq against RabbitMQ', () => {
     await deadLetter(f, 'keep2', 'decode.bad_text');
     expect(await countMatching(f.connection, f.t.deadLetterQueue, reasonMatcher('store.rejected'))).toEqual({ scanned: 4, matching: 2 });
 
-    const env = { QBL_QUEUE: f.t.queue, QBL_EXCHANGE: f.t.exchange, QBL_DEAD_LETTER_EXCHANGE: f.t.deadLetterExchange, QBL_DEAD_LETTER_QUEUE: f.t.deadLetterQueue, AMQP_URL: URL };
+    const env = { QBL_QUEUE: f.t.queue, QBL_EXCHANGE: f.t.exchange, QBL_DEAD_LETTER_EXCHANGE: f.t.deadLetterExchange, QBL_DEAD_LETTER_QUEUE: f.t.deadLetterQueue, AMQP_URL: RABBIT_URL };
     const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
     Object.assign(process.env, env);
     const stdout: string[] = [];
@@ -260,7 +227,7 @@ describe('qbl dlq against RabbitMQ', () => {
     try {
       expect(await command.run(['purge', '--reason', 'store.rejected'])).toBe(1);
       expect(stdout.join('')).toMatch(/2 of 4 dead letters .* match reason store\.rejected[\s\S]*--yes/);
-      expect(await depth(f, f.t.deadLetterQueue)).toBe(4);
+      expect(await fixture.admin.depth(f.t.deadLetterQueue)).toBe(4);
       stdout.length = 0;
       expect(await command.run(['purge', '--reason', 'store.rejected', '--yes'])).toBe(0);
       expect(stdout.join('')).toMatch(/removed 2/);
@@ -272,7 +239,7 @@ describe('qbl dlq against RabbitMQ', () => {
         else process.env[k] = v;
       }
     }
-    expect(bodies(await drain(f, f.t.deadLetterQueue))).toEqual(['keep1', 'keep2']);
+    expect(bodies(await fixture.admin.drain(f.t.deadLetterQueue))).toEqual(['keep1', 'keep2']);
     expect((await purgeDeadLetters(f.connection, f.t.deadLetterQueue, reasonMatcher('decode.*'))).removed).toBe(0);
   });
 
@@ -280,22 +247,22 @@ describe('qbl dlq against RabbitMQ', () => {
     f = await setUp();
     const total = 40;
     for (let n = 0; n < total; n += 1) await deadLetter(f, `cut-${n}`, 'decode.unknown_event');
-    const doomed = await amqp.connect(URL);
+    const doomed = await amqp.connect(RABBIT_URL);
     doomed.on('error', () => undefined);
     let seen = 0;
     // The connection drops after 15 messages, as if the process had been killed.
     await expect(replayDeadLetters(doomed, f.t.deadLetterQueue, replayAll(), {
       onMessage: () => { seen += 1; if (seen === 15) void doomed.close(); },
     })).rejects.toThrow();
-    expect(await depth(f, f.t.queue)).toBeGreaterThanOrEqual(15);
-    expect(await depth(f, f.t.deadLetterQueue)).toBeGreaterThan(0);
+    expect(await fixture.admin.depth(f.t.queue)).toBeGreaterThanOrEqual(15);
+    expect(await fixture.admin.depth(f.t.deadLetterQueue)).toBeGreaterThan(0);
 
     const second = await replayDeadLetters(f.connection, f.t.deadLetterQueue, replayAll());
-    const arrived = bodies(await drain(f, f.t.queue));
+    const arrived = bodies(await fixture.admin.drain(f.t.queue));
     expect(second.replayed).toBeGreaterThan(0);
     // Every message arrived; only those cut between their confirm and their ack arrive twice.
     expect(new Set(arrived).size).toBe(total);
     expect(arrived.length - total).toBeLessThanOrEqual(REPLAY_WINDOW);
-    expect(await depth(f, f.t.deadLetterQueue)).toBe(0);
+    expect(await fixture.admin.depth(f.t.deadLetterQueue)).toBe(0);
   });
 });

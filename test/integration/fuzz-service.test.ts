@@ -2,19 +2,18 @@
  * A burst of hostile input through the running service, interleaved with good calls: the
  * service stays up, good traffic still becomes CDRs, every bad message is dead-lettered once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { decodeMessage } from '../../consumers/decode/decode';
 import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
-import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { silentLogger, waitUntil } from '../support/rabbit';
 import { serviceEnv } from '../support/service-env';
 import { EXPECTED_SAMPLE_CDRS, readSamples } from '../support/samples';
+import { integrationFixture } from '../support/fixture';
 
 const VALID = readSamples()[1]!.body.toString('utf8');
 
@@ -32,21 +31,11 @@ const hostileBody: fc.Arbitrary<Buffer> = fc.oneof(
 );
 
 describe('hostile input through the service', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-fuzz-'));
-  });
-  afterAll(async () => {
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const f = integrationFixture('fuzz');
 
   test('1500 bad messages among good calls: all dead-lettered, good CDRs intact, memory bounded', async () => {
-    const config = loadConfig(serviceEnv(dir, 'fuzz'));
-    admin.track(config.topology);
+    const config = loadConfig(serviceEnv(f.dir, 'fuzz'));
+    f.admin.track(config.topology);
     const bad = fc.sample(hostileBody, { numRuns: 1500, seed: 424242 })
       .filter((body) => !decodeMessage(body, DEFAULT_DECODER_OPTIONS).ok);
     expect(bad.length).toBeGreaterThan(1400);
@@ -57,16 +46,16 @@ describe('hostile input through the service', () => {
       const good = readSamples();
       const chunk = Math.ceil(bad.length / good.length);
       for (const [i, message] of good.entries()) {
-        await admin.publish(config.topology.exchange, 'fuzz', bad.slice(i * chunk, (i + 1) * chunk));
-        await admin.publish(config.topology.exchange, message.routingKey, [message.body]);
+        await f.admin.publish(config.topology.exchange, 'fuzz', bad.slice(i * chunk, (i + 1) * chunk));
+        await f.admin.publish(config.topology.exchange, message.routingKey, [message.body]);
       }
-      await waitUntil(async () => (await admin.depth(config.topology.deadLetterQueue)) === bad.length
-        && (await admin.depth(config.topology.queue)) === 0, 'every bad message in the DLQ', 60_000);
+      await waitUntil(async () => (await f.admin.depth(config.topology.deadLetterQueue)) === bad.length
+        && (await f.admin.depth(config.topology.queue)) === 0, 'every bad message in the DLQ', 60_000);
       const heapGrowthMb = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
       expect(heapGrowthMb).toBeLessThan(200);
       expect(service.consumer.stats.connected).toBe(true);
 
-      const letters = await admin.drain(config.topology.deadLetterQueue);
+      const letters = await f.admin.drain(config.topology.deadLetterQueue);
       expect(letters).toHaveLength(bad.length);
       for (const letter of letters) {
         expect(String(letter.properties.headers![DEAD_LETTER_HEADERS.reason])).toMatch(/^decode\./);
@@ -74,7 +63,7 @@ describe('hostile input through the service', () => {
       }
       expect(letters.map((l) => l.content.toString('base64')).sort()).toEqual(bad.map((b) => b.toString('base64')).sort());
 
-      const reader = SqliteStore.open(config.sqlitePath, { readonly: true });
+      const reader = SqliteReader.open(config.sqlitePath);
       try {
         const cdrs = (await reader.searchCdrs({ limit: 10 })).map((s) => s.cdr).sort((a, b) => a.invite_at!.localeCompare(b.invite_at!));
         expect(cdrs).toEqual(EXPECTED_SAMPLE_CDRS);

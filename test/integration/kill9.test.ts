@@ -4,8 +4,6 @@
  * `qbl start` child process against the real RabbitMQ.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeMessage } from '../../consumers/decode/decode';
@@ -13,8 +11,9 @@ import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import type { CallEvent } from '../../correlators/events';
 import { generateTraffic } from '../../src/simulator/generator';
 import { CorrelatorHarness } from '../support/call-events';
-import { RabbitAdmin, delay, publishAll, waitUntil } from '../support/rabbit';
+import { delay, publishAll, waitUntil } from '../support/rabbit';
 import { SHORT_TIMEOUTS, serviceEnv } from '../support/service-env';
+import { integrationFixture } from '../support/fixture';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const FAR_FUTURE_US = 4_000_000_000 * 1_000_000;
@@ -74,27 +73,17 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 describe('kill -9 and restart', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-kill9-'));
-  });
-  afterAll(async () => {
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const f = integrationFixture('kill9');
 
   test.each([
     ['SIGKILL', 'kill -9: no chance to clean up'],
     ['SIGTERM', 'graceful: stop intake, finish the batch, commit, ack, exit 0'],
   ] as const)('stopping the service with %s three times mid-stream (%s) loses and doubles nothing', async (signal, _why) => {
-    const env = serviceEnv(dir, signal === 'SIGKILL' ? 'kill9' : 'term', {
+    const env = serviceEnv(f.dir, signal === 'SIGKILL' ? 'kill9' : 'term', {
       ...SHORT_TIMEOUTS, LOG_LEVEL: 'info', QBL_BATCH_SIZE: '40', QBL_PREFETCH: '200', QBL_BATCH_WAIT_MS: '2',
     });
     const sqlitePath = env.SQLITE_PATH!;
-    admin.track({ exchange: env.QBL_EXCHANGE, queue: env.QBL_QUEUE, deadLetterExchange: `${env.QBL_QUEUE}.dlx`, deadLetterQueue: `${env.QBL_QUEUE}.dead`, queueType: 'quorum', bindingKey: '#', deliveryLimit: 10 });
+    f.admin.track({ exchange: env.QBL_EXCHANGE, queue: env.QBL_QUEUE, deadLetterExchange: `${env.QBL_QUEUE}.dlx`, deadLetterQueue: `${env.QBL_QUEUE}.dead`, queueType: 'quorum', bindingKey: '#', deliveryLimit: 10 });
 
     // An hour of traffic that ended a while ago, with every kind of disorder.
     const traffic = generateTraffic({
@@ -128,9 +117,9 @@ describe('kill -9 and restart', () => {
     }
 
     try {
-      await waitUntil(async () => (await admin.depth(env.QBL_QUEUE)) === 0 && countEvents(sqlitePath) === distinctEvents, 'the queue to drain', 90_000)
+      await waitUntil(async () => (await f.admin.depth(env.QBL_QUEUE)) === 0 && countEvents(sqlitePath) === distinctEvents, 'the queue to drain', 90_000)
         .catch(async (error: Error) => {
-          const state = `queue ${await admin.depth(env.QBL_QUEUE)}, dead ${await admin.depth(`${env.QBL_QUEUE}.dead`)}, events ${countEvents(sqlitePath)}/${distinctEvents}`;
+          const state = `queue ${await f.admin.depth(env.QBL_QUEUE)}, dead ${await f.admin.depth(`${env.QBL_QUEUE}.dead`)}, events ${countEvents(sqlitePath)}/${distinctEvents}`;
           throw new Error(`${error.message} (${state})\nmissing: ${JSON.stringify(missingEvents(sqlitePath, events))}\n${childOutput.join('\n')}`);
         });
       const db = new Database(sqlitePath, { readonly: true });
@@ -147,7 +136,7 @@ describe('kill -9 and restart', () => {
       } finally {
         db.close();
       }
-      expect(await admin.depth(`${env.QBL_QUEUE}.dead`)).toBe(0);
+      expect(await f.admin.depth(`${env.QBL_QUEUE}.dead`)).toBe(0);
     } finally {
       child.process.kill('SIGTERM');
       await exited(child.process);

@@ -5,8 +5,6 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config/config';
@@ -16,9 +14,10 @@ import { Service } from '../../src/pipeline/service';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import type { CallStore } from '../../src/stores/store';
 import { freePort, httpGet as get, metricValue } from '../support/http';
-import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 import { readSamples } from '../support/samples';
 import { TcpProxy } from '../support/tcp-proxy';
+import { integrationFixture } from '../support/fixture';
 
 /** The SQLite store with a switch that makes ping() fail, as a locked or full disk would. */
 function switchableStore(path: string): CallStore & { failPing: boolean } {
@@ -35,28 +34,14 @@ function switchableStore(path: string): CallStore & { failPing: boolean } {
 }
 
 describe('ops endpoint of a running service', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-  });
-  afterAll(async () => {
-    await admin.close();
-  });
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'qbl-ops-'));
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const f = integrationFixture('ops', { dirPerTest: true });
 
   function configFor(port: number, amqpPort = 5672, overrides: Record<string, string> = {}): Config {
     const base = uniqueName('ops');
     return loadConfig({
       AMQP_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
       QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`,
-      SQLITE_PATH: join(dir, 'qbl.db'),
+      SQLITE_PATH: join(f.dir, 'qbl.db'),
       QBL_HTTP_PORT: String(port), QBL_STATS_INTERVAL_S: '0',
       QBL_BATCH_WAIT_MS: '5', QBL_SWEEP_INTERVAL_MS: '50',
       ...overrides,
@@ -67,7 +52,7 @@ describe('ops endpoint of a running service', () => {
     const proxy = await TcpProxy.start();
     const port = await freePort();
     const config = configFor(port, proxy.port);
-    admin.track(config.topology);
+    f.admin.track(config.topology);
     const store = switchableStore(config.sqlitePath);
     const lines: string[] = [];
     const logger = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
@@ -80,8 +65,8 @@ describe('ops endpoint of a running service', () => {
       expect([ready.status, JSON.parse(ready.body)]).toEqual([200, { status: 'ready', broker: true, store: true }]);
 
       const samples = readSamples();
-      for (const message of samples) await admin.publish(config.topology.exchange, message.routingKey, [message.body]);
-      await admin.publish(config.topology.exchange, 'opensips.bad', [Buffer.from('{"jsonrpc":"2.0",')]);
+      for (const message of samples) await f.admin.publish(config.topology.exchange, message.routingKey, [message.body]);
+      await f.admin.publish(config.topology.exchange, 'opensips.bad', [Buffer.from('{"jsonrpc":"2.0",')]);
       await waitUntil(() => service.pipeline.stats.messages === samples.length + 1 && service.pipeline.correlator.openCallCount === 0
         && service.consumer.stats.acked === samples.length + 1, 'every sample to be processed');
 
@@ -93,11 +78,11 @@ describe('ops endpoint of a running service', () => {
         .reduce((sum, l) => sum + Number(l.split(' ')[1]), 0);
       expect(consumed).toBe(samples.length);
       expect(metricValue(text, 'qbl_events_consumed_total{kind="bye_request"}')).toBe(1);
-      expect(metricValue(text, 'qbl_decode_failures_total{reason="decode.not_json"}')).toBe(1);
+      expect(metricValue(text, 'qbl_rejected_messages_total{reason="decode.not_json"}')).toBe(1);
       expect(metricValue(text, 'qbl_dead_letters_total{reason="decode.not_json"}')).toBe(1);
-      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="answered"}')).toBeGreaterThanOrEqual(1);
-      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="busy"}')).toBeGreaterThanOrEqual(1);
-      expect(metricValue(text, 'qbl_cdrs_written_total{disposition="no_answer"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="answered"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="busy"}')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'qbl_cdrs_written_total{source="qbl",disposition="no_answer"}')).toBeGreaterThanOrEqual(1);
       expect(metricValue(text, 'qbl_open_calls')).toBe(0);
       expect(metricValue(text, 'qbl_oldest_open_call_age_seconds')).toBe(0);
       expect(metricValue(text, 'qbl_store_commit_duration_seconds_count')).toBe(service.pipeline.stats.commits);
@@ -140,14 +125,14 @@ describe('ops endpoint of a running service', () => {
 
   test('the periodic stats line carries the counts and the oldest open call', async () => {
     const config = configFor(0, 5672, { QBL_STATS_INTERVAL_S: '1' });
-    admin.track(config.topology);
+    f.admin.track(config.topology);
     const lines: string[] = [];
     const logger = createLogger('info', new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } }));
     const service = await Service.start({ config, logger });
     try {
       expect(service.httpPort).toBeUndefined();
       const [first] = readSamples().filter((m) => m.body.includes('7f3a9c1e-answered'));
-      await admin.publish(config.topology.exchange, first!.routingKey, [first!.body]);
+      await f.admin.publish(config.topology.exchange, first!.routingKey, [first!.body]);
       const stats = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'stats');
       await waitUntil(() => stats().some((l) => l.openCalls === 1), 'a stats line with the open call', 10_000);
       const line = stats().find((l) => l.openCalls === 1)!;
@@ -165,7 +150,7 @@ describe('ops endpoint of a running service', () => {
     const { port } = blocker.address() as AddressInfo;
     try {
       const config = configFor(port);
-      admin.track(config.topology);
+      f.admin.track(config.topology);
       const error = await Service.start({ config, logger: silentLogger() }).then(() => undefined, (e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).option).toBe('QBL_HTTP_PORT');

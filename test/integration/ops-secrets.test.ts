@@ -7,13 +7,13 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, httpGet, metricValue } from '../support/http';
-import { RabbitAdmin, uniqueName, waitUntil } from '../support/rabbit';
+import { uniqueName, waitUntil } from '../support/rabbit';
 import { readSamples } from '../support/samples';
+import { integrationFixture } from '../support/fixture';
 
 const run = promisify(execFile);
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
@@ -71,19 +71,12 @@ async function closeUserConnections(): Promise<number> {
 }
 
 describe('secrets never leave the process', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
+  const f = integrationFixture('secrets');
 
   beforeAll(async () => {
     await run('rabbitmqctl', ['add_user', USER, PASSWORD]);
     await run('rabbitmqctl', ['set_permissions', '-p', '/', USER, '.*', '.*', '.*']);
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-secrets-'));
-  }, 60_000);
-  afterAll(async () => {
-    await admin?.close();
-    await run('rabbitmqctl', ['delete_user', USER]).catch(() => undefined);
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    f.defer(() => run('rabbitmqctl', ['delete_user', USER]).catch(() => undefined));
   }, 60_000);
 
   test('a full run at debug level: logs, errors, /metrics and `qbl status` carry no password', async () => {
@@ -91,18 +84,18 @@ describe('secrets never leave the process', () => {
     const port = await freePort();
     const env = {
       AMQP_URL: amqpUrl(PASSWORD), LOG_LEVEL: 'debug',
-      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'qbl.db'),
+      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(f.dir, 'qbl.db'),
       QBL_HTTP_PORT: String(port), QBL_STATS_INTERVAL_S: '1', QBL_BATCH_WAIT_MS: '5',
     };
-    admin.track({ exchange: env.QBL_EXCHANGE, queue: env.QBL_QUEUE, deadLetterExchange: `${env.QBL_QUEUE}.dlx`,
+    f.admin.track({ exchange: env.QBL_EXCHANGE, queue: env.QBL_QUEUE, deadLetterExchange: `${env.QBL_QUEUE}.dlx`,
       deadLetterQueue: `${env.QBL_QUEUE}.dead`, queueType: 'quorum', bindingKey: '#', deliveryLimit: 10 });
     const child = startQbl(env);
     const scraped: string[] = [];
     try {
       await waitUntil(async () => (await httpGet(port, '/readyz').catch(() => ({ status: 0 }))).status === 200, 'the service to be ready', 30_000);
       const samples = readSamples();
-      for (const message of samples) await admin.publish(env.QBL_EXCHANGE, message.routingKey, [message.body]);
-      await admin.publish(env.QBL_EXCHANGE, 'opensips.bad', [Buffer.from('{"broken":')]);
+      for (const message of samples) await f.admin.publish(env.QBL_EXCHANGE, message.routingKey, [message.body]);
+      await f.admin.publish(env.QBL_EXCHANGE, 'opensips.bad', [Buffer.from('{"broken":')]);
       await waitUntil(async () => {
         const text = (await httpGet(port, '/metrics')).body;
         return metricValue(text, 'qbl_deliveries_acked_total') === samples.length + 1;
@@ -113,10 +106,10 @@ describe('secrets never leave the process', () => {
       await waitUntil(async () => metricValue((await httpGet(port, '/metrics')).body, 'qbl_amqp_reconnects_total') === 1, 'the reconnection', 30_000);
 
       for (const path of ['/metrics', '/readyz', '/healthz', '/nothing']) scraped.push((await httpGet(port, path)).body);
-      expect(scraped[0]).toContain('qbl_cdrs_written_total{disposition="answered"}');
+      expect(scraped[0]).toContain('qbl_cdrs_written_total{source="qbl",disposition="answered"}');
 
       // `qbl status` once with the URL in the environment, once from a secret file.
-      const secretFile = join(dir, 'amqp-url');
+      const secretFile = join(f.dir, 'amqp-url');
       writeFileSync(secretFile, `${amqpUrl(PASSWORD)}\n`, { mode: 0o600 });
       const statusEnv = { ...env, LOG_LEVEL: 'info' };
       const { AMQP_URL: _url, ...withoutUrl } = statusEnv;
@@ -146,7 +139,7 @@ describe('secrets never leave the process', () => {
     const base = uniqueName('secrets-wrong');
     const env = {
       AMQP_URL: amqpUrl(WRONG_PASSWORD), LOG_LEVEL: 'debug',
-      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'wrong.db'), QBL_HTTP_PORT: '0',
+      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(f.dir, 'wrong.db'), QBL_HTTP_PORT: '0',
     };
     const child = startQbl(env);
     const timer = setTimeout(() => child.process.kill('SIGKILL'), 30_000);

@@ -4,14 +4,13 @@
  * the same command with every probe failing, each on its own line with exit code 1.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { freePort } from '../support/http';
-import { RabbitAdmin, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 import { EXPECTED_SAMPLE_CDRS, readSamples } from '../support/samples';
+import { integrationFixture } from '../support/fixture';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 
@@ -31,36 +30,26 @@ function qbl(args: string[], env: Record<string, string>): Promise<Run> {
 }
 
 describe('qbl status', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-status-'));
-  });
-  afterAll(async () => {
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const f = integrationFixture('status');
 
   test('shows the broker, both queues, the store, the newest CDR and the service\'s readiness', async () => {
     const base = uniqueName('status');
     const env = {
       AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
-      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'qbl.db'),
+      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(f.dir, 'qbl.db'),
       QBL_HTTP_PORT: String(await freePort()), QBL_STATS_INTERVAL_S: '0', QBL_BATCH_WAIT_MS: '5',
     };
     const config = loadConfig(env);
-    admin.track(config.topology);
+    f.admin.track(config.topology);
     const service = await Service.start({ config, logger: silentLogger() });
     try {
       const samples = readSamples();
       // The answered call without its BYE stays open (for QBL_MAX_CALL_DURATION_S).
       const open = samples.filter((m) => !m.body.includes('E_QBL_BYE_'));
-      for (const message of open) await admin.publish(config.topology.exchange, message.routingKey, [message.body]);
-      await admin.publish(config.topology.exchange, 'opensips.bad', [Buffer.from('not json')]);
+      for (const message of open) await f.admin.publish(config.topology.exchange, message.routingKey, [message.body]);
+      await f.admin.publish(config.topology.exchange, 'opensips.bad', [Buffer.from('not json')]);
       await waitUntil(async () => service.pipeline.stats.messages === open.length + 1
-        && (await admin.depth(config.topology.deadLetterQueue)) === 1, 'the samples to be processed');
+        && (await f.admin.depth(config.topology.deadLetterQueue)) === 1, 'the samples to be processed');
 
       const run = await qbl(['status'], env);
       expect(run.stderr).toBe('');
@@ -88,7 +77,7 @@ describe('qbl status', () => {
 
   test('an unreachable broker, a missing database and no service: one line each, exit code 1', async () => {
     const run = await qbl(['status', '--timeout-ms', '2000'], {
-      AMQP_URL: 'amqp://someone:pw-never-shown@127.0.0.1:1', SQLITE_PATH: join(dir, 'missing.db'), QBL_HTTP_PORT: String(await freePort()),
+      AMQP_URL: 'amqp://someone:pw-never-shown@127.0.0.1:1', SQLITE_PATH: join(f.dir, 'missing.db'), QBL_HTTP_PORT: String(await freePort()),
     });
     expect(run.code).toBe(1);
     expect(run.stdout).not.toContain('pw-never-shown');
@@ -101,7 +90,7 @@ describe('qbl status', () => {
 
   test('queues that were never declared are reported as such', async () => {
     const base = uniqueName('status-none');
-    const run = await qbl(['status'], { QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'missing.db'), QBL_HTTP_PORT: '0' });
+    const run = await qbl(['status'], { QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(f.dir, 'missing.db'), QBL_HTTP_PORT: '0' });
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[1]).toBe(`queue         ${base}.q: not declared (start the service once)`);
     expect(lines[2]).toBe(`dead letters  ${base}.q.dead: not declared (start the service once)`);

@@ -4,24 +4,22 @@
  * time. Each call's CDR is written once, when the call is over, never first as a timeout that later
  * events rewrite. No broker here: batches are handed to the pipeline as the consumer would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { loadConfig } from '../../src/config/config';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import type { CallStore, CommitBatch } from '../../src/stores/store';
 import { generateTraffic } from '../../src/simulator/generator';
-import type { Delivery } from '../../consumers/amqp/batch-consumer';
+import type { Delivery } from '../../consumers/batch-handler';
 import { CDR_FIELDS } from '../../correlators/cdr';
 import { silentLogger } from '../support/rabbit';
+import { integrationFixture } from '../support/fixture';
 
 const HOUR_US = 3600 * 1_000_000;
 
 describe('pipeline on an hours-old backlog', () => {
-  let dir: string;
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'qbl-backlog-')); });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const f = integrationFixture('backlog', { broker: false, dirPerTest: true });
 
   test('writes each call\'s CDR once, complete, and equal to the expected one', async () => {
     const nowUs = Date.now() * 1000;
@@ -29,7 +27,7 @@ describe('pipeline on an hours-old backlog', () => {
       calls: 400, seed: 5, cps: 20, concurrency: 1_000_000, startTimeUs: nowUs - 3 * HOUR_US,
       duplicateRate: 0.05, reorderRate: 0.2, lossRate: 0, maxTalkS: 1800,
     });
-    const config = loadConfig({ SQLITE_PATH: join(dir, 'qbl.db') });
+    const config = loadConfig({ SQLITE_PATH: join(f.dir, 'qbl.db') });
     const sqlite = SqliteStore.open(config.sqlitePath);
     const writes = new Map<string, number>();
     const store: CallStore = {
@@ -52,7 +50,9 @@ describe('pipeline on an hours-old backlog', () => {
       const stillOpen = pipeline.correlator.openCallCount;
       expect(stillOpen).toBeLessThan(traffic.expected.length / 10);
 
-      const stored = new Map((await sqlite.searchCdrs({ limit: 100_000 })).map((s) => [s.cdr.call_id, s.cdr]));
+      const reader = SqliteReader.open(config.sqlitePath);
+      const stored = new Map((await reader.searchCdrs({ limit: 100_000 })).map((s) => [s.cdr.call_id, s.cdr]));
+      await reader.close();
       const closed = traffic.expected.filter((want) => stored.has(want.call_id));
       expect(closed.length).toBe(traffic.expected.length - stillOpen);
       for (const want of closed) {

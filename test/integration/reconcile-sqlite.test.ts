@@ -5,15 +5,15 @@
  * technical prefix), every class injected at known rows. Every row must come out with its class
  * and figures; bad rows are reported by number and reason.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { integrationFixture } from '../support/fixture';
 import { qbl } from '../support/run-cli';
 import { parseIncrement } from '../../src/disputes/increment';
 import type { ReconcileRecord } from '../../src/disputes/classify';
 import { buildCarrierFile, type CarrierFile, type CarrierLayout } from '../../src/simulator/carrier-file';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
-import { commitCalls, simulatedCalls, TEST_DIAL_PLAN } from '../support/simulated-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
+import { simulatedCalls, sqliteWithCalls, TEST_DIAL_PLAN } from '../support/simulated-store';
 import { SearchAfterCluster } from '../support/search-after-mock';
 import { cdrDocument, eventDocument } from '../../src/stores/search/documents';
 import { SearchReader } from '../../src/stores/search/search-reader';
@@ -61,24 +61,22 @@ const LAYOUTS: Record<string, { layout: CarrierLayout; flags: string[]; tzUsed: 
 };
 
 describe('qbl reconcile on SQLite', () => {
+  const f = integrationFixture('reconcile', { broker: false });
   let dir: string;
   const savedEnv = { ...process.env };
   let calls: ReturnType<typeof simulatedCalls>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'qbl-reconcile-'));
+    dir = f.dir;
     for (const name of ['ELASTICSEARCH_URL', 'OPENSEARCH_URL']) delete process.env[name];
     Object.assign(process.env, { SQLITE_PATH: join(dir, 'qbl.db'), QBL_DEFAULT_COUNTRY: 'BR', QBL_EXIT_CODES: '00,011', QBL_CARRIER_PREFIXES: '15,21,41', QBL_STRIP_PREFIXES: '9' });
     // About 30 hours of traffic: the files span two days.
     calls = simulatedCalls({ calls: 700, seed: 14, cps: 0.0065, startTimeUs: START_US, concurrency: 100_000 });
-    const store = SqliteStore.open(process.env.SQLITE_PATH!);
-    await commitCalls(store, calls);
-    await store.close();
+    await sqliteWithCalls(process.env.SQLITE_PATH!, calls);
   });
 
   afterAll(() => {
     process.env = savedEnv;
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it.each(Object.keys(LAYOUTS))('%s: every row gets its expected class and figures', async (name) => {
@@ -222,43 +220,41 @@ describe('qbl reconcile on SQLite', () => {
 });
 
 describe('qbl reconcile on Elasticsearch (the client on @elastic/elasticsearch-mock)', () => {
+  const f = integrationFixture('reconcile-es', { broker: false });
+
   it('reads the same calls as from SQLite and gives the same records and disputes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'qbl-reconcile-es-'));
-    try {
-      const calls = simulatedCalls({ calls: 160, seed: 21, cps: 0.01, startTimeUs: START_US, concurrency: 100_000 });
-      const sqlite = SqliteStore.open(join(dir, 'qbl.db'));
-      await commitCalls(sqlite, calls);
-      const cluster = new SearchAfterCluster({ cdrs: calls.records.map(cdrDocument), events: calls.events.map(eventDocument) });
-      const file = buildCarrierFile(calls.records, LAYOUTS['sao-paulo-60-60']!.layout);
-      writeFileSync(join(dir, 'carrier.csv'), file.text);
-      const options = parseReconcileArgs([join(dir, 'carrier.csv'), '--tz=-03:00', '--increment', '60/60', '--top', '5'], Date.now());
-      const quiet = { phase: () => undefined, advance: () => undefined, done: () => undefined };
-      const fromSearch = await reconcile({ ...options, outDir: join(dir, 'es') }, new SearchReader(cluster.engine(), 'qbl'), TEST_DIAL_PLAN, quiet, 'elasticsearch');
-      const fromSqlite = await reconcile({ ...options, outDir: join(dir, 'sqlite') }, sqlite, TEST_DIAL_PLAN, quiet);
-      await sqlite.close();
-      expect(fromSearch.summary.counts).toEqual(fromSqlite.summary.counts);
-      for (const name of ['records.ndjson', 'disputes.csv']) expect(readFileSync(join(dir, 'es', name), 'utf8')).toBe(readFileSync(join(dir, 'sqlite', name), 'utf8'));
-      // The report's evidence came from the engine's events.
-      expect(readFileSync(join(dir, 'es', 'report.html'), 'utf8')).toBe(readFileSync(join(dir, 'sqlite', 'report.html'), 'utf8'));
-      expect(cluster.requests.some((r) => r.index === 'qbl-events-*')).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = f.dir;
+    const calls = simulatedCalls({ calls: 160, seed: 21, cps: 0.01, startTimeUs: START_US, concurrency: 100_000 });
+    await sqliteWithCalls(join(dir, 'qbl.db'), calls);
+    const sqlite = SqliteReader.open(join(dir, 'qbl.db'));
+    f.defer(() => sqlite.close());
+    const cluster = new SearchAfterCluster({ cdrs: calls.records.map(cdrDocument), events: calls.events.map(eventDocument) });
+    const file = buildCarrierFile(calls.records, LAYOUTS['sao-paulo-60-60']!.layout);
+    writeFileSync(join(dir, 'carrier.csv'), file.text);
+    const options = parseReconcileArgs([join(dir, 'carrier.csv'), '--tz=-03:00', '--increment', '60/60', '--top', '5'], Date.now());
+    const quiet = { phase: () => undefined, advance: () => undefined, done: () => undefined };
+    const fromSearch = await reconcile({ ...options, outDir: join(dir, 'es') }, new SearchReader(cluster.engine(), 'qbl'), TEST_DIAL_PLAN, quiet, 'elasticsearch');
+    const fromSqlite = await reconcile({ ...options, outDir: join(dir, 'sqlite') }, sqlite, TEST_DIAL_PLAN, quiet);
+    expect(fromSearch.summary.counts).toEqual(fromSqlite.summary.counts);
+    for (const name of ['records.ndjson', 'disputes.csv']) expect(readFileSync(join(dir, 'es', name), 'utf8')).toBe(readFileSync(join(dir, 'sqlite', name), 'utf8'));
+    // The report's evidence came from the engine's events.
+    expect(readFileSync(join(dir, 'es', 'report.html'), 'utf8')).toBe(readFileSync(join(dir, 'sqlite', 'report.html'), 'utf8'));
+    expect(cluster.requests.some((r) => r.index === 'qbl-events-*')).toBe(true);
   });
 });
 
 describe('qbl reconcile across a daylight saving change', () => {
+  const f = integrationFixture('reconcile-dst', { broker: false });
+
   it('--tz auto stops and asks for the zone; with --tz Europe/London every row is right', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'qbl-reconcile-dst-'));
+    const dir = f.dir;
     const saved = { ...process.env };
     try {
       for (const name of ['ELASTICSEARCH_URL', 'OPENSEARCH_URL']) delete process.env[name];
       Object.assign(process.env, { SQLITE_PATH: join(dir, 'qbl.db'), QBL_DEFAULT_COUNTRY: 'BR' });
       // 2026-10-24 12:00Z to about 2026-10-26: London leaves summer time on the 25th at 01:00Z.
       const calls = simulatedCalls({ calls: 400, seed: 33, cps: 0.0025, startTimeUs: Date.UTC(2026, 9, 24, 12) * 1000, concurrency: 100_000 });
-      const store = SqliteStore.open(process.env.SQLITE_PATH!);
-      await commitCalls(store, calls);
-      await store.close();
+      await sqliteWithCalls(process.env.SQLITE_PATH!, calls);
       const file = buildCarrierFile(calls.records, { ...LAYOUTS['kolkata-auto-60-6']!.layout, zone: 'Europe/London' });
       writeFileSync(join(dir, 'london.csv'), file.text);
 
@@ -282,7 +278,6 @@ describe('qbl reconcile across a daylight saving change', () => {
       expect(checked).toBeGreaterThan(file.expected.size - 15);
     } finally {
       process.env = saved;
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -3,8 +3,6 @@
  * in-process service consumes a few thousand simulated events: afterwards the store holds exactly
  * the CDRs of an uninterrupted run, each once and equal field for field, and every distinct event once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeMessage } from '../../consumers/decode/decode';
@@ -15,8 +13,9 @@ import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { generateTraffic, type TrafficMessage } from '../../src/simulator/generator';
 import { CorrelatorHarness } from '../support/call-events';
-import { RabbitAdmin, publishAll, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
+import { publishAll, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 import { TcpProxy } from '../support/tcp-proxy';
+import { integrationFixture } from '../support/fixture';
 
 const FAR_FUTURE_US = 4_000_000_000 * 1_000_000;
 
@@ -34,17 +33,7 @@ function uninterrupted(messages: readonly TrafficMessage[]): { cdrs: CorrelatorH
 }
 
 describe('connection cut mid-stream', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-cut-'));
-  });
-  afterAll(async () => {
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const f = integrationFixture('cut');
 
   test('two network cuts lose and double nothing', async () => {
     const traffic = generateTraffic({
@@ -58,11 +47,11 @@ describe('connection cut mid-stream', () => {
     const base = uniqueName('cut');
     const config = loadConfig({
       AMQP_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}`, AMQP_HEARTBEAT_S: '5',
-      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'qbl.db'),
+      QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(f.dir, 'qbl.db'),
       QBL_HTTP_PORT: '0', QBL_STATS_INTERVAL_S: '0',
       QBL_PREFETCH: '100', QBL_BATCH_SIZE: '50', QBL_BATCH_WAIT_MS: '2', QBL_SWEEP_INTERVAL_MS: '50',
     });
-    admin.track(config.topology);
+    f.admin.track(config.topology);
     const service = await Service.start({ config, logger: silentLogger() });
     try {
       await publishAll(config.topology.exchange, traffic.messages);
@@ -73,12 +62,12 @@ describe('connection cut mid-stream', () => {
         expect(proxy.dropAll()).toBeGreaterThanOrEqual(1);
         await waitUntil(() => service.consumer.stats.connected && proxy.accepted > connectionsBefore, 'a reconnection', 30_000);
       }
-      await waitUntil(async () => (await admin.depth(config.topology.queue)) === 0 && service.consumer.stats.unacked === 0
+      await waitUntil(async () => (await f.admin.depth(config.topology.queue)) === 0 && service.consumer.stats.unacked === 0
         && service.pipeline.correlator.openCallCount === 0, 'the stream to be consumed and every call closed', 60_000);
       expect(service.consumer.stats.reconnects).toBe(2);
       // Deliveries in flight at a cut came again: more deliveries than messages, nothing dead-lettered.
       expect(service.consumer.stats.delivered).toBeGreaterThanOrEqual(total);
-      expect(await admin.depth(config.topology.deadLetterQueue)).toBe(0);
+      expect(await f.admin.depth(config.topology.deadLetterQueue)).toBe(0);
     } finally {
       await service.close();
       await proxy.close();

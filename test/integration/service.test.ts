@@ -2,16 +2,15 @@
  * The whole backbone against the real RabbitMQ: a mixed stream (both body formats, malformed
  * messages, duplicates) through the service into the SQLite store and the dead-letter queue.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
-import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { silentLogger, waitUntil } from '../support/rabbit';
 import { serviceEnv } from '../support/service-env';
 import { EXPECTED_SAMPLE_CDRS, EXPECTED_SAMPLE_EXTRAS, readSamples } from '../support/samples';
+import { integrationFixture } from '../support/fixture';
 
 const MALFORMED: Array<{ body: string; reason: string }> = [
   { body: '{"jsonrpc":"2.0","method":"E_QBL_INVITE_REQUEST","params":{"call_id":"x"', reason: 'decode.not_json' },
@@ -25,42 +24,28 @@ function configFor(dir: string, overrides: Record<string, string> = {}): Config 
 }
 
 describe('service against the real RabbitMQ', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-  });
-  afterAll(async () => {
-    await admin.close();
-  });
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'qbl-service-'));
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const f = integrationFixture('service', { dirPerTest: true });
 
   test.each(['quorum', 'classic'])('a mixed stream on a %s queue ends as the exact CDRs, raw events and dead letters', async (queueType) => {
-    const config = configFor(dir, { QBL_QUEUE_TYPE: queueType });
-    admin.track(config.topology);
+    const config = configFor(f.dir, { QBL_QUEUE_TYPE: queueType });
+    f.admin.track(config.topology);
     const service = await Service.start({ config, logger: silentLogger() });
     try {
       const samples = readSamples();
       // Every sample twice (a redelivery or a duplicate publish), malformed messages in between.
       for (const [i, message] of [...samples, ...samples].entries()) {
-        await admin.publish(config.topology.exchange, message.routingKey, [message.body]);
+        await f.admin.publish(config.topology.exchange, message.routingKey, [message.body]);
         const bad = MALFORMED[i % MALFORMED.length]!;
-        if (i < MALFORMED.length) await admin.publish(config.topology.exchange, 'opensips.qbl.bad', [Buffer.from(bad.body)]);
+        if (i < MALFORMED.length) await f.admin.publish(config.topology.exchange, 'opensips.qbl.bad', [Buffer.from(bad.body)]);
       }
 
-      const reader = SqliteStore.open(config.sqlitePath, { readonly: true });
+      const reader = SqliteReader.open(config.sqlitePath);
       try {
         await waitUntil(async () => (await reader.searchCdrs({ limit: 10 })).length === 3
           && (await reader.searchCdrs({ limit: 10 })).every((s) => s.cdr.events === EXPECTED_SAMPLE_CDRS.find((e) => e.call_id === s.cdr.call_id)!.events)
-          && (await admin.depth(config.topology.deadLetterQueue)) === MALFORMED.length,
+          && (await f.admin.depth(config.topology.deadLetterQueue)) === MALFORMED.length,
         'three complete CDRs and four dead letters');
-        await waitUntil(async () => (await admin.depth(config.topology.queue)) === 0, 'the queue to drain');
+        await waitUntil(async () => (await f.admin.depth(config.topology.queue)) === 0, 'the queue to drain');
 
         const cdrs = (await reader.searchCdrs({ limit: 10 })).sort((a, b) => a.cdr.invite_at!.localeCompare(b.cdr.invite_at!));
         expect(cdrs.map((s) => s.cdr)).toEqual(EXPECTED_SAMPLE_CDRS);
@@ -77,7 +62,7 @@ describe('service against the real RabbitMQ', () => {
         await reader.close();
       }
 
-      const deadLetters = await admin.drain(config.topology.deadLetterQueue);
+      const deadLetters = await f.admin.drain(config.topology.deadLetterQueue);
       const byBody = new Map(deadLetters.map((m) => [m.content.toString('utf8'), m]));
       for (const bad of MALFORMED) {
         const letter = byBody.get(bad.body);
@@ -98,25 +83,25 @@ describe('service against the real RabbitMQ', () => {
   });
 
   test('an open call survives a restart of the service through its stored events', async () => {
-    const config = configFor(dir);
-    admin.track(config.topology);
+    const config = configFor(f.dir);
+    f.admin.track(config.topology);
     const samples = readSamples().filter((m) => m.body.includes('7f3a9c1e-answered'));
     const [reply180, request, answer, bye, byeReply] = samples;
 
     let service = await Service.start({ config, logger: silentLogger() });
-    await admin.publish(config.topology.exchange, 'k', [request!.body, reply180!.body, answer!.body]);
+    await f.admin.publish(config.topology.exchange, 'k', [request!.body, reply180!.body, answer!.body]);
     await waitUntil(() => service.pipeline.correlator.openCallCount === 1 && service.pipeline.stats.messages === 3, 'the call to be open');
     await service.close();
 
     service = await Service.start({ config, logger: silentLogger() });
     try {
       expect(service.pipeline.correlator.isOpen('7f3a9c1e-answered@10.1.2.3')).toBe(true);
-      await admin.publish(config.topology.exchange, 'k', [bye!.body, byeReply!.body]);
+      await f.admin.publish(config.topology.exchange, 'k', [bye!.body, byeReply!.body]);
       await waitUntil(() => service.pipeline.correlator.openCallCount === 0, 'the call to close');
     } finally {
       await service.close();
     }
-    const reader = SqliteStore.open(config.sqlitePath, { readonly: true });
+    const reader = SqliteReader.open(config.sqlitePath);
     try {
       const [stored] = await reader.searchCdrs({ callId: '7f3a9c1e-answered@10.1.2.3', limit: 5 });
       expect(stored!.cdr).toEqual({ ...EXPECTED_SAMPLE_CDRS[0], events: 5 });

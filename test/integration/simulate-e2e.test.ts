@@ -3,37 +3,27 @@
  * calls with every kind of disorder to the real RabbitMQ; the running service's CDRs must equal
  * the expected file, field by field.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { main } from '../../src/cli/main';
 import { CDR_FIELDS, type Cdr } from '../../correlators/cdr';
-import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { silentLogger, waitUntil } from '../support/rabbit';
 import { SHORT_TIMEOUTS, serviceEnv } from '../support/service-env';
+import { integrationFixture } from '../support/fixture';
 
 describe('qbl simulate as an end-to-end oracle', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
+  const f = integrationFixture('sim-e2e');
   const savedEnv = { ...process.env };
-
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-sim-e2e-'));
-  });
-  afterAll(async () => {
-    process.env = savedEnv;
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => { process.env = savedEnv; });
 
   test('3000 calls, mixed formats, acc, every disorder: the CDRs equal the --expect file', async () => {
-    const env = serviceEnv(dir, 'sime2e', SHORT_TIMEOUTS);
+    const env = serviceEnv(f.dir, 'sime2e', SHORT_TIMEOUTS);
     const config = loadConfig(env);
-    admin.track(config.topology);
-    const expectPath = join(dir, 'expected.ndjson');
+    f.admin.track(config.topology);
+    const expectPath = join(f.dir, 'expected.ndjson');
 
     const service = await Service.start({ config, logger: silentLogger() });
     try {
@@ -58,9 +48,9 @@ describe('qbl simulate as an end-to-end oracle', () => {
       expect(expected.length).toBeGreaterThan(2800);
       for (const cdr of expected) expect(Object.keys(cdr)).toEqual(CDR_FIELDS);
 
-      const reader = SqliteStore.open(config.sqlitePath, { readonly: true });
+      const reader = SqliteReader.open(config.sqlitePath);
       try {
-        await waitUntil(async () => (await admin.depth(config.topology.queue)) === 0
+        await waitUntil(async () => (await f.admin.depth(config.topology.queue)) === 0
           && service.pipeline.correlator.openCallCount === 0, 'every call to be closed', 90_000);
         const stored = new Map((await reader.searchCdrs({ limit: 100_000 })).map((s) => [s.cdr.call_id, s.cdr]));
         let compared = 0;
@@ -72,7 +62,7 @@ describe('qbl simulate as an end-to-end oracle', () => {
         // Calls whose quick-billing-log events were all lost still get a CDR, from acc alone.
         const extra = [...stored.values()].filter((cdr) => !expected.some((e) => e.call_id === cdr.call_id));
         for (const cdr of extra) expect(cdr.source).toBe('acc');
-        expect(await admin.depth(config.topology.deadLetterQueue)).toBe(0);
+        expect(await f.admin.depth(config.topology.deadLetterQueue)).toBe(0);
       } finally {
         await reader.close();
       }

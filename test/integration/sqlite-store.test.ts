@@ -1,14 +1,16 @@
 /** The SQLite store against real database files in a temporary directory. */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { toStoreError } from '../../src/stores/sqlite/transient';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { SCHEMA_VERSION, migrate } from '../../src/stores/sqlite/schema';
 import { ConfigError, StoreUnavailableError } from '../../src/errors';
 import type { CommitBatch, StoredEvent } from '../../src/stores/store';
 import type { CallEvent } from '../../correlators/events';
 import { EMPTY_EXTRAS, cdrIdFor, formatUs, type Cdr, type CdrExtras, type CdrRecord } from '../../correlators/cdr';
+import { integrationFixture } from '../support/fixture';
 
 const T0 = 1_795_757_055_000_000;
 
@@ -41,28 +43,27 @@ function batch(parts: Partial<CommitBatch>): CommitBatch {
 }
 
 describe('SqliteStore', () => {
-  let dir: string;
   let path: string;
-  const opened: SqliteStore[] = [];
+  const f = integrationFixture('sqlite', { broker: false, dirPerTest: true });
   const open = (options?: Parameters<typeof SqliteStore.open>[1]) => {
     const store = SqliteStore.open(path, options);
-    opened.push(store);
+    f.defer(() => store.close());
     return store;
+  };
+  /** A read-only connection, as `qbl cdrs` opens one, beside the writer. */
+  const reader = () => {
+    const read = SqliteReader.open(path);
+    f.defer(() => read.close());
+    return read;
   };
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'qbl-sqlite-'));
-    path = join(dir, 'nested', 'dir', 'qbl.db');
-  });
-
-  afterEach(async () => {
-    for (const store of opened.splice(0)) await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    path = join(f.dir, 'nested', 'dir', 'qbl.db');
   });
 
   it('creates parent directories, the schema at the current version, and a WAL database', () => {
     const store = open();
-    expect(store.countRows()).toEqual({ events: 0, cdrs: 0, openCalls: 0 });
+    expect(reader().countRows()).toEqual({ events: 0, cdrs: 0, openCalls: 0 });
     const raw = new Database(path, { readonly: true });
     try {
       expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
@@ -77,10 +78,10 @@ describe('SqliteStore', () => {
     const events = [event({ id: 'e1', callId: 'c1' }), event({ id: 'e2', callId: 'c1', kind: 'invite_reply', timeUs: T0 + 5, replyCode: 180 })];
     const once = batch({ events: events.map((e) => stored(e)), cdrs: [cdrRecord('c1', T0)], openCalls: [{ callId: 'c1', deadlineUs: T0 + 9 }] });
     await store.commit(once);
-    const rowsBefore = store.countRows();
+    const rowsBefore = reader().countRows();
     const result = await store.commit(once);
     expect(result.rejectedEvents.size).toBe(0);
-    expect(store.countRows()).toEqual(rowsBefore);
+    expect(reader().countRows()).toEqual(rowsBefore);
     expect(rowsBefore).toEqual({ events: 2, cdrs: 1, openCalls: 1 });
     expect((await store.eventsForCalls(['c1'])).get('c1')).toStrictEqual(events);
   });
@@ -90,10 +91,10 @@ describe('SqliteStore', () => {
     await store.commit(batch({ cdrs: [cdrRecord('c1', T0, { disposition: 'unknown', final_code: null, caller: 'old' })] }));
     const rewritten = cdrRecord('c1', T0, { disposition: 'busy', final_code: 486, caller: 'new' }, { caller_e164: '+15550001' });
     await store.commit(batch({ cdrs: [rewritten] }));
-    expect(store.countRows().cdrs).toBe(1);
-    expect(await store.searchCdrs({ limit: 10, disposition: 'unknown' })).toEqual([]);
-    expect(await store.searchCdrs({ limit: 10, numbers: ['old'] })).toEqual([]);
-    expect(await store.searchCdrs({ limit: 10, numbers: ['+15550001'], disposition: 'busy' }))
+    expect(reader().countRows().cdrs).toBe(1);
+    expect(await reader().searchCdrs({ limit: 10, disposition: 'unknown' })).toEqual([]);
+    expect(await reader().searchCdrs({ limit: 10, numbers: ['old'] })).toEqual([]);
+    expect(await reader().searchCdrs({ limit: 10, numbers: ['+15550001'], disposition: 'busy' }))
       .toStrictEqual([{ cdr: rewritten.cdr, extras: rewritten.extras }]);
   });
 
@@ -132,7 +133,7 @@ describe('SqliteStore', () => {
     } finally {
       raw.close();
     }
-    const rows = await store.eventsForCall('c1');
+    const rows = await reader().eventsForCall('c1');
     expect(rows[0]!.body).toBe(badUtf8.toString('utf8'));
   });
 
@@ -143,14 +144,14 @@ describe('SqliteStore', () => {
     const tieA = event({ id: 'a', callId: 'c1', kind: 'invite_reply', timeUs: T0 + 1_000_000, replyCode: 200, direction: 'upstream' });
     const first = event({ id: 'y', callId: 'c1', timeUs: T0 + 42 });
     await store.commit(batch({ events: [late, tieB, tieA, first, event({ id: 'other', callId: 'c2' })].map((e) => stored(e)) }));
-    const rows = await store.eventsForCall('c1');
+    const rows = await reader().eventsForCall('c1');
     expect(rows.map((r) => r.id)).toEqual(['y', 'a', 'b', 'z']);
     expect(rows[0]).toStrictEqual({
       id: 'y', call_id: 'c1', kind: 'invite_request', event_name: 'E_QBL_INVITE_REQUEST', time: '2026-11-27T05:24:15.000042Z',
       reply_code: null, direction: 'downstream', caller: 'alice', callee: 'bob', exchange: 'opensips', routing_key: 'qbl.invite',
       body: '{"call_id":"c1"}',
     });
-    expect(await store.eventsForCall('nothing')).toEqual([]);
+    expect(await reader().eventsForCall('nothing')).toEqual([]);
   });
 
   describe('searchCdrs', () => {
@@ -170,37 +171,37 @@ describe('SqliteStore', () => {
     });
 
     it('returns every CDR newest first, up to the limit', async () => {
-      expect(ids(await store.searchCdrs({ limit: 10 }))).toEqual(['c4', 'c3', 'c2', 'c1']);
-      expect(ids(await store.searchCdrs({ limit: 2 }))).toEqual(['c4', 'c3']);
-      expect(await store.searchCdrs({ limit: 1 })).toStrictEqual([{ cdr: records[3]!.cdr, extras: records[3]!.extras }]);
+      expect(ids(await reader().searchCdrs({ limit: 10 }))).toEqual(['c4', 'c3', 'c2', 'c1']);
+      expect(ids(await reader().searchCdrs({ limit: 2 }))).toEqual(['c4', 'c3']);
+      expect(await reader().searchCdrs({ limit: 1 })).toStrictEqual([{ cdr: records[3]!.cdr, extras: records[3]!.extras }]);
     });
 
     it('filters by call id', async () => {
-      expect(ids(await store.searchCdrs({ limit: 10, callId: 'c2' }))).toEqual(['c2']);
-      expect(await store.searchCdrs({ limit: 10, callId: 'c9' })).toEqual([]);
+      expect(ids(await reader().searchCdrs({ limit: 10, callId: 'c2' }))).toEqual(['c2']);
+      expect(await reader().searchCdrs({ limit: 10, callId: 'c9' })).toEqual([]);
     });
 
     it('matches numbers exactly against caller, callee and their E.164 forms', async () => {
-      expect(ids(await store.searchCdrs({ limit: 10, numbers: ['011551199'] }))).toEqual(['c1']);
-      expect(ids(await store.searchCdrs({ limit: 10, numbers: ['0551199'] }))).toEqual(['c2']);
-      expect(ids(await store.searchCdrs({ limit: 10, numbers: ['+551199'] }))).toEqual(['c2', 'c1']);
-      expect(ids(await store.searchCdrs({ limit: 10, numbers: ['erin', 'frank'] }))).toEqual(['c4', 'c3']);
-      expect(await store.searchCdrs({ limit: 10, numbers: ['5511'] })).toEqual([]);
-      expect(await store.searchCdrs({ limit: 10, numbers: [] })).toEqual([]);
+      expect(ids(await reader().searchCdrs({ limit: 10, numbers: ['011551199'] }))).toEqual(['c1']);
+      expect(ids(await reader().searchCdrs({ limit: 10, numbers: ['0551199'] }))).toEqual(['c2']);
+      expect(ids(await reader().searchCdrs({ limit: 10, numbers: ['+551199'] }))).toEqual(['c2', 'c1']);
+      expect(ids(await reader().searchCdrs({ limit: 10, numbers: ['erin', 'frank'] }))).toEqual(['c4', 'c3']);
+      expect(await reader().searchCdrs({ limit: 10, numbers: ['5511'] })).toEqual([]);
+      expect(await reader().searchCdrs({ limit: 10, numbers: [] })).toEqual([]);
     });
 
     it('takes since inclusive and until exclusive on the call start', async () => {
-      expect(ids(await store.searchCdrs({ limit: 10, sinceUs: T0 + 10 * S }))).toEqual(['c4', 'c3', 'c2']);
-      expect(ids(await store.searchCdrs({ limit: 10, untilUs: T0 + 20 * S }))).toEqual(['c2', 'c1']);
-      expect(ids(await store.searchCdrs({ limit: 10, sinceUs: T0 + 10 * S, untilUs: T0 + 30 * S }))).toEqual(['c3', 'c2']);
-      expect(ids(await store.searchCdrs({ limit: 10, sinceUs: T0 + 10 * S + 1, untilUs: T0 + 20 * S + 1 }))).toEqual(['c3']);
+      expect(ids(await reader().searchCdrs({ limit: 10, sinceUs: T0 + 10 * S }))).toEqual(['c4', 'c3', 'c2']);
+      expect(ids(await reader().searchCdrs({ limit: 10, untilUs: T0 + 20 * S }))).toEqual(['c2', 'c1']);
+      expect(ids(await reader().searchCdrs({ limit: 10, sinceUs: T0 + 10 * S, untilUs: T0 + 30 * S }))).toEqual(['c3', 'c2']);
+      expect(ids(await reader().searchCdrs({ limit: 10, sinceUs: T0 + 10 * S + 1, untilUs: T0 + 20 * S + 1 }))).toEqual(['c3']);
     });
 
     it('filters by disposition and combines filters with AND', async () => {
-      expect(ids(await store.searchCdrs({ limit: 10, disposition: 'busy' }))).toEqual(['c3', 'c2']);
-      expect(ids(await store.searchCdrs({ limit: 10, disposition: 'busy', numbers: ['+551199'] }))).toEqual(['c2']);
-      expect(ids(await store.searchCdrs({ limit: 10, disposition: 'busy', sinceUs: T0 + 15 * S, callId: 'c3' }))).toEqual(['c3']);
-      expect(await store.searchCdrs({ limit: 10, disposition: 'failed' })).toEqual([]);
+      expect(ids(await reader().searchCdrs({ limit: 10, disposition: 'busy' }))).toEqual(['c3', 'c2']);
+      expect(ids(await reader().searchCdrs({ limit: 10, disposition: 'busy', numbers: ['+551199'] }))).toEqual(['c2']);
+      expect(ids(await reader().searchCdrs({ limit: 10, disposition: 'busy', sinceUs: T0 + 15 * S, callId: 'c3' }))).toEqual(['c3']);
+      expect(await reader().searchCdrs({ limit: 10, disposition: 'failed' })).toEqual([]);
     });
   });
 
@@ -219,7 +220,7 @@ describe('SqliteStore', () => {
       blocker.close();
     }
     await store.commit(work);
-    expect(store.countRows()).toEqual({ events: 1, cdrs: 0, openCalls: 1 });
+    expect(reader().countRows()).toEqual({ events: 1, cdrs: 0, openCalls: 1 });
   });
 
   it('rethrows a non-transient error and rolls the whole batch back', async () => {
@@ -232,7 +233,7 @@ describe('SqliteStore', () => {
     expect((failure as Error).name).toBe('SqliteError');
     expect(failure).not.toBeInstanceOf(StoreUnavailableError);
     expect((failure as { code: string }).code).toBe('SQLITE_CONSTRAINT_DATATYPE');
-    expect(store.countRows()).toEqual({ events: 0, cdrs: 0, openCalls: 0 });
+    expect(reader().countRows()).toEqual({ events: 0, cdrs: 0, openCalls: 0 });
   });
 
   it('keeps the data across close and reopen; close is idempotent and leaves no WAL files', async () => {
@@ -242,11 +243,11 @@ describe('SqliteStore', () => {
     await store.close();
     await store.close();
     await expect(store.ping()).rejects.toThrow();
-    expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+    expect(readdirSync(join(f.dir, 'nested', 'dir'))).toEqual(['qbl.db']);
 
     const again = open();
     await again.ping();
-    expect(again.countRows()).toEqual({ events: 1, cdrs: 1, openCalls: 1 });
+    expect(reader().countRows()).toEqual({ events: 1, cdrs: 1, openCalls: 1 });
     expect((await again.eventsForCalls(['c1'])).get('c1')).toStrictEqual([ev]);
     expect(await again.openCalls()).toEqual([{ callId: 'c1', deadlineUs: 7 }]);
   });
@@ -255,47 +256,60 @@ describe('SqliteStore', () => {
     it('fails with one line naming SQLITE_PATH and creates nothing when the file is missing', () => {
       let failure: unknown;
       try {
-        SqliteStore.open(path, { readonly: true });
+        SqliteReader.open(path);
       } catch (error) {
         failure = error;
       }
       expect(failure).toBeInstanceOf(ConfigError);
       expect((failure as Error).message).toMatch(/^SQLITE_PATH: .*no such file/);
       expect((failure as Error).message).not.toContain('\n');
-      expect(existsSync(join(dir, 'nested'))).toBe(false);
+      expect(existsSync(join(f.dir, 'nested'))).toBe(false);
     });
 
     it('rejects a file that is not a qbl database', () => {
-      const other = join(dir, 'other.db');
+      const other = join(f.dir, 'other.db');
       new Database(other).close();
-      expect(() => SqliteStore.open(other, { readonly: true })).toThrow(/^SQLITE_PATH: .*no qbl schema/);
+      expect(() => SqliteReader.open(other)).toThrow(/^SQLITE_PATH: .*no qbl schema/);
     });
 
-    it('reads a stopped service\'s database without creating files, and refuses writes', async () => {
+    it('reads a stopped service\'s database without creating files', async () => {
       const writer = open();
       await writer.commit(batch({ cdrs: [cdrRecord('c1', T0)] }));
       await writer.close();
-      const reader = open({ readonly: true });
-      expect((await reader.searchCdrs({ limit: 5 })).map((r) => r.cdr.call_id)).toEqual(['c1']);
-      expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
-      const failure = await reader.commit(batch({ closedCallIds: ['c1'] })).then(() => null, (error: unknown) => error);
+      const read = reader();
+      expect((await read.searchCdrs({ limit: 5 })).map((r) => r.cdr.call_id)).toEqual(['c1']);
+      expect(readdirSync(join(f.dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+    });
+
+    it('a write the file refuses (read-only) is a store outage the service waits out, not a crash', async () => {
+      const writer = open();
+      await writer.close();
+      const raw = new Database(path, { readonly: true });
+      let failure: unknown;
+      try {
+        raw.prepare('DELETE FROM open_calls').run();
+      } catch (error) {
+        failure = toStoreError(error, 'commit');
+      } finally {
+        raw.close();
+      }
       // Read-only is one of the conditions an operator can fix while the service waits.
-      expect((failure as { code: string }).code).toBe('store.unavailable');
+      expect(failure).toBeInstanceOf(StoreUnavailableError);
       expect(((failure as { cause: { code: string } }).cause).code).toBe('SQLITE_READONLY');
     });
 
     it('sees the commits of a running writer', async () => {
       const writer = open();
       await writer.commit(batch({ cdrs: [cdrRecord('c1', T0)] }));
-      const reader = open({ readonly: true });
+      const read = reader();
       await writer.commit(batch({ cdrs: [cdrRecord('c2', T0 + 1)] }));
-      expect((await reader.searchCdrs({ limit: 5 })).map((r) => r.cdr.call_id)).toEqual(['c2', 'c1']);
+      expect((await read.searchCdrs({ limit: 5 })).map((r) => r.cdr.call_id)).toEqual(['c2', 'c1']);
     });
   });
 
   describe('schema 1 → 2 (time-ordered event key, no cdrs_call_id index)', () => {
     it('migrates a version-1 file in place: events, CDRs and open calls are all still there and deduplicate as before', async () => {
-      mkdirSync(join(dir, 'nested', 'dir'), { recursive: true });
+      mkdirSync(join(f.dir, 'nested', 'dir'), { recursive: true });
       const old = new Database(path);
       old.pragma('journal_mode = WAL');
       migrate(old, 1);
@@ -322,13 +336,13 @@ describe('SqliteStore', () => {
       }
       const events = (await store.eventsForCalls(['call-1'])).get('call-1')!;
       expect(events.map((e) => e.id)).toEqual(['e1', 'e2']);
-      expect((await store.eventsForCall('call-1')).map((e) => e.body)).toEqual(['first', 'second']);
+      expect((await reader().eventsForCall('call-1')).map((e) => e.body)).toEqual(['first', 'second']);
       expect(await store.openCalls()).toEqual([{ callId: 'call-2', deadlineUs: T0 + 99 }]);
-      expect((await store.searchCdrs({ callId: 'call-1', limit: 5 })).map((r) => r.cdr)).toEqual([row.cdr]);
+      expect((await reader().searchCdrs({ callId: 'call-1', limit: 5 })).map((r) => r.cdr)).toEqual([row.cdr]);
 
       // The same event redelivered after the migration is still the same row.
       await store.commit(batch({ events: [stored(event({ id: 'e1', callId: 'call-1', timeUs: T0 }))] }));
-      expect(store.countRows().events).toBe(2);
+      expect(reader().countRows().events).toBe(2);
     });
   });
 
@@ -345,8 +359,8 @@ describe('SqliteStore', () => {
       while (dbBytes() < before + 300 * 2000 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       expect(dbBytes()).toBeGreaterThanOrEqual(before + 300 * 2000);
       await store.close();
-      expect(readdirSync(join(dir, 'nested', 'dir'))).toEqual(['qbl.db']);
-      const reopened = open({ readonly: true });
+      expect(readdirSync(join(f.dir, 'nested', 'dir'))).toEqual(['qbl.db']);
+      const reopened = reader();
       expect(reopened.countRows().events).toBe(300);
     });
   });

@@ -4,19 +4,18 @@
  * file and the node; every format and every filter must then print byte-for-byte the same.
  * Skipped, with a message, when no node answers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
 import { formatUs, parseUs } from '../../correlators/cdr';
 import { main } from '../../src/cli/main';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import type { StoredCdr } from '../../src/stores/store';
-import { RabbitAdmin, silentLogger } from '../support/rabbit';
+import { silentLogger } from '../support/rabbit';
 import { cleanUp, describeOnNode, rawClient, uniquePrefix } from './node';
 import { publishInOrder, serviceEnv, simulatedTraffic, waitForDrain } from './service-harness';
+import { integrationFixture } from '../support/fixture';
 
 interface CliRun {
   readonly code: number;
@@ -44,9 +43,8 @@ async function runCli(argv: readonly string[], env: Record<string, string>): Pro
 }
 
 describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
-  let admin: RabbitAdmin;
+  const f = integrationFixture('os-cli');
   let raw: Client;
-  let dir: string;
   let prefix: string;
   let searchEnv: Record<string, string>;
   let sqliteEnv: Record<string, string>;
@@ -62,25 +60,27 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
   }
 
   beforeAll(async () => {
-    admin = await RabbitAdmin.open();
     raw = rawClient();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-os-cli-'));
     prefix = uniquePrefix();
-    const env = serviceEnv(dir, prefix);
+    f.defer(async () => {
+      await cleanUp(raw, prefix);
+      await raw.close();
+    });
+    const env = serviceEnv(f.dir, prefix);
     const config = loadConfig(env);
-    admin.track(config.topology);
+    f.admin.track(config.topology);
     const traffic = simulatedTraffic(150, 31);
     const service = await Service.start({ config, logger: silentLogger() });
     try {
-      await publishInOrder(admin, config.topology.exchange, traffic.messages);
-      await waitForDrain(admin, service, traffic.messages.length, 60_000);
+      await publishInOrder(f.admin, config.topology.exchange, traffic.messages);
+      await waitForDrain(f.admin, service, traffic.messages.length, 60_000);
     } finally {
       await service.close();
     }
     await raw.indices.refresh({ index: `${prefix}-*` });
     searchEnv = { OPENSEARCH_URL: env.OPENSEARCH_URL!, QBL_INDEX_PREFIX: prefix, SQLITE_PATH: env.SQLITE_PATH! };
     sqliteEnv = { SQLITE_PATH: env.SQLITE_PATH! };
-    const sqlite = SqliteStore.open(config.sqlitePath, { readonly: true });
+    const sqlite = SqliteReader.open(config.sqlitePath);
     try {
       cdrs = await sqlite.searchCdrs({ limit: 10_000 });
     } finally {
@@ -88,13 +88,6 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
     }
     expect(cdrs.length).toBeGreaterThan(140);
   }, 90_000);
-
-  afterAll(async () => {
-    await cleanUp(raw, prefix);
-    await admin.close();
-    await raw.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   /** Filters with the number of CDRs SQLite finds for them (each must find some, or the comparison proves little). */
   function filters(): Array<{ name: string; argv: string[]; rows: number }> {

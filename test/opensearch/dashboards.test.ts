@@ -102,9 +102,8 @@ describeOnNode('OpenSearch Dashboards scripted fields on a real node', () => {
     const answered = answeredCdr('ans@host', T0_US);
     const failed = answeredCdr('busy@host', T0_US + 5);
     const busy = { ...failed, cdr: { ...failed.cdr, disposition: 'busy' as const, final_code: 486, answer_at: null, talk_us: null } };
-    const writer = new BulkWriter(engine, { maxDocs: 10, flushMs: 10, concurrency: 1, sleep: noSleep });
+    const writer = new BulkWriter(engine, { maxDocs: 10, concurrency: 1, sleep: noSleep });
     const written = writer.write([cdrAction(prefix, answered), cdrAction(prefix, busy)]);
-    writer.flush();
     expect((await written).every((o) => o.accepted)).toBe(true);
     await writer.close();
     await engine.refresh(`${prefix}-*`);

@@ -52,9 +52,8 @@ describeOnNode('Elasticsearch engine bodies on a real OpenSearch node', () => {
   it('indexes through the Elasticsearch bulk body and finds documents with its query bodies', async () => {
     await installSchema(elastic, prefix, 30);
     const batch = answeredCall('es@host', T0_US);
-    const writer = new BulkWriter(elastic, { maxDocs: 100, flushMs: 10, concurrency: 1, sleep: noSleep });
+    const writer = new BulkWriter(elastic, { maxDocs: 100, concurrency: 1, sleep: noSleep });
     const written = writer.write([...batch.events.map((e) => eventAction(prefix, e)), ...batch.cdrs.map((c) => cdrAction(prefix, c))]);
-    writer.flush();
     expect((await written).every((o) => o.accepted)).toBe(true);
     await writer.close();
     await elastic.refresh(`${prefix}-*`);

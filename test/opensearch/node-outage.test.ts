@@ -5,8 +5,7 @@
  * and after the node returns every CDR and event must be there exactly once.
  * Skipped, with a message, when no node answers or its pid (test/opensearch/data/node.pid) is not ours.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
 import { loadConfig } from '../../src/config/config';
@@ -16,9 +15,10 @@ import { OpenSearchEngine } from '../../src/stores/search/opensearch-engine';
 import { SearchStore } from '../../src/stores/search/search-store';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { capturingLogger } from '../unit/search-fixtures';
-import { RabbitAdmin, waitUntil } from '../support/rabbit';
+import { waitUntil } from '../support/rabbit';
 import { cleanUp, describeOnNode, NODE_UP, rawClient, uniquePrefix } from './node';
 import { accOnlyCallIds, allDocs, publishInOrder, publishedEvents, serviceEnv, simulatedTraffic, waitForDrain } from './service-harness';
+import { integrationFixture } from '../support/fixture';
 
 const PID_FILE = join(__dirname, 'data', 'node.pid');
 
@@ -59,29 +59,24 @@ function describeWithNodePid(name: string, body: () => void): void {
 }
 
 describeWithNodePid('the OpenSearch node stopped mid-stream', () => {
-  let admin: RabbitAdmin;
+  const f = integrationFixture('os-outage');
   let raw: Client;
-  let dir: string;
   let prefix: string;
 
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
+  beforeAll(() => {
     raw = rawClient();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-os-outage-'));
     prefix = uniquePrefix();
-  });
-  afterAll(async () => {
-    resume(); // whatever happened above, the node runs on for the next test file
-    await cleanUp(raw, prefix);
-    await admin.close();
-    await raw.close();
-    rmSync(dir, { recursive: true, force: true });
+    f.defer(async () => {
+      resume(); // whatever happened above, the node runs on for the next test file
+      await cleanUp(raw, prefix);
+      await raw.close();
+    });
   });
 
   it('intake pauses with the deliveries unacked, and after the node returns every CDR and event is there exactly once', async () => {
     const traffic = simulatedTraffic(300, 4242);
-    const config = loadConfig(serviceEnv(dir, prefix, { QBL_PREFETCH: String(PREFETCH), QBL_BATCH_SIZE: '100' }));
-    admin.track(config.topology);
+    const config = loadConfig(serviceEnv(f.dir, prefix, { QBL_PREFETCH: String(PREFETCH), QBL_BATCH_SIZE: '100' }));
+    f.admin.track(config.topology);
     const events = publishedEvents(traffic.messages, config.decoder);
     const { logger, lines } = capturingLogger();
     const engine = OpenSearchEngine.fromConfig(config.search!, { requestTimeout: REQUEST_TIMEOUT_MS });
@@ -90,7 +85,7 @@ describeWithNodePid('the OpenSearch node stopped mid-stream', () => {
     let stopped = false;
     try {
       const half = Math.floor(traffic.messages.length / 2);
-      await publishInOrder(admin, config.topology.exchange, traffic.messages.slice(0, half));
+      await publishInOrder(f.admin, config.topology.exchange, traffic.messages.slice(0, half));
       await waitUntil(() => service.pipeline.stats.messages >= half && service.consumer.stats.unacked === 0, 'the first half to be committed', 30_000);
       expect(store.writer.stats.accepted).toBeGreaterThan(0);
 
@@ -98,7 +93,7 @@ describeWithNodePid('the OpenSearch node stopped mid-stream', () => {
       stopped = true;
       const stoppedAtMs = Date.now();
       const committedAtStop = service.pipeline.stats.messages;
-      await publishInOrder(admin, config.topology.exchange, traffic.messages.slice(half));
+      await publishInOrder(f.admin, config.topology.exchange, traffic.messages.slice(half));
       await waitUntil(() => service.consumer.stats.retries > 0 && Date.now() - stoppedAtMs >= MIN_STOP_MS,
         'the consumer to retry a batch the store could not take', 45_000);
 
@@ -106,17 +101,17 @@ describeWithNodePid('the OpenSearch node stopped mid-stream', () => {
       expect(service.pipeline.stats.messages).toBe(committedAtStop);
       expect(service.consumer.stats.unacked).toBeGreaterThan(0);
       expect(service.consumer.stats.unacked).toBeLessThanOrEqual(PREFETCH);
-      expect(await admin.depth(config.topology.queue)).toBeGreaterThan(0);
+      expect(await f.admin.depth(config.topology.queue)).toBeGreaterThan(0);
       expect(service.consumer.stats.connected).toBe(true);
       expect(service.consumer.stats.lastError).toMatch(/search engine did not accept \d+ documents after 6 attempts: bulk at http:\/\/127\.0\.0\.1:\d+ failed: (TimeoutError|ConnectionError)/);
       expect(lines.some((line) => line.msg === 'store unavailable; intake paused, retrying the same batch with backoff')).toBe(true);
 
       resume();
       stopped = false;
-      await waitForDrain(admin, service, traffic.messages.length, 60_000);
+      await waitForDrain(f.admin, service, traffic.messages.length, 60_000);
       expect(lines.some((line) => line.msg === 'store available again; intake resumed')).toBe(true);
       expect(store.writer.stats.failedRequests).toBeGreaterThan(0);
-      expect(await admin.depth(config.topology.deadLetterQueue)).toBe(0);
+      expect(await f.admin.depth(config.topology.deadLetterQueue)).toBe(0);
       expect(service.consumer.stats.deadLettered).toEqual({});
 
       // Exactly once: one document per CDR and per distinct event, across every monthly index.

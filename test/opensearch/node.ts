@@ -55,7 +55,6 @@ export function nodeConfig(prefix: string, overrides: Partial<SearchConfig> = {}
     indexPrefix: prefix,
     retentionDays: 30,
     bulkMaxDocs: 500,
-    bulkFlushMs: 50,
     bulkConcurrency: 2,
     ...overrides,
   };

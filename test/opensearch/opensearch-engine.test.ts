@@ -30,10 +30,9 @@ function call(callId: string, inviteUs: number, caller: string, callee: string):
 }
 
 async function writeAll(engine: OpenSearchEngine, batches: readonly CommitBatch[], prefix: string): Promise<void> {
-  const writer = new BulkWriter(engine, { maxDocs: 500, flushMs: 10, concurrency: 2, sleep: noSleep });
+  const writer = new BulkWriter(engine, { maxDocs: 500, concurrency: 2, sleep: noSleep });
   const actions = batches.flatMap((b) => [...b.events.map((e) => eventAction(prefix, e)), ...b.cdrs.map((c) => cdrAction(prefix, c))]);
   const written = writer.write(actions);
-  writer.flush();
   const outcomes = await written;
   await writer.close();
   expect(outcomes.every((o) => o.accepted)).toBe(true);

@@ -3,8 +3,6 @@
  * service in-process writing to the real OpenSearch node (`make opensearch-up`). Skipped, with a
  * message, when no node answers.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
 import { cdrIdFor, formatUs, parseUs, type Cdr } from '../../correlators/cdr';
@@ -14,10 +12,11 @@ import { Service } from '../../src/pipeline/service';
 import { openCdrReader } from '../../src/stores/open';
 import { indexName } from '../../src/stores/search/documents';
 import { CDR_PROPERTIES, EVENT_PROPERTIES } from '../../src/stores/search/templates';
-import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import type { CdrQuery, CdrReader, StoredCdr } from '../../src/stores/store';
-import { RabbitAdmin, silentLogger } from '../support/rabbit';
+import { silentLogger } from '../support/rabbit';
 import { cleanUp, describeOnNode, rawClient, uniquePrefix } from './node';
+import { integrationFixture } from '../support/fixture';
 import {
   accOnlyCallIds, allDocs, matchingIds, publishInOrder, publishedEvents, serviceEnv, simulatedTraffic, waitForDrain,
   type RawHit, type WireMessage,
@@ -63,43 +62,33 @@ async function searchBoth(search: CdrReader, sqlite: CdrReader, query: CdrQuery)
 }
 
 describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', () => {
-  let admin: RabbitAdmin;
+  const f = integrationFixture('os-pipeline', { dirPerTest: true });
   let raw: Client;
-  let dir: string;
   let prefix: string;
 
-  beforeAll(async () => {
-    admin = await RabbitAdmin.open();
+  beforeAll(() => {
     raw = rawClient();
-  });
-  afterAll(async () => {
-    await admin.close();
-    await raw.close();
+    f.defer(() => raw.close());
   });
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'qbl-os-pipeline-'));
     prefix = uniquePrefix();
-  });
-  afterEach(async () => {
-    await cleanUp(raw, prefix);
-    await admin.cleanup();
-    rmSync(dir, { recursive: true, force: true });
+    f.defer(() => cleanUp(raw, prefix));
   });
 
   it('a mixed stream ends as exactly the expected CDRs and raw events, searchable by number, call id and time range', async () => {
     const traffic = simulatedTraffic(300, 2026);
     const stream = withMalformed(traffic.messages);
-    const config = loadConfig(serviceEnv(dir, prefix));
-    admin.track(config.topology);
+    const config = loadConfig(serviceEnv(f.dir, prefix));
+    f.admin.track(config.topology);
     const events = publishedEvents(traffic.messages, config.decoder);
     expect(events.size).toBe(traffic.summary.publishedEvents);
 
     const service = await Service.start({ config, logger: silentLogger() });
     const search = await openCdrReader(config);
-    const sqlite = SqliteStore.open(config.sqlitePath, { readonly: true });
+    const sqlite = SqliteReader.open(config.sqlitePath);
     try {
-      await publishInOrder(admin, config.topology.exchange, stream);
-      await waitForDrain(admin, service, stream.length, 90_000);
+      await publishInOrder(f.admin, config.topology.exchange, stream);
+      await waitForDrain(f.admin, service, stream.length, 90_000);
       await raw.indices.refresh({ index: `${prefix}-*` });
 
       // CDRs through the reader: the generator's CDRs field by field, plus acc-only calls.
@@ -185,7 +174,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
         .toEqual([...events.values()].filter((e) => e.event.timeUs >= from && e.event.timeUs < to).map((e) => e.event.id).sort());
 
       // The malformed messages, and only they, are dead letters with their reasons.
-      const letters = await admin.drain(config.topology.deadLetterQueue);
+      const letters = await f.admin.drain(config.topology.deadLetterQueue);
       expect(letters.map((m) => m.content.toString('utf8')).sort()).toEqual(MALFORMED.map((bad) => bad.body).sort());
       for (const bad of MALFORMED) {
         const headers = letters.find((m) => m.content.toString('utf8') === bad.body)!.properties.headers!;
@@ -202,8 +191,8 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
 
   it('documents the engine rejects (a real mapping conflict) are dead-lettered with its reason; the rest of each batch lands', async () => {
     const traffic = simulatedTraffic(60, 77, { duplicateRate: 0.1 });
-    const config = loadConfig(serviceEnv(dir, prefix, { QBL_BATCH_SIZE: '50' }));
-    admin.track(config.topology);
+    const config = loadConfig(serviceEnv(f.dir, prefix, { QBL_BATCH_SIZE: '50' }));
+    f.admin.track(config.topology);
     const events = publishedEvents(traffic.messages, config.decoder);
     const isAcc = (kind: string) => kind.startsWith('acc_');
 
@@ -217,8 +206,8 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
     const service = await Service.start({ config, logger: silentLogger() });
     const search = await openCdrReader(config);
     try {
-      await publishInOrder(admin, config.topology.exchange, traffic.messages);
-      await waitForDrain(admin, service, traffic.messages.length, 60_000);
+      await publishInOrder(f.admin, config.topology.exchange, traffic.messages);
+      await waitForDrain(f.admin, service, traffic.messages.length, 60_000);
 
       // Every message of an acc event is a dead letter, with the engine's own reason.
       const rejectedMessages = traffic.messages.filter((m) => {
@@ -226,7 +215,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
         return published !== undefined && isAcc(published.event.kind);
       });
       expect(rejectedMessages.length).toBeGreaterThan(20);
-      const letters = await admin.drain(config.topology.deadLetterQueue);
+      const letters = await f.admin.drain(config.topology.deadLetterQueue);
       expect(letters.map((m) => m.content.toString('base64')).sort()).toEqual(rejectedMessages.map((m) => m.body.toString('base64')).sort());
       for (const letter of letters) {
         const headers = letter.properties.headers!;

@@ -30,7 +30,6 @@ export function serviceEnv(dir: string, prefix: string, overrides: Record<string
     QBL_SETUP_TIMEOUT_S: '2',
     QBL_MAX_CALL_DURATION_S: '2',
     QBL_BYE_GRACE_S: '1',
-    QBL_BULK_FLUSH_MS: '20',
     LOG_LEVEL: 'silent',
     ...overrides,
   };

@@ -3,16 +3,14 @@
  * consumes a simulated stream: it reconnects by itself, re-declares, resumes, and the store ends
  * with exactly the CDRs of an uninterrupted run and every distinct event once.
  *
- * DISRUPTIVE: stopping the broker app drops every connection on this broker, so this file must
- * run alone, after the other integration tests. The broker is always restarted (finally and
- * afterAll) and awaited before the file ends.
+ * The broker is the serial tests' own RabbitMQ node (test/serial/jest.config.js starts it on
+ * free ports and stops it afterwards), never the user's: every rabbitmqctl call names that node
+ * and carries its own cookie. The app is always restarted (finally and afterAll) and awaited
+ * before the file ends.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { connect } from 'amqplib';
 import Database from 'better-sqlite3';
 import { decodeMessage } from '../../consumers/decode/decode';
 import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
@@ -21,30 +19,25 @@ import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { generateTraffic } from '../../src/simulator/generator';
 import { CorrelatorHarness } from '../support/call-events';
+import { BrokerNode, awaitAmqp, brokerCtl } from '../support/broker-node';
 import { RABBIT_URL, RabbitAdmin, publishAll, silentLogger, uniqueName, waitUntil } from '../support/rabbit';
 
-const run = promisify(execFile);
 const FAR_FUTURE_US = 4_000_000_000 * 1_000_000;
+const node = BrokerNode.handleFromEnv();
 
-/** Starts the broker app (a no-op when it runs) and waits until it accepts AMQP connections. */
+/** Starts the test node's app (a no-op when it runs) and waits until it accepts AMQP connections. */
 async function restoreBroker(): Promise<void> {
-  await run('rabbitmqctl', ['start_app'], { timeout: 120_000 });
-  await run('rabbitmqctl', ['await_startup'], { timeout: 120_000 });
-  await waitUntil(async () => {
-    try {
-      const model = await connect(RABBIT_URL);
-      await model.close();
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'the broker to accept connections', 60_000);
+  await brokerCtl(node, ['start_app']);
+  await brokerCtl(node, ['await_startup']);
+  await awaitAmqp(RABBIT_URL);
 }
 
 describe('broker restart', () => {
   let dir: string;
 
   beforeAll(() => {
+    // The helpers of test/support/rabbit.ts must talk to the test node too.
+    expect(RABBIT_URL).toBe(node.amqpUrl);
     dir = mkdtempSync(join(tmpdir(), 'qbl-restart-'));
   });
   afterAll(async () => {
@@ -68,7 +61,7 @@ describe('broker restart', () => {
 
     const base = uniqueName('restart');
     const config = loadConfig({
-      AMQP_HEARTBEAT_S: '5',
+      AMQP_URL: node.amqpUrl, AMQP_HEARTBEAT_S: '5',
       QBL_EXCHANGE: `${base}.x`, QBL_QUEUE: `${base}.q`, SQLITE_PATH: join(dir, 'qbl.db'),
       QBL_HTTP_PORT: '0', QBL_STATS_INTERVAL_S: '0',
       QBL_PREFETCH: '100', QBL_BATCH_SIZE: '50', QBL_BATCH_WAIT_MS: '2', QBL_SWEEP_INTERVAL_MS: '50',
@@ -79,7 +72,7 @@ describe('broker restart', () => {
       await publishAll(config.topology.exchange, traffic.messages);
       await waitUntil(() => service.pipeline.stats.messages >= 0.4 * traffic.messages.length, '40% of the stream', 60_000);
       try {
-        await run('rabbitmqctl', ['stop_app'], { timeout: 120_000 });
+        await brokerCtl(node, ['stop_app']);
         await waitUntil(() => !service.consumer.stats.connected, 'the service to notice', 30_000);
       } finally {
         await restoreBroker();

@@ -35,3 +35,16 @@ export function metricValue(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
+
+/** Every series name of a scrape (`qbl_x_bucket`, not only the family `qbl_x`) with the label names seen on it. */
+export function seriesLabelNames(text: string): Map<string, Set<string>> {
+  const series = new Map<string, Set<string>>();
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? /.exec(line);
+    if (!match) continue;
+    const labels = series.get(match[1]!) ?? new Set<string>();
+    for (const label of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labels.add(label[1]!);
+    series.set(match[1]!, labels);
+  }
+  return series;
+}

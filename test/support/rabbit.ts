@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import pino, { type Logger } from 'pino';
-import type { AmqpConfig, IntakeConfig, QueueType, TopologyConfig } from '../../src/config/config';
+import { checkQueue } from '../../consumers/amqp/probe';
+import type { AmqpConfig, IntakeConfig, QueueType, TopologyConfig } from '../../consumers/amqp/options';
 
 const run = promisify(execFile);
 
@@ -56,10 +57,10 @@ export class RabbitAdmin {
     return new RabbitAdmin(model);
   }
 
-  /** Remembers a topology so cleanup() deletes it. */
-  track(t: TopologyConfig): void {
-    this.queues.add(t.queue).add(t.deadLetterQueue);
-    this.exchanges.add(t.exchange).add(t.deadLetterExchange);
+  /** Remembers a topology (or single queues and exchanges) so cleanup() deletes it. */
+  track(t: Partial<TopologyConfig>): void {
+    for (const queue of [t.queue, t.deadLetterQueue]) if (queue !== undefined) this.queues.add(queue);
+    for (const exchange of [t.exchange, t.deadLetterExchange]) if (exchange !== undefined) this.exchanges.add(exchange);
   }
 
   async withChannel<T>(use: (channel: Channel) => Promise<T>): Promise<T> {
@@ -73,7 +74,9 @@ export class RabbitAdmin {
   }
 
   async depth(queue: string): Promise<number> {
-    return this.withChannel(async (ch) => (await ch.checkQueue(queue)).messageCount);
+    const found = await checkQueue(this.model, queue);
+    if (!found) throw new Error(`queue ${queue} does not exist`);
+    return found.ready;
   }
 
   /** Polls the ready count until it equals `count`; throws with the last value after `timeoutMs`. */

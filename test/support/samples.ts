@@ -7,7 +7,6 @@
  * their CDRs were worked out by hand from the CDR contract.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { cdrIdFor, type Cdr, type CdrExtras } from '../../correlators/cdr';
 import { encodeJsonRpc, encodeText, type WireParams } from '../../src/simulator/opensips-wire';
 
@@ -77,10 +76,13 @@ export function readSamples(): SampleMessage[] {
   ];
 }
 
-/** The workplace's shared samples, when this checkout sits beside them (never needed by the suite). */
+/**
+ * A copy of the published sample stream to compare ours with, named by QBL_SHARED_SAMPLES (never
+ * needed by the suite, and never looked for outside this repository).
+ */
 export function sharedSamplesPath(): string | undefined {
-  const candidates = [process.env.QBL_SHARED_SAMPLES, join(__dirname, '..', '..', '..', 'shared', 'samples', 'events.ndjson')];
-  return candidates.find((path): path is string => path !== undefined && existsSync(path));
+  const path = process.env.QBL_SHARED_SAMPLES;
+  return path !== undefined && existsSync(path) ? path : undefined;
 }
 
 export const EXPECTED_SAMPLE_CDRS: Cdr[] = [

@@ -9,6 +9,7 @@ import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import type { DialPlan } from '../../src/numbers/dial-plan';
 import { makeNumberEnricher } from '../../src/numbers/normaliser';
 import { generateTraffic, type TrafficOptions } from '../../src/simulator/generator';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import type { CallStore, StoredEvent } from '../../src/stores/store';
 
 /** Brazil's plan with the default exit codes: national numbers read as Brazilian. */
@@ -33,5 +34,15 @@ export function simulatedCalls(options: Partial<TrafficOptions>, plan: DialPlan 
 export async function commitCalls(store: CallStore, calls: { records: CdrRecord[]; events: StoredEvent[] }): Promise<void> {
   for (let i = 0; i < Math.max(calls.records.length, calls.events.length); i += 2000) {
     await store.commit({ events: calls.events.slice(i, i + 2000), cdrs: calls.records.slice(i, i + 2000), openCalls: [], closedCallIds: [] });
+  }
+}
+
+/** A SQLite file at `path` holding these calls, written as the service writes them, then closed. */
+export async function sqliteWithCalls(path: string, calls: { records: CdrRecord[]; events: StoredEvent[] }): Promise<void> {
+  const store = SqliteStore.open(path);
+  try {
+    await commitCalls(store, calls);
+  } finally {
+    await store.close();
   }
 }

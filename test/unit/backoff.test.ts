@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { backoffDelayMs, validateBackoff } from '../../consumers/amqp/backoff';
+import { backoffDelayMs, validateBackoff } from '../../src/backoff';
 
 describe('backoffDelayMs', () => {
   const policy = { initialMs: 100, maxMs: 5000, factor: 2, jitter: 0.2 };

@@ -51,6 +51,13 @@ describe('configuration', () => {
     expect(failure(env).message.startsWith(message)).toBe(true);
   });
 
+  test('a ConfigError carries its parts as fields, so nobody parses its message', () => {
+    const error = failure({ AMQP_CA_FILE: '/nonexistent/ca.pem' });
+    expect(error).toMatchObject({ option: 'AMQP_CA_FILE', expected: 'a readable file', got: '/nonexistent/ca.pem', reason: 'ENOENT' });
+    expect(error.message).toBe('AMQP_CA_FILE: expected a readable file, got "/nonexistent/ca.pem (ENOENT)"');
+    expect(failure({ QBL_PREFETCH: '0' })).toMatchObject({ option: 'QBL_PREFETCH', got: '0', reason: undefined });
+  });
+
   test('a password never appears in a configuration error', () => {
     const error = failure({ AMQP_URL: 'http://user:s3cret-pw@host' });
     expect(error.message).not.toContain('s3cret-pw');

@@ -1,5 +1,5 @@
 import { parseDlqArgs } from '../../src/cli/commands/dlq';
-import { UsageError } from '../../src/cli/command';
+import { UsageError } from '../../src/flags';
 
 describe('parseDlqArgs', () => {
   it('parses each action with its defaults', () => {

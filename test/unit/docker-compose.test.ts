@@ -1,11 +1,13 @@
 /**
  * docker-compose.yml and the Dockerfile, checked as files (no container engine runs here): the
  * stack's services, pinned images, ports, healthchecks, start order, volumes, and that the
- * service only gets environment variables the code reads (the list is taken from config.ts).
+ * service only gets environment variables the code reads (src/config/variables.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { Variable } from '../../src/config/env';
+import { VARIABLES } from '../../src/config/variables';
 
 const ROOT = join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -24,27 +26,20 @@ interface Service {
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 const { services } = compose;
 
-/** Every variable src/config/config.ts reads, with `${prefix}_X` expanded and `_FILE` forms of secrets. */
+/** Every variable the configuration reads (its table of variables), with the `_FILE` forms of secrets. */
 function configVariables(): Set<string> {
-  const source = read('src/config/config.ts');
-  const names = new Set<string>();
-  const prefixes = [...source.matchAll(/\?\s*'([A-Z][A-Z0-9_]*)'\s*:\s*'([A-Z][A-Z0-9_]*)'/g)].flatMap((m) => [m[1]!, m[2]!]);
-  for (const match of source.matchAll(/(read\w*)\(env,\s*(?:'([A-Z][A-Z0-9_]*)'|`\$\{prefix\}_([A-Z0-9_]+)`)/g)) {
-    const found = match[2] !== undefined ? [match[2]] : prefixes.map((prefix) => `${prefix}_${match[3]}`);
-    for (const name of found) {
-      names.add(name);
-      if (match[1] === 'readSecret') names.add(`${name}_FILE`);
-    }
-  }
-  return names;
+  const rows: ReadonlyArray<Variable<unknown>> = Object.values(VARIABLES);
+  return new Set(rows.flatMap((row) => (row.secret ? [row.name, `${row.name}_FILE`] : [row.name])));
 }
 
-const portsOf = (service: Service) => (service.ports ?? []).map((port) => Number(port.split(':').pop()));
+/** `${VAR:-default}` → default: what compose uses without a .env file. */
+const withDefaults = (text: string) => text.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
+const portsOf = (service: Service) => (service.ports ?? []).map((port) => Number(withDefaults(port).split(':').pop()));
 
 describe('docker-compose.yml', () => {
   const known = configVariables();
 
-  it('the list of variables the code reads was found in config.ts', () => {
+  it('the list of variables the code reads holds the ones the stack sets', () => {
     for (const name of ['AMQP_URL', 'ELASTICSEARCH_URL', 'ELASTICSEARCH_USERNAME', 'ELASTICSEARCH_PASSWORD', 'OPENSEARCH_URL',
       'QBL_RETENTION_DAYS', 'SQLITE_PATH', 'QBL_HTTP_HOST', 'LOG_LEVEL']) {
       expect(known).toContain(name);
@@ -89,7 +84,8 @@ describe('docker-compose.yml', () => {
     for (const name of ['rabbitmq', 'elasticsearch', 'kibana', 'qbl']) {
       expect(services[name]!.healthcheck?.test.length).toBeGreaterThan(1);
     }
-    expect(services.qbl!.healthcheck!.test.join(' ')).toContain('http://127.0.0.1:9464/healthz');
+    // qbl healthcheck asks /healthz on QBL_HTTP_HOST/QBL_HTTP_PORT (test/integration/cli-basics.test.ts).
+    expect(services.qbl!.healthcheck!.test).toEqual(['CMD', 'qbl', 'healthcheck']);
     expect(services.qbl!.depends_on).toEqual({
       rabbitmq: { condition: 'service_healthy' }, elasticsearch: { condition: 'service_healthy' },
     });
@@ -114,7 +110,9 @@ describe('docker-compose.yml', () => {
     expect(env.ELASTICSEARCH_URL).toBe('http://elasticsearch:9200');
     expect(env.AMQP_URL).toMatch(/^amqp:\/\/.*@rabbitmq:5672$/);
     expect(env.QBL_HTTP_HOST).toBe('0.0.0.0');
-    expect(env.QBL_HTTP_PORT).toBe('9464');
+    expect(withDefaults(env.QBL_HTTP_PORT!)).toBe('9464');
+    // The published port follows the same variable.
+    expect(services.qbl!.ports).toContain('127.0.0.1:${QBL_HTTP_PORT:-9464}:${QBL_HTTP_PORT:-9464}');
     expect(env.SQLITE_PATH!.startsWith('/app/data/')).toBe(true);
     expect(services.qbl!.volumes).toContain('qbl-data:/app/data');
     // Every ${VAR} has a default, so `docker compose up` works without a .env file.
@@ -124,15 +122,70 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('.env.example', () => {
+  const example = read('.env.example');
+  const settings = new Map([...example.matchAll(/^([A-Z_][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const used = new Map([...read('docker-compose.yml').matchAll(/\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}/g)].map((m) => [m[1]!, m[2]!]));
+
+  it('is what the compose file\'s comments refer to', () => {
+    expect(read('docker-compose.yml')).toContain('cp .env.example .env');
+  });
+
+  it('lists every variable docker-compose.yml reads, with the same default, and nothing else', () => {
+    expect([...settings.keys()].sort()).toEqual([...used.keys()].sort());
+    for (const [name, value] of settings) expect({ name, value }).toEqual({ name, value: used.get(name) });
+  });
+
+  it('the .env it becomes stays out of git and of the image', () => {
+    expect(read('.gitignore').split('\n')).toContain('.env');
+    expect(read('.dockerignore').split('\n')).toContain('.env');
+  });
+
+  it('the build context leaves out the test runtimes cached by scripts/test-lts.sh', () => {
+    expect(read('.gitignore').split('\n')).toContain('.cache/');
+    expect(read('.dockerignore').split('\n')).toContain('.cache');
+  });
+});
+
 describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
+  const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; scripts: Record<string, string>; devDependencies: Record<string, string> };
 
-  it('is multi-stage on node:20-bookworm-slim, installs production dependencies only, runs as non-root', () => {
-    expect(dockerfile.match(/^FROM node:20-bookworm-slim/gm)).toHaveLength(2);
+  it('is multi-stage on the Node.js LTS of package.json\'s engines, production dependencies only, non-root', () => {
+    const major = /^\^(\d+)$/.exec(pkg.engines.node)![1];
+    expect(dockerfile.match(new RegExp(`^FROM node:${major}-bookworm-slim AS (build|runtime)$`, 'gm'))).toHaveLength(2);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
     expect(dockerfile).toMatch(/^COPY --from=build .*node_modules/m);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*http:\/\/127\.0\.0\.1:9464\/healthz/m);
+  });
+
+  it('runs under tini as PID 1, which forwards signals and reaps zombies (also for plain docker run)', () => {
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    expect(runtime).toMatch(/apt-get install -y --no-install-recommends tini/);
+    expect(runtime).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", .*"dist\/src\/cli\/main\.js"\]$/m);
+  });
+
+  it('health-checks with qbl healthcheck, which follows QBL_HTTP_HOST/QBL_HTTP_PORT (no port written here)', () => {
+    const healthcheck = /^HEALTHCHECK .*$/m.exec(dockerfile)![0];
+    expect(healthcheck).toMatch(/CMD \["qbl", "healthcheck"\]$/);
+    expect(healthcheck).not.toMatch(/9464/);
+    expect(dockerfile).toMatch(/ln -s \/app\/dist\/src\/cli\/main\.js \/usr\/local\/bin\/qbl/);
+    expect(dockerfile).toMatch(/chmod \+x dist\/src\/cli\/main\.js/);
+  });
+
+  it('npm run replay-dlq needs nothing the image lacks: node and dist/ only (no tsc, no dev tools)', () => {
+    const script = pkg.scripts['replay-dlq']!;
+    expect(script).toBe('node dist/src/cli/main.js dlq replay');
+    for (const tool of ['tsc', 'ts-node', 'jest', 'npx']) expect(script.split(/\s+/)).not.toContain(tool);
+    expect(dockerfile).toMatch(/^COPY --from=build .*\/app\/package\.json/m);
+    expect(dockerfile).toMatch(/^COPY --from=build .*\/app\/dist dist$/m);
+  });
+
+  it('adds the AWS SDK only when built with WITH_AWS_SIGV4=1, at the version package.json pins', () => {
+    expect(dockerfile).toMatch(/^ARG WITH_AWS_SIGV4=0$/m);
+    expect(dockerfile).toContain('if [ "$WITH_AWS_SIGV4" = 1 ]');
+    expect(dockerfile).toContain('npm pkg get "peerDependencies.$aws"');
+    expect(pkg.devDependencies['@aws-sdk/credential-provider-node']).toBeDefined();
   });
 
   it('sets only environment variables the code (or Node) reads', () => {

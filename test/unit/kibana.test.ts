@@ -127,4 +127,16 @@ describe('kibana/qbl.ndjson', () => {
       'call_id', 'caller', 'callee', 'disposition', 'final_code', 'invite_at', 'answer_at', 'end_at', 'talk_us', 'hangup_by',
     ]));
   });
+
+  it('the Kibana version the docs require is the one the objects were saved by (Kibana refuses newer objects)', () => {
+    const versions = objects.map((o) => (o as unknown as { coreMigrationVersion: string }).coreMigrationVersion);
+    const newest = versions.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).at(-1)!;
+    const [major, minor] = newest.split('.');
+    const required = `Kibana ${major}.${minor} or later`;
+    for (const file of ['README.md', 'docs/elasticsearch.md', 'Makefile']) {
+      const text = readFileSync(join(__dirname, '..', '..', file), 'utf8').replace(/\n#?\s*/g, ' ');
+      expect({ file, says: text.includes(required) }).toEqual({ file, says: true });
+      expect({ file, claims: /Kibana 8\.x/.test(text) }).toEqual({ file, claims: false });
+    }
+  });
 });

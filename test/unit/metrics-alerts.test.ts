@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { METRIC_NAMES } from '../../src/observability/metrics';
+import { analysePromql } from '../support/promql';
 
 interface Rule {
   alert?: string;
@@ -49,6 +50,10 @@ describe('suggested alert rules', () => {
       const known = exported.has(metric) || (HISTOGRAM_SUFFIX.test(metric) && exported.has(metric.replace(HISTOGRAM_SUFFIX, '')));
       if (!known) throw new Error(`${metric} is not exported`);
     }
+  });
+
+  test.each(rules.map((r) => [r.alert!, r.expr!]))('%s is valid PromQL', (_name, expr) => {
+    expect(analysePromql(expr).error).toBeNull();
   });
 
   test('the alerts cover the runbook\'s situations', () => {

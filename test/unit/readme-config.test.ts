@@ -1,52 +1,79 @@
-/** The README documents every variable the configuration reads, and the defaults it states are the code's. */
-import { readFileSync } from 'node:fs';
+/**
+ * The table of variables (src/config/variables.ts) is the one list: the loader reads exactly its
+ * variables, every default passes its own parser, and README's configuration table is generated
+ * from it. `npm run readme-config` (UPDATE_README=1) rewrites README's table from the code.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
+import type { Env, Variable } from '../../src/config/env';
+import { RETIRED_VARIABLES, VARIABLES, retiredVariablesSet, variablesMarkdown } from '../../src/config/variables';
 
-const ROOT = join(__dirname, '..', '..');
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const SOURCES = ['src/config/config.ts', 'src/config/dialplan.ts'].map((file) => readFileSync(join(ROOT, file), 'utf8'));
+const README_PATH = join(__dirname, '..', '..', 'README.md');
+const START = '<!-- variables:start -->';
+const END = '<!-- variables:end -->';
+const ROWS: ReadonlyArray<Variable<unknown>> = Object.values(VARIABLES);
 
-function variablesRead(): string[] {
-  const names = new Set<string>();
-  for (const source of SOURCES) {
-    for (const match of source.matchAll(/'((?:QBL|AMQP|ELASTICSEARCH|OPENSEARCH|SQLITE|LOG)_[A-Z0-9_]+)'/g)) names.add(match[1]!);
-  }
-  // The search options are read as `${prefix}_NAME` for both engines.
-  for (const suffix of ['USERNAME', 'PASSWORD', 'CA_FILE']) {
-    if (SOURCES[0]!.includes(`\`\${prefix}_${suffix}\``)) for (const engine of ['ELASTICSEARCH', 'OPENSEARCH']) names.add(`${engine}_${suffix}`);
-  }
-  return [...names].sort();
+/** The names loadConfig asks the environment for, given these values. */
+function namesRead(values: Record<string, string>): Set<string> {
+  const asked = new Set<string>();
+  const env = new Proxy(values, {
+    get(target, name) {
+      if (typeof name !== 'string') return undefined;
+      asked.add(name);
+      return target[name];
+    },
+  }) as Env;
+  loadConfig(env);
+  return asked;
 }
 
-describe('README configuration table', () => {
-  test('names every variable the configuration reads', () => {
-    const names = variablesRead();
-    expect(names.length).toBeGreaterThan(30);
-    expect(names.filter((name) => !README.includes(`\`${name}\``))).toEqual([]);
+describe('the table of variables', () => {
+  test('loadConfig reads every variable of the table, and no other (a secret also as NAME_FILE)', () => {
+    const asked = new Set([
+      ...namesRead({}),
+      ...namesRead({ ELASTICSEARCH_URL: 'http://es:9200' }),
+      ...namesRead({ OPENSEARCH_URL: 'http://os:9200' }),
+    ]);
+    const expected = ROWS.flatMap((row) => (row.secret ? [row.name, `${row.name}_FILE`] : [row.name]));
+    expect([...asked].sort()).toEqual([...expected].sort());
   });
 
-  test('states the defaults the code uses', () => {
-    const config = loadConfig({});
-    const row = (name: string) => README.split('\n').find((line) => line.startsWith(`| \`${name}\``)) ?? '';
-    expect(row('AMQP_URL')).toContain(`\`${config.amqp.url}\``);
-    expect(row('QBL_EXCHANGE')).toContain(`\`${config.topology.exchange}\``);
-    expect(row('QBL_QUEUE')).toContain(`\`${config.topology.queue}\``);
-    expect(row('QBL_QUEUE_TYPE')).toContain(`\`${config.topology.queueType}\``);
-    expect(row('QBL_DELIVERY_LIMIT')).toContain(`\`${config.topology.deliveryLimit}\``);
-    expect(row('QBL_PREFETCH')).toContain(`\`${config.intake.prefetch}\``);
-    expect(row('QBL_BATCH_SIZE')).toContain(`\`${config.intake.batchSize}\` / \`${config.intake.batchWaitMs}\``);
-    expect(row('SQLITE_PATH')).toContain(`\`${config.sqlitePath}\``);
-    expect(row('QBL_SETUP_TIMEOUT_S')).toContain(`\`${config.correlator.setupTimeoutUs / 1e6}\``);
-    expect(row('QBL_MAX_CALL_DURATION_S')).toContain(`\`${config.correlator.maxCallDurationUs / 1e6}\``);
-    expect(row('QBL_BYE_GRACE_S')).toContain(`\`${config.correlator.byeGraceUs / 1e6}\``);
-    expect(row('QBL_SWEEP_INTERVAL_MS')).toContain(`\`${config.correlator.sweepIntervalMs}\``);
-    expect(row('QBL_MAX_CLOCK_SKEW_S')).toContain(`\`${config.correlator.maxClockSkewUs / 1e6}\``);
-    expect(row('QBL_MAX_BODY_BYTES')).toContain(`\`${config.decoder.maxBodyBytes}\``);
-    expect(row('QBL_ACC_TOLERANCE_MS')).toContain(`\`${config.correlator.accToleranceMs}\``);
-    expect(row('QBL_STATS_INTERVAL_S')).toContain(`\`${config.statsIntervalS}\``);
-    expect(row('QBL_HTTP_PORT')).toContain(`\`${config.http.port}\` / \`${config.http.host}\``);
-    expect(row('AMQP_HEARTBEAT_S')).toContain(`\`${config.amqp.heartbeatS}\``);
-    expect(row('QBL_EXIT_CODES')).toContain(`\`${config.dialPlan.exitCodes.join(',')}\``);
+  test.each(ROWS.filter((row) => row.default !== undefined).map((row) => [row.name, row] as const))(
+    '%s: the default passes its own parser', (_name, row) => {
+      const value = row.default;
+      const text = Array.isArray(value) ? (value.length === 0 ? 'none' : value.join(',')) : String(value);
+      expect(row.parse(text, row.name)).toEqual(value);
+    },
+  );
+
+  test('a retired variable is named when set (qbl start warns), and is in the table no more', () => {
+    expect(retiredVariablesSet({ QBL_BULK_FLUSH_MS: '200', QBL_PREFETCH: '10' })).toEqual([
+      { variable: 'QBL_BULK_FLUSH_MS', why: RETIRED_VARIABLES.QBL_BULK_FLUSH_MS },
+    ]);
+    expect(retiredVariablesSet({ QBL_BULK_FLUSH_MS: ' ' })).toEqual([]);
+    for (const name of Object.keys(RETIRED_VARIABLES)) expect(ROWS.map((row) => row.name)).not.toContain(name);
+  });
+
+  test('every row says what it means, in one line', () => {
+    for (const row of ROWS) expect(row.meaning).toMatch(/^[^\n|]{3,}$/);
+  });
+});
+
+describe('README configuration table', () => {
+  test('is the one generated from the table of variables', () => {
+    const readme = readFileSync(README_PATH, 'utf8');
+    const start = readme.indexOf(START);
+    const end = readme.indexOf(END);
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(start);
+    const generated = `${START}\n${variablesMarkdown()}\n${END}`;
+    const current = readme.slice(start, end + END.length);
+    if (current !== generated && process.env.UPDATE_README === '1') {
+      writeFileSync(README_PATH, readme.replace(current, generated));
+      return;
+    }
+    // On a difference: `npm run readme-config` rewrites README's table from src/config/variables.ts.
+    expect(current).toBe(generated);
   });
 });

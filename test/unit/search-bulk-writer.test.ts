@@ -1,10 +1,10 @@
 /**
- * Scheduling of the bulk writer: chunking by count and bytes, the flush interval, the concurrency
- * bound and close(). The engine is an in-memory fake whose requests the test completes by hand
+ * Scheduling of the bulk writer: chunking by count and bytes, the concurrency bound, retries
+ * and close(). The engine is an in-memory fake whose requests the test completes by hand
  * (no Elasticsearch server can run on this machine; search-store.test.ts uses the client mock).
  */
 import { StoreUnavailableError } from '../../src/errors';
-import { BulkWriter, backoffMs } from '../../src/stores/search/bulk-writer';
+import { BulkWriter } from '../../src/stores/search/bulk-writer';
 import type { BulkAction, BulkItemResult, SearchEngine } from '../../src/stores/search/engine';
 import { SearchRequestError } from '../../src/stores/search/engine';
 import { noSleep } from './search-fixtures';
@@ -52,38 +52,22 @@ const actions = (n: number, from = 0): BulkAction[] =>
 const settle = () => new Promise<void>((resolve) => { setImmediate(resolve); });
 
 describe('BulkWriter', () => {
-  it('sends full chunks at once and holds a partial one until flush()', async () => {
+  it('sends everything written at once, in chunks of at most maxDocs', async () => {
     const engine = new ManualEngine();
-    const writer = new BulkWriter(engine, { maxDocs: 3, flushMs: 60_000, concurrency: 4, sleep: noSleep });
+    const writer = new BulkWriter(engine, { maxDocs: 3, concurrency: 4, sleep: noSleep });
     const written = writer.write(actions(7));
-    await settle();
-    expect(engine.sent.map((chunk) => chunk.length)).toEqual([3, 3]);
-    expect(writer.queued).toBe(1);
-    writer.flush();
-    await settle();
     expect(engine.sent.map((chunk) => chunk.length)).toEqual([3, 3, 1]);
+    expect(writer.queued).toBe(0);
     while (engine.open.length > 0) engine.open[0]!.answer();
     expect(await written).toEqual(Array.from({ length: 7 }, () => ({ accepted: true })));
     await writer.close();
   });
 
-  it('sends a partial chunk when the flush interval elapses', async () => {
-    const engine = new ManualEngine();
-    const writer = new BulkWriter(engine, { maxDocs: 100, flushMs: 5, concurrency: 1, sleep: noSleep });
-    const written = writer.write(actions(2));
-    expect(engine.sent).toHaveLength(0); // a full chunk would have gone synchronously
-    while (engine.open.length === 0) await new Promise((resolve) => { setTimeout(resolve, 5); });
-    engine.open[0]!.answer();
-    await expect(written).resolves.toHaveLength(2);
-    await writer.close();
-  });
-
   it('splits chunks by bytes', async () => {
     const engine = new ManualEngine();
-    const writer = new BulkWriter(engine, { maxDocs: 100, maxBytes: 400, flushMs: 60_000, concurrency: 8, sleep: noSleep });
+    const writer = new BulkWriter(engine, { maxDocs: 100, maxBytes: 400, concurrency: 8, sleep: noSleep });
     const big = actions(4).map((action) => ({ ...action, document: { pad: 'x'.repeat(100) } }));
     const written = writer.write(big);
-    writer.flush();
     await settle();
     expect(engine.sent.map((chunk) => chunk.length)).toEqual([2, 2]);
     while (engine.open.length > 0) engine.open[0]!.answer();
@@ -93,9 +77,8 @@ describe('BulkWriter', () => {
 
   it('never has more requests in flight than its concurrency', async () => {
     const engine = new ManualEngine();
-    const writer = new BulkWriter(engine, { maxDocs: 2, flushMs: 60_000, concurrency: 2, sleep: noSleep });
+    const writer = new BulkWriter(engine, { maxDocs: 2, concurrency: 2, sleep: noSleep });
     const written = writer.write(actions(10));
-    writer.flush();
     for (let round = 0; round < 10 && engine.sent.length < 5; round++) {
       await settle();
       expect(engine.open.length).toBeLessThanOrEqual(2);
@@ -110,9 +93,8 @@ describe('BulkWriter', () => {
 
   it('reports outcomes in the order of the actions, rejections with the engine reason', async () => {
     const engine = new ManualEngine();
-    const writer = new BulkWriter(engine, { maxDocs: 10, flushMs: 60_000, concurrency: 1, sleep: noSleep });
+    const writer = new BulkWriter(engine, { maxDocs: 10, concurrency: 1, sleep: noSleep });
     const written = writer.write(actions(3));
-    writer.flush();
     await settle();
     engine.open[0]!.answer([{ ok: true }, { ok: false, status: 400, reason: 'mapper_parsing_exception: bad' }, { ok: true }]);
     expect(await written).toEqual([
@@ -124,9 +106,8 @@ describe('BulkWriter', () => {
 
   it('a non-transient request failure fails the write with StoreUnavailableError without retrying', async () => {
     const engine = new ManualEngine();
-    const writer = new BulkWriter(engine, { maxDocs: 10, flushMs: 60_000, concurrency: 1, sleep: noSleep });
+    const writer = new BulkWriter(engine, { maxDocs: 10, concurrency: 1, sleep: noSleep });
     const written = writer.write(actions(2));
-    writer.flush();
     await settle();
     engine.open[0]!.answer(new SearchRequestError('HTTP 403: forbidden', false, 403));
     await expect(written).rejects.toBeInstanceOf(StoreUnavailableError);
@@ -136,13 +117,13 @@ describe('BulkWriter', () => {
 
   it('close() waits for requests in flight, then refuses new writes', async () => {
     const engine = new ManualEngine();
-    const writer = new BulkWriter(engine, { maxDocs: 10, flushMs: 60_000, concurrency: 1, sleep: noSleep });
+    const writer = new BulkWriter(engine, { maxDocs: 10, concurrency: 1, sleep: noSleep });
     const written = writer.write(actions(3));
     const closed = writer.close();
     let done = false;
     void closed.then(() => { done = true; });
     await settle();
-    expect(engine.sent).toHaveLength(1); // close flushed the partial chunk
+    expect(engine.sent).toHaveLength(1); // the write went out at once
     expect(done).toBe(false);
     engine.open[0]!.answer();
     await closed;
@@ -151,7 +132,20 @@ describe('BulkWriter', () => {
     expect(writer.close()).toBe(closed);
   });
 
-  it('backs off exponentially up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 7].map((attempt) => backoffMs(attempt, 100, 1000))).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
+  it('waits between tries by the backoff policy (src/backoff.ts), then gives up with StoreUnavailableError', async () => {
+    const engine = new ManualEngine();
+    const slept: number[] = [];
+    const writer = new BulkWriter(engine, {
+      maxDocs: 10, concurrency: 1, maxAttempts: 6, retry: { initialMs: 100, maxMs: 1000 },
+      random: () => 0, sleep: async (ms) => { slept.push(ms); },
+    });
+    const written = writer.write(actions(1));
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      await settle();
+      engine.open[0]!.answer(new SearchRequestError('HTTP 503: unavailable', true, 503));
+    }
+    await expect(written).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(slept).toEqual([100, 200, 400, 800, 1000]);
+    await writer.close();
   });
 });

@@ -6,7 +6,7 @@
  * here); the pipeline, correlator, decoder and local SQLite store are the real ones.
  */
 import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
-import type { Delivery } from '../../consumers/amqp/batch-consumer';
+import type { Delivery } from '../../consumers/batch-handler';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { BulkWriter } from '../../src/stores/search/bulk-writer';
 import { SearchStore, writerOptions } from '../../src/stores/search/search-store';
@@ -51,7 +51,7 @@ describe('review: a CDR rewrite whose start moves to another month', () => {
       { indexPrefix: config.indexPrefix, retentionDays: config.retentionDays, logger });
     let wallUs = DEC_1_US + 120 * S;
     const pipeline = new Pipeline({
-      correlator: { setupTimeoutUs: 300 * S, maxCallDurationUs: 4 * 3600 * S, byeGraceUs: 5 * S, sweepIntervalMs: 1000, maxClockSkewUs: 300 * S, accToleranceMs: 1000 },
+      correlator: { setupTimeoutUs: 300 * S, maxCallDurationUs: 4 * 3600 * S, byeGraceUs: 5 * S, maxClockSkewUs: 300 * S, accToleranceMs: 1000 },
       decoder: DEFAULT_DECODER_OPTIONS, store, logger, wallClock: () => wallUs,
     });
 

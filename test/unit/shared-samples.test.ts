@@ -1,14 +1,14 @@
 /**
- * Our sample calls (test/support/samples.ts) against the workplace's shared samples, byte for
- * byte. The suite never reads the shared file otherwise; a checkout without it reports this
- * comparison as skipped.
+ * Our sample calls (test/support/samples.ts) against a copy of the published sample stream named
+ * by QBL_SHARED_SAMPLES, byte for byte. The suite never reads that file otherwise; without it
+ * this comparison reports itself skipped.
  */
 import { readFileSync } from 'node:fs';
 import { readSamples, sharedSamplesPath } from '../support/samples';
 
 const path = sharedSamplesPath();
 const describeWithShared = path ? describe : describe.skip;
-if (!path) console.warn('shared samples not found beside this checkout: comparison SKIPPED (set QBL_SHARED_SAMPLES to run it)');
+if (!path) console.warn('QBL_SHARED_SAMPLES names no file: sample comparison SKIPPED');
 
 describeWithShared('our sample calls reproduce the shared samples', () => {
   test('same routing keys and bodies, in the same arrival order', () => {

@@ -1,6 +1,6 @@
 /** `qbl simulate` flags, the --expect file and the closing summary (publishing itself needs a broker: see the report). */
 import { CDR_FIELDS } from '../../correlators/cdr';
-import { UsageError } from '../../src/cli/command';
+import { UsageError } from '../../src/flags';
 import { command, expectedNdjson, formatSummary, parseSimulateArgs } from '../../src/cli/commands/simulate';
 import { DEFAULT_TRAFFIC_OPTIONS, generateTraffic } from '../../src/simulator/generator';
 

@@ -1,6 +1,6 @@
 /** --since / --until parsing: every accepted form, and the error for the rest. */
 import { parseTimeFlag } from '../../src/cli/time-flags';
-import { UsageError } from '../../src/cli/command';
+import { UsageError } from '../../src/flags';
 
 const NOW_MS = Date.UTC(2026, 10, 27, 12, 0, 0, 250);
 const NOW_US = NOW_MS * 1000;

@@ -6,8 +6,8 @@ import type { DialPlan } from '../../numbers/dial-plan';
 import { cleanDialled, normaliseNumber } from '../../numbers/normalise';
 import { openCdrReader } from '../../stores/open';
 import type { CdrQuery } from '../../stores/store';
-import { intFlag, parseFlags } from '../args';
-import { UsageError, type CliCommand } from '../command';
+import type { CliCommand } from '../command';
+import { UsageError, intFlag, parseFlags } from '../../flags';
 import { CDR_FORMATS, renderCdrs, type CdrFormat } from '../format';
 import { parseTimeFlag } from '../time-flags';
 

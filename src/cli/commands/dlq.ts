@@ -10,8 +10,8 @@ import { formatStatsTable, statsToJson } from '../../dlq/stats';
 import {
   collectStats, countMatching, formatReplaySummary, peekDeadLetters, purgeDeadLetters, replayDeadLetters,
 } from '../../dlq/tools';
-import { intFlag, parseFlags } from '../args';
-import { UsageError, type CliCommand } from '../command';
+import type { CliCommand } from '../command';
+import { UsageError, intFlag, parseFlags } from '../../flags';
 import { startProgress } from '../progress';
 
 const USAGE = `usage: qbl dlq <stats|peek|replay|purge> [flags]

@@ -1,8 +1,8 @@
 /** `qbl events --call-id ID`: the raw events behind a CDR, in event-time order. */
 import { loadConfig } from '../../config/config';
 import { openCdrReader } from '../../stores/open';
-import { parseFlags } from '../args';
-import { UsageError, type CliCommand } from '../command';
+import type { CliCommand } from '../command';
+import { UsageError, parseFlags } from '../../flags';
 import { EVENT_FORMATS, renderEvents, type EventFormat } from '../format';
 import { oneOf } from './cdrs';
 

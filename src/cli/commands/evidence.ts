@@ -4,8 +4,8 @@ import { loadConfig } from '../../config/config';
 import { buildLadder } from '../../evidence/ladder';
 import { evidencePage, ladderSvg, ladderText } from '../../evidence/render';
 import { openCdrReader } from '../../stores/open';
-import { parseFlags } from '../args';
-import { UsageError, type CliCommand } from '../command';
+import type { CliCommand } from '../command';
+import { UsageError, parseFlags } from '../../flags';
 
 const USAGE = `usage: qbl evidence --call-id ID [--out FILE.html|FILE.svg]
   --call-id ID   the SIP Call-ID (see \`qbl cdrs\`)

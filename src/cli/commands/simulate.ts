@@ -14,8 +14,8 @@ import {
   type TrafficMessage, type TrafficOptions, type TrafficSummary, type WireFormat,
 } from '../../simulator/generator';
 import { freshSeed } from '../../simulator/random';
-import { intFlag, numberFlag, parseFlags } from '../args';
-import { UsageError, type CliCommand } from '../command';
+import type { CliCommand } from '../command';
+import { UsageError, intFlag, numberFlag, parseFlags } from '../../flags';
 import { cdrFields } from '../format';
 import { startProgress } from '../progress';
 import { TIME_FORMS, parseTimeFlag } from '../time-flags';
@@ -168,9 +168,12 @@ async function publishAll(
       }
       seenCalls.add(message.callId);
       const done: Promise<void> = publisher.publish(exchange, message.routingKey, message.body).then(
-        () => { confirmed += 1; progress.increment(); },
-        (error: unknown) => { failure ??= error; },
-      ).finally(() => inFlight.delete(done));
+        (outcome) => {
+          if (outcome !== 'confirmed') throw new Error(`the broker ${outcome === 'nacked' ? 'nacked' : 'returned'} a publish`);
+          confirmed += 1;
+          progress.increment();
+        },
+      ).catch((error: unknown) => { failure ??= error; }).finally(() => inFlight.delete(done));
       inFlight.add(done);
       if (inFlight.size >= WINDOW) await Promise.race(inFlight);
     }

@@ -1,8 +1,9 @@
 /** `qbl start`: the service, until SIGTERM or SIGINT. */
 import type { CliCommand } from '../command';
-import { parseFlags } from '../args';
+import { parseFlags } from '../../flags';
 import { releaseStopSignals, trapStopSignals } from '../stop-signals';
 import { loadConfig } from '../../config/config';
+import { retiredVariablesSet } from '../../config/variables';
 import { createLogger } from '../../observability/logger';
 import { Service } from '../../pipeline/service';
 
@@ -16,6 +17,7 @@ export const command: CliCommand = {
       parseFlags(argv, {});
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
+      for (const retired of retiredVariablesSet(process.env)) logger.warn(retired, 'this variable no longer has an effect');
       const service = await Service.start({ config, logger });
       const signal = await stopSignal;
       logger.info({ signal }, 'shutting down');

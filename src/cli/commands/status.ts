@@ -6,12 +6,15 @@
  */
 import { request } from 'node:http';
 import pino from 'pino';
-import { connectAmqp, redactSecrets } from '../../../consumers/amqp/connection';
-import { loadConfig, type Config, type SearchConfig } from '../../config/config';
+import { connectAmqp } from '../../../consumers/amqp/connection';
+import { checkQueue } from '../../../consumers/amqp/probe';
+import { loadConfig, type Config } from '../../config/config';
 import { ConfigError } from '../../errors';
-import { openCdrReader } from '../../stores/open';
-import { SqliteStore } from '../../stores/sqlite/sqlite-store';
-import { intFlag, parseFlags } from '../args';
+import { redact } from '../../redact';
+import { localEndpointUrl } from '../../observability/http-server';
+import { openCdrReader, openLocalReader } from '../../stores/open';
+import type { SqliteReader } from '../../stores/sqlite/sqlite-reader';
+import { intFlag, parseFlags } from '../../flags';
 import type { CliCommand } from '../command';
 
 export interface QueueStatus {
@@ -68,16 +71,7 @@ function messageOf(error: unknown): string {
 
 /** Any error text with the AMQP URL and password removed. */
 function scrub(error: unknown, config: Config): string {
-  return redactSecrets(messageOf(error), config.amqp);
-}
-
-/** A search-engine error text without its URL credentials, password or API key. */
-function scrubSearch(text: string, search: SearchConfig): string {
-  let out = redactSecrets(text, search);
-  for (const secret of [search.password, search.apiKey]) {
-    if (secret !== undefined && secret.length >= 3) out = out.split(secret).join('***');
-  }
-  return out;
+  return redact(messageOf(error), { urls: [config.amqp.url] });
 }
 
 export async function probeBroker(config: Config, timeoutMs: number): Promise<BrokerStatus> {
@@ -89,18 +83,12 @@ export async function probeBroker(config: Config, timeoutMs: number): Promise<Br
     return { url, connected: false, error: scrub(error, config).replace(/^AMQP connection to \S+ failed: /, '') };
   }
   try {
-    // A missing queue closes the channel (404): one channel per check.
     const check = async (name: string): Promise<QueueStatus> => {
-      const channel = await model.createChannel();
-      channel.on('error', () => undefined);
       try {
-        const ok = await channel.checkQueue(name);
-        return { name, ready: ok.messageCount, consumers: ok.consumerCount };
+        const found = await checkQueue(model, name);
+        return found ? { name, ...found } : { name, error: 'not declared (start the service once)' };
       } catch (error) {
-        const text = scrub(error, config);
-        return { name, error: /NOT_FOUND|404/.test(text) ? 'not declared (start the service once)' : text };
-      } finally {
-        await channel.close().catch(() => undefined);
+        return { name, error: scrub(error, config) };
       }
     };
     return {
@@ -115,13 +103,13 @@ export async function probeBroker(config: Config, timeoutMs: number): Promise<Br
 
 export async function probeStore(config: Config): Promise<StoreStatus> {
   const path = config.sqlitePath;
-  let local: SqliteStore;
+  let local: SqliteReader;
   try {
-    local = SqliteStore.open(path, { readonly: true });
+    local = openLocalReader(config);
   } catch (error) {
-    // The ConfigError names SQLITE_PATH and repeats the path; the detail in brackets is what a person needs.
-    const detail = error instanceof ConfigError ? /\(([^()]*)\)"?$/.exec(error.message)?.[1] : undefined;
-    return { path, error: detail ? `no qbl database here (${detail}); has \`qbl start\` run with this SQLITE_PATH?` : messageOf(error) };
+    // The ConfigError names SQLITE_PATH and repeats the path; its reason is what a person needs.
+    const reason = error instanceof ConfigError && error.option === 'SQLITE_PATH' ? error.reason : undefined;
+    return { path, error: reason ? `no qbl database here (${reason}); has \`qbl start\` run with this SQLITE_PATH?` : messageOf(error) };
   }
   let status: StoreStatus;
   try {
@@ -142,7 +130,9 @@ export async function probeStore(config: Config): Promise<StoreStatus> {
       if (reader !== local) await reader.close();
     }
   } catch (error) {
-    status = { ...status, newestCdrError: config.search ? scrubSearch(messageOf(error), config.search) : messageOf(error) };
+    status = { ...status, newestCdrError: config.search
+      ? redact(messageOf(error), { urls: [config.search.url], values: [config.search.password, config.search.apiKey] })
+      : messageOf(error) };
   } finally {
     await local.close();
   }
@@ -153,8 +143,7 @@ export async function probeStore(config: Config): Promise<StoreStatus> {
 export function probeService(config: Config, timeoutMs: number): Promise<ServiceStatus> {
   const { port } = config.http;
   if (port === 0) return Promise.resolve({ url: null, answered: false, error: 'disabled (QBL_HTTP_PORT=0)' });
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/readyz`;
+  const url = localEndpointUrl(config.http, '/readyz');
   return new Promise((resolve) => {
     const req = request(url, { agent: false, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];

@@ -1,12 +1,15 @@
 /**
- * Bulk indexing modelled on elasticsearch-js `helpers.bulk`: actions are queued and sent in
- * chunks (by count or bytes, or when the flush interval elapses, or on `flush()`), with at most
- * `concurrency` requests in flight. Every item's result is read:
+ * Bulk indexing modelled on elasticsearch-js `helpers.bulk`: the actions of a write are sent at
+ * once, in chunks (by count or bytes), with at most `concurrency` requests in flight; the rest
+ * wait for a slot. (There is no flush interval: the only writer is a store commit, which waits
+ * for its documents before the batch may be acked, so holding them back would only delay it.)
+ * Every item's result is read:
  * - 429 and 5xx items (and whole requests lost to connection errors, timeouts, 429, 5xx) are
- *   retried with capped exponential backoff, holding their concurrency slot (backpressure);
+ *   retried with capped exponential backoff and jitter (src/backoff.ts), holding their concurrency slot (backpressure);
  * - any other failed item is rejected for good with the engine's reason, never blocking the rest;
  * - items still failing after `maxAttempts` fail their `write()` with StoreUnavailableError.
  */
+import { type BackoffPolicy, backoffDelayMs, sleep, validateBackoff } from '../../backoff';
 import { StoreUnavailableError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import { type BulkAction, type SearchEngine, SearchRequestError, isTransientStatus } from './engine';
@@ -16,19 +19,19 @@ export type DocOutcome =
   | { readonly accepted: false; readonly status: number; readonly reason: string };
 
 export interface BulkWriterOptions {
-  /** A chunk is sent as soon as this many actions are queued… */
+  /** At most this many actions per request… */
   readonly maxDocs: number;
-  /** …or this many bytes of documents… */
+  /** …and at most this many bytes of documents (a single larger document goes alone). */
   readonly maxBytes?: number;
-  /** …or when the oldest queued action has waited this long. */
-  readonly flushMs: number;
   readonly concurrency: number;
   /** Tries per item, the first included. */
   readonly maxAttempts?: number;
-  readonly initialBackoffMs?: number;
-  readonly maxBackoffMs?: number;
+  /** Between tries of an item; 100 ms doubling to 5 s unless told. */
+  readonly retry?: BackoffPolicy;
   /** Injected so tests need no real waiting. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** The jitter's draw from [0, 1); Math.random unless told. */
+  readonly random?: () => number;
   readonly logger?: Logger;
 }
 
@@ -44,7 +47,6 @@ export interface BulkWriterStats {
 }
 
 interface Item {
-  readonly seq: number;
   readonly action: BulkAction;
   readonly bytes: number;
   readonly settle: (outcome: DocOutcome | Error) => void;
@@ -52,29 +54,16 @@ interface Item {
 
 const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 const DEFAULT_MAX_ATTEMPTS = 6;
-const DEFAULT_INITIAL_BACKOFF_MS = 100;
-const DEFAULT_MAX_BACKOFF_MS = 5_000;
-
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
-
-/** Capped exponential backoff: initial, 2×initial, 4×initial … never above max. */
-export function backoffMs(attempt: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.max(0, attempt - 1));
-}
+const DEFAULT_RETRY: BackoffPolicy = Object.freeze({ initialMs: 100, maxMs: 5_000 });
 
 export class BulkWriter {
   readonly stats: BulkWriterStats = { accepted: 0, rejected: 0, retried: 0, requests: 0, failedRequests: 0, unavailable: 0 };
   private readonly maxBytes: number;
   private readonly maxAttempts: number;
-  private readonly initialBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly retry: BackoffPolicy;
+  private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private pending: Item[] = [];
-  private pendingBytes = 0;
-  private lastSeq = 0;
-  /** Items up to this sequence number are sent without waiting for a full chunk. */
-  private flushUpTo = 0;
-  private timer: NodeJS.Timeout | null = null;
   private readonly inFlight = new Set<Promise<void>>();
   private closing: Promise<void> | null = null;
 
@@ -83,9 +72,10 @@ export class BulkWriter {
     if (!(options.concurrency >= 1)) throw new RangeError('concurrency: expected at least 1');
     this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
     this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    this.initialBackoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS;
-    this.maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
-    this.sleep = options.sleep ?? realSleep;
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    validateBackoff(this.retry, 'retry');
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? sleep;
   }
 
   get queued(): number {
@@ -110,7 +100,6 @@ export class BulkWriter {
       actions.forEach((action, position) => {
         const bytes = Buffer.byteLength(JSON.stringify(action.document)) + action.id.length + action.index.length + 40;
         this.pending.push({
-          seq: ++this.lastSeq,
           action,
           bytes,
           settle: (outcome) => {
@@ -122,47 +111,21 @@ export class BulkWriter {
             }
           },
         });
-        this.pendingBytes += bytes;
       });
       this.schedule();
     });
   }
 
-  /** Sends everything queued now instead of waiting for a full chunk or the interval. */
-  flush(): void {
-    this.flushUpTo = this.lastSeq;
-    this.schedule();
-  }
-
-  /** Flushes, waits for every request (retries included), then refuses new writes. Idempotent. */
+  /** Waits for every request (retries included), then refuses new writes. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (;;) {
-        this.flush();
-        if (this.inFlight.size === 0) break;
-        await Promise.race(this.inFlight);
-      }
-      this.clearTimer();
+      while (this.inFlight.size > 0) await Promise.race(this.inFlight);
     })();
     return this.closing;
   }
 
   private schedule(): void {
-    while (this.pending.length > 0 && this.inFlight.size < this.options.concurrency && this.chunkReady()) {
-      this.start(this.takeChunk());
-    }
-    if (this.pending.length === 0) {
-      this.clearTimer();
-    } else if (this.timer === null && this.pending[this.pending.length - 1]!.seq > this.flushUpTo) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.flush();
-      }, this.options.flushMs);
-    }
-  }
-
-  private chunkReady(): boolean {
-    return this.pending.length >= this.options.maxDocs || this.pendingBytes >= this.maxBytes || this.pending[0]!.seq <= this.flushUpTo;
+    while (this.pending.length > 0 && this.inFlight.size < this.options.concurrency) this.start(this.takeChunk());
   }
 
   private takeChunk(): Item[] {
@@ -174,7 +137,6 @@ export class BulkWriter {
       bytes += next.bytes;
       count++;
     }
-    this.pendingBytes -= bytes;
     return this.pending.splice(0, count);
   }
 
@@ -210,7 +172,7 @@ export class BulkWriter {
         }
         this.options.logger?.warn({ docs: items.length, attempt, reason: requestError.message }, 'bulk request failed; retrying');
         this.stats.retried += items.length;
-        await this.sleep(backoffMs(attempt, this.initialBackoffMs, this.maxBackoffMs));
+        await this.sleep(backoffDelayMs(attempt, this.retry, this.random()));
         continue;
       }
       const retry: Item[] = [];
@@ -235,7 +197,7 @@ export class BulkWriter {
       }
       this.options.logger?.warn({ docs: retry.length, attempt, reason: retryReason }, 'bulk items throttled or failed on the engine; retrying');
       this.stats.retried += retry.length;
-      await this.sleep(backoffMs(attempt, this.initialBackoffMs, this.maxBackoffMs));
+      await this.sleep(backoffDelayMs(attempt, this.retry, this.random()));
       items = retry;
     }
   }
@@ -257,12 +219,5 @@ export class BulkWriter {
     this.options.logger?.error({ docs: items.length, attempts, reason }, 'search engine unavailable: bulk items not written');
     const error = new StoreUnavailableError(`search engine did not accept ${items.length} documents after ${attempts} attempts: ${reason}`);
     for (const item of items) item.settle(error);
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
   }
 }

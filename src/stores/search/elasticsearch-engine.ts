@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch';
-import type { SearchConfig } from '../../config/config';
+import type { SearchConfig } from './options';
 import {
   type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, toSearchHits, type RawBulkItem,
 } from './engine';

@@ -1,5 +1,5 @@
 /** Entry points for src/stores/open.ts: the search engine as reader, or as store over a local one. */
-import type { SearchConfig } from '../../config/config';
+import type { SearchConfig } from './options';
 import type { Logger } from '../../observability/logger';
 import type { CallStore, CdrReader } from '../store';
 import { SearchReader } from './search-reader';

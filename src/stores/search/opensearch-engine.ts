@@ -11,7 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client, errors, type ClientOptions } from '@opensearch-project/opensearch';
-import type { SearchConfig } from '../../config/config';
+import type { SearchConfig } from './options';
+import { ConfigError } from '../../errors';
 import {
   type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, toSearchHits, type RawBulkItem,
 } from './engine';
@@ -47,7 +48,7 @@ export function openSearchClientOptions(config: SearchConfig, requestTimeoutMs =
   // Loaded only for AWS, so a plain node needs neither the signer nor the AWS SDK.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { AwsSigv4Signer } = require('@opensearch-project/opensearch/aws') as typeof import('@opensearch-project/opensearch/aws');
-  const { defaultProvider } = require('@aws-sdk/credential-provider-node') as typeof import('@aws-sdk/credential-provider-node');
+  const { defaultProvider } = requireAwsCredentials();
   /* eslint-enable @typescript-eslint/no-require-imports */
   // One memoized provider: it refreshes temporary credentials itself before they expire.
   const credentials = defaultProvider();
@@ -55,6 +56,22 @@ export function openSearchClientOptions(config: SearchConfig, requestTimeoutMs =
     ...options,
     ...AwsSigv4Signer({ region: config.awsRegion, service: awsServiceFor(config.url), getCredentials: () => credentials() }),
   };
+}
+
+/** The AWS SDK's credential chain is an optional dependency (about 20 packages): installed only for Amazon OpenSearch. */
+export const AWS_CREDENTIALS_PACKAGE = '@aws-sdk/credential-provider-node';
+
+function requireAwsCredentials(): typeof import('@aws-sdk/credential-provider-node') {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(AWS_CREDENTIALS_PACKAGE) as typeof import('@aws-sdk/credential-provider-node');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code !== 'MODULE_NOT_FOUND' || !message.includes(AWS_CREDENTIALS_PACKAGE)) throw error;
+    throw new ConfigError('OPENSEARCH_AWS_REGION',
+      `the optional package ${AWS_CREDENTIALS_PACKAGE} for SigV4 signing: install it next to qbl `
+      + `(npm install --no-save ${AWS_CREDENTIALS_PACKAGE}@3), or build the image with --build-arg WITH_AWS_SIGV4=1`);
+  }
 }
 
 /**

@@ -8,7 +8,7 @@
  * rejected CDR document cannot be traced to one message: it is logged with the reason and counted.
  */
 import { StoreUnavailableError } from '../../errors';
-import type { SearchConfig } from '../../config/config';
+import type { SearchConfig } from './options';
 import type { Logger } from '../../observability/logger';
 import type { CallEvent } from '../../../correlators/events';
 import type { CallStore, CommitBatch, CommitResult, OpenCall } from '../store';
@@ -40,7 +40,7 @@ export async function createSearchEngine(config: SearchConfig): Promise<SearchEn
 }
 
 export function writerOptions(config: SearchConfig, logger?: Logger): BulkWriterOptions {
-  return { maxDocs: config.bulkMaxDocs, flushMs: config.bulkFlushMs, concurrency: config.bulkConcurrency, logger };
+  return { maxDocs: config.bulkMaxDocs, concurrency: config.bulkConcurrency, logger };
 }
 
 export class SearchStore implements CallStore {
@@ -85,9 +85,7 @@ export class SearchStore implements CallStore {
     const prefix = this.options.indexPrefix;
     const eventActions = dedupeActions(batch.events.map((stored) => eventAction(prefix, stored)));
     const cdrWrites = dedupeActions(batch.cdrs.flatMap((record) => cdrActions(prefix, record)));
-    const written = this.writer.write([...eventActions, ...cdrWrites]);
-    this.writer.flush(); // the caller waits for this batch: nothing to gain from the interval
-    const outcomes = await written;
+    const outcomes = await this.writer.write([...eventActions, ...cdrWrites]);
 
     const rejectedEvents = new Map<string, string>();
     outcomes.forEach((outcome, position) => {

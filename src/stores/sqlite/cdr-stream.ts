@@ -1,7 +1,7 @@
 /**
  * Reading many CDRs and events from SQLite without holding them: keyset pages over the
- * `cdrs_start` index. Kept apart from sqlite-store.ts (the writer) so the reading code can grow
- * on its own; SqliteStore's reader methods delegate here.
+ * `cdrs_start` index, for `qbl reconcile` and `qbl evidence`. SqliteReader's `streamCdrs` and
+ * `eventRowsForCalls` delegate here.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { DEFAULT_CDR_PAGE_SIZE, type CdrRange, type EventRow, type StreamedCdr } from '../store';

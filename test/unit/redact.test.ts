@@ -1,10 +1,10 @@
 /**
- * A password may contain `@` (URL parsers accept it unencoded: the last `@` ends the user-info)
- * or `/`; `redactUrl` must hide all of it, in `urlForLogs` (logged on every connection) and in
+ * One redactor for every text that may hold a credential. A password may contain `@` (URL parsers
+ * accept it unencoded: the last `@` ends the user-info) or `/`; `redact` must hide all of it, in `urlForLogs` (logged on every connection) and in
  * the one-line configuration error. No password fragment may ever reach a log line or an error.
  */
 import { loadConfig } from '../../src/config/config';
-import { redactUrl } from '../../src/config/env';
+import { redact } from '../../src/redact';
 import { ConfigError } from '../../src/errors';
 
 const FRAGMENT = 'Zq9secret';
@@ -38,7 +38,19 @@ describe('review: credentials never printed, whatever characters the password ha
   });
 
   it('still keeps what is safe to show', () => {
-    expect(redactUrl('amqp://qbl:pw@rabbit:5672/vh')).toBe('amqp://qbl:***@rabbit:5672/vh');
-    expect(redactUrl('amqp://rabbit:5672/vh')).toBe('amqp://rabbit:5672/vh');
+    expect(redact('amqp://qbl:pw@rabbit:5672/vh')).toBe('amqp://qbl:***@rabbit:5672/vh');
+    expect(redact('amqp://rabbit:5672/vh')).toBe('amqp://rabbit:5672/vh');
+  });
+
+  it('removes a given URL\'s password (raw and percent-decoded) anywhere, and the user-info of any other URL', () => {
+    const secrets = { urls: ['amqps://qbl:p%40ss%2Fword@mq:5671/prod'] };
+    expect(redact('bad amqps://qbl:p%40ss%2Fword@mq:5671/prod and p@ss/word and p%40ss%2Fword', secrets))
+      .toBe('bad amqps://qbl:***@mq:5671/prod and *** and ***');
+    expect(redact('see http://admin:hunter2@other:15672/api', secrets)).toBe('see http://admin:***@other:15672/api');
+  });
+
+  it('removes other secrets (a search password, an API key), the longest first, and ignores ones too short to search for', () => {
+    const secrets = { urls: ['https://elastic@es:9200'], values: ['hunter2', 'hunter2-and-more', 'ab', undefined] };
+    expect(redact('auth hunter2-and-more failed; hunter2; about', secrets)).toBe('auth *** failed; ***; about');
   });
 });

@@ -1,6 +1,16 @@
-/** Flag parsing on node:util's parseArgs, turning its errors into UsageError lines. */
+/**
+ * Command-line flags on node:util's parseArgs, turning its errors into UsageError lines. A leaf:
+ * the `qbl` sub-commands and the bench (which `qbl bench` runs) both parse their flags here.
+ */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './command';
+
+/** Bad flags: printed as one line with the command's usage hint, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 

@@ -1,4 +1,7 @@
-/** Capped exponential backoff with jitter. Pure: the caller passes the random draw. */
+/**
+ * Waiting between tries: capped exponential backoff with jitter (pure: the caller passes the
+ * random draw), and the wait itself, which a closing owner can cut short.
+ */
 
 export interface BackoffPolicy {
   /** Delay before the first retry. */
@@ -10,9 +13,6 @@ export interface BackoffPolicy {
   /** Fraction (0–1) of the delay that is randomised downwards, so many clients do not retry in step. */
   readonly jitter?: number;
 }
-
-export const DEFAULT_RECONNECT: BackoffPolicy = Object.freeze({ initialMs: 200, maxMs: 30_000 });
-export const DEFAULT_STORE_RETRY: BackoffPolicy = Object.freeze({ initialMs: 250, maxMs: 30_000 });
 
 export function validateBackoff(policy: BackoffPolicy, name = 'backoff'): void {
   const { initialMs, maxMs, factor = 2, jitter = 0.2 } = policy;
@@ -35,4 +35,18 @@ export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: n
   const base = initialMs === 0 ? 0 : Math.min(maxMs, initialMs * growth);
   const r = Math.min(Math.max(random, 0), 1);
   return Math.round(base * (1 - jitter * r));
+}
+
+/** Resolves after `ms`, or at once when `signal` is (or becomes) aborted; never rejects. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const wake = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    signal?.addEventListener('abort', wake, { once: true });
+  });
 }
