@@ -5,8 +5,7 @@
  * disputes and evidence. The stream pages with search_after across monthly indices.
  * Skipped, with a message, when no node answers.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
 import { parseIncrement } from '../../src/disputes/increment';
@@ -15,11 +14,13 @@ import { SearchReader } from '../../src/stores/search/search-reader';
 import { OpenSearchEngine } from '../../src/stores/search/opensearch-engine';
 import { SearchStore } from '../../src/stores/search/search-store';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { integrationFixture } from '../support/fixture';
 import { qbl } from '../support/run-cli';
 import { commitCalls, simulatedCalls } from '../support/simulated-store';
 import { cleanUp, describeOnNode, NODE_URL, nodeConfig, rawClient, uniquePrefix } from './node';
 
 describeOnNode('qbl reconcile on the real OpenSearch node', () => {
+  const f = integrationFixture('os-reconcile', { broker: false });
   let dir: string;
   let prefix: string;
   let raw: Client;
@@ -27,7 +28,7 @@ describeOnNode('qbl reconcile on the real OpenSearch node', () => {
   let calls: ReturnType<typeof simulatedCalls>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'qbl-os-reconcile-'));
+    dir = f.dir;
     prefix = uniquePrefix();
     raw = rawClient();
     // Across a month end: two monthly indices on each side.
@@ -44,7 +45,6 @@ describeOnNode('qbl reconcile on the real OpenSearch node', () => {
     process.env = saved;
     await cleanUp(raw, prefix);
     await raw.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('streams every CDR once, oldest first, in search_after pages across months', async () => {
