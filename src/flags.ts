@@ -14,9 +14,9 @@ export class UsageError extends Error {
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
-export function parseFlags<T extends FlagSpec>(argv: readonly string[], options: T) {
+export function parseFlags<T extends FlagSpec>(argv: readonly string[], options: T, allowPositionals = false) {
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals: false, strict: true });
+    return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
   }

@@ -1,7 +1,7 @@
 /** `qbl cdrs` and `qbl events` end to end: a real SQLite file, main() with SQLITE_PATH, exact output. */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../src/cli/main';
+import { qbl } from '../support/run-cli';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { CDR_FIELDS, EMPTY_EXTRAS, cdrIdFor, type Cdr, type CdrRecord } from '../../correlators/cdr';
 import type { CallEvent } from '../../correlators/events';
@@ -41,21 +41,6 @@ const events = [
   ev('e2', 'invite_reply', 1_000_001, 200, 'upstream'),
 ];
 
-interface Run { code: number; out: string; err: string }
-
-async function qbl(...argv: string[]): Promise<Run> {
-  let out = '';
-  let err = '';
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => { out += String(chunk); return true; }) as typeof process.stdout.write);
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(((chunk: string | Uint8Array) => { err += String(chunk); return true; }) as typeof process.stderr.write);
-  try {
-    const code = await main(argv);
-    return { code, out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
 
 describe('qbl cdrs / qbl events', () => {
   const f = integrationFixture('cli', { broker: false });
