@@ -5,7 +5,7 @@ NPM_INSTALL_STAMP := node_modules/.install-stamp
 # Native addons (better-sqlite3) build against Node's own headers where the distribution ships them.
 export npm_config_nodedir ?= $(if $(wildcard /usr/include/node/node.h),/usr,)
 
-.PHONY: install build run test clean bench kibana opensearch-up opensearch-down test-opensearch test-lts
+.PHONY: install build run test clean bench bench-reconcile kibana opensearch-up opensearch-down test-opensearch test-lts
 
 install: $(NPM_INSTALL_STAMP)
 
@@ -24,13 +24,14 @@ run: build
 	node $(NODE_RUN_FLAGS) dist/src/cli/main.js start
 
 # Every test: type-check, unit/property/integration (real RabbitMQ; the unit tests include the
-# import-cycle and layering check of docs/architecture.md, test/unit/architecture.test.ts), the
-# same again on the supported Node.js LTS taken from the npm registry (whatever Node runs make),
-# the suite on a real OpenSearch node, then the tests that stop and start a broker: those run
-# against a RabbitMQ node of their own (started on free ports and stopped by their set-up), never
-# the local broker.
+# import-cycle and layering check of docs/architecture.md, test/unit/architecture.test.ts) and the
+# browser test (headless Chromium from Debian, installed when missing), the same again on the
+# supported Node.js LTS taken from the npm registry (whatever Node runs make), the suite on a real
+# OpenSearch node, then the tests that stop and start a broker: those run against a RabbitMQ node
+# of their own (started on free ports and stopped by their set-up), never the local broker.
 test: build
 	npx tsc -p tsconfig.json --noEmit
+	bash scripts/ensure-chromium.sh
 	npx jest --ci
 	bash scripts/test-lts.sh
 	bash scripts/test-opensearch.sh
@@ -51,6 +52,10 @@ test-opensearch: build
 
 bench: build
 	node $(NODE_RUN_FLAGS) dist/bench/run.js
+
+# qbl reconcile on a month-size carrier file (docs/performance.md); CALLS=N for another size.
+bench-reconcile: build
+	node dist/bench/reconcile.js $(if $(CALLS),--calls $(CALLS))
 
 clean:
 	rm -rf dist node_modules data

@@ -3,7 +3,8 @@
 # runs: take that LTS from the npm registry's `node` package into a cache, copy the repository's
 # files, install its dependencies with that Node (better-sqlite3 compiled against the headers
 # the package ships: node-gyp cannot download headers everywhere), build, type-check, and run
-# the default jest suite (unit, property and integration tests on the local RabbitMQ) on it.
+# the default jest suite (unit, property, integration tests on the local RabbitMQ, and the browser
+# test) on it.
 # The OpenSearch and broker-restart suites run once, on the machine's Node (make test).
 #
 #   bash scripts/test-lts.sh [jest args…]     QBL_LTS_NODE=24 picks the major, QBL_LTS_CACHE the cache
@@ -38,6 +39,9 @@ git ls-files -z --cached --others --exclude-standard \
 git -C "$app" init -q && git -C "$app" add -A
 
 # 3. Install, build, type-check and test with the LTS first on the PATH (npm runs on it too).
+#    The suite includes the browser test, on the machine's Chromium whatever Node drives it
+#    (a no-op when `make test` already installed it; `make test-lts` may run alone).
+bash scripts/ensure-chromium.sh
 cd "$app"
 export PATH="$node_bin:$PATH"
 export npm_config_nodedir="$node_dir"

@@ -14,21 +14,12 @@ export class UsageError extends Error {
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
-function parse<T extends FlagSpec, P extends boolean>(argv: readonly string[], options: T, allowPositionals: P) {
+export function parseFlags<T extends FlagSpec>(argv: readonly string[], options: T, allowPositionals = false) {
   try {
     return parseArgs({ args: [...argv], options, allowPositionals, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
   }
-}
-
-export function parseFlags<T extends FlagSpec>(argv: readonly string[], options: T) {
-  return parse(argv, options, false);
-}
-
-/** As parseFlags, with positional arguments (`qbl blocklist add +88213* --reason …`). */
-export function parseFlagsAndPositionals<T extends FlagSpec>(argv: readonly string[], options: T) {
-  return parse(argv, options, true);
 }
 
 export function intFlag(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   start: () => import('./commands/start'),
   cdrs: () => import('./commands/cdrs'),
   events: () => import('./commands/events'),
+  reconcile: () => import('./commands/reconcile'),
+  evidence: () => import('./commands/evidence'),
   dlq: () => import('./commands/dlq'),
   bench: () => import('./commands/bench'),
   status: () => import('./commands/status'),

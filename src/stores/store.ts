@@ -88,10 +88,32 @@ export interface EventRow {
   body: string;
 }
 
+/** A time range of call starts: since inclusive, until exclusive (either may be open). */
+export interface CdrRange {
+  readonly sinceUs?: number;
+  readonly untilUs?: number;
+  /** CDRs per page (default 5000). */
+  readonly pageSize?: number;
+}
+
+/** A streamed CDR with the call start it is filed under (the stream's order and keyset). */
+export interface StreamedCdr extends StoredCdr {
+  readonly startUs: number;
+}
+
 export interface CdrReader {
   /** Newest first by invite time. */
   searchCdrs(query: CdrQuery): Promise<StoredCdr[]>;
+  /**
+   * Every CDR whose call started in the range, oldest first (start, then cdr_id), one page at a
+   * time: keyset pagination, so memory stays bounded by the page size whatever the range holds.
+   */
+  streamCdrs(range: CdrRange): AsyncIterable<readonly StreamedCdr[]>;
   /** The raw events of one call in event-time order. */
   eventsForCall(callId: string): Promise<EventRow[]>;
+  /** The raw events of each call, in event-time order (calls without events are absent). */
+  eventRowsForCalls(callIds: readonly string[]): Promise<Map<string, EventRow[]>>;
   close(): Promise<void>;
 }
+
+export const DEFAULT_CDR_PAGE_SIZE = 5000;

@@ -7,7 +7,7 @@ import { UsageError } from '../../src/flags';
 import { LookupService } from '../../src/lookup/lookup-service';
 import { createLogger } from '../../src/observability/logger';
 import { SqliteLookupStore } from '../../src/stores/sqlite/lookup-store';
-import { qbl } from '../support/cli';
+import { qbl } from '../support/run-cli';
 import { integrationFixture } from '../support/fixture';
 import { lookup, numberPath } from '../support/lookup';
 import { waitUntil } from '../support/rabbit';

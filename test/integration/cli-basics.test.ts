@@ -30,7 +30,7 @@ const COMMAND_NAMES = [...readFileSync(join(ROOT, 'src', 'cli', 'main.ts'), 'utf
 
 describe('qbl --help and --version', () => {
   test('the command table was read', () => {
-    expect(COMMAND_NAMES).toEqual(expect.arrayContaining(['start', 'cdrs', 'events', 'status', 'simulate', 'dlq', 'bench', 'healthcheck']));
+    expect(COMMAND_NAMES).toEqual(expect.arrayContaining(['start', 'cdrs', 'events', 'status', 'simulate', 'dlq', 'bench', 'healthcheck', 'reconcile', 'evidence']));
   });
 
   test('--help lists every command with its summary, on one line each, and exits 0', async () => {

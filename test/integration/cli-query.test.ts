@@ -1,7 +1,7 @@
 /** `qbl cdrs` and `qbl events` end to end: a real SQLite file, main() with SQLITE_PATH, exact output. */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { qbl } from '../support/cli';
+import { qbl } from '../support/run-cli';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { CDR_FIELDS, EMPTY_EXTRAS, cdrIdFor, type Cdr, type CdrRecord } from '../../correlators/cdr';
 import type { CallEvent } from '../../correlators/events';
@@ -40,6 +40,7 @@ const events = [
   ev('e1', 'invite_request', 0, null, 'downstream'),
   ev('e2', 'invite_reply', 1_000_001, 200, 'upstream'),
 ];
+
 
 describe('qbl cdrs / qbl events', () => {
   const f = integrationFixture('cli', { broker: false });

@@ -7,7 +7,6 @@
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
 import { formatUs, parseUs } from '../../correlators/cdr';
-import { qbl } from '../support/cli';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
@@ -16,21 +15,16 @@ import { silentLogger } from '../support/rabbit';
 import { cleanUp, describeOnNode, rawClient, uniquePrefix } from './node';
 import { publishInOrder, serviceEnv, simulatedTraffic, waitForDrain } from './service-harness';
 import { integrationFixture } from '../support/fixture';
+import { qbl, type CliRun } from '../support/run-cli';
 
-interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
+/** `qbl argv…` in-process with these variables (and no search engine but the one they name). */
 async function runCli(argv: readonly string[], env: Record<string, string>): Promise<CliRun> {
   const saved = process.env;
   process.env = { ...saved, ...env };
   if (env.OPENSEARCH_URL === undefined) delete process.env.OPENSEARCH_URL;
   delete process.env.ELASTICSEARCH_URL;
   try {
-    const { code, out, err } = await qbl(...argv);
-    return { code, stdout: out, stderr: err };
+    return await qbl(...argv);
   } finally {
     process.env = saved;
   }
@@ -109,7 +103,7 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
   it.each(['table', 'csv', 'ndjson'])('qbl cdrs --format %s: the same output from OpenSearch as from SQLite, for every filter', async (format) => {
     for (const filter of filters()) {
       const run = await same(['cdrs', ...filter.argv, '--format', format]);
-      const lines = run.stdout.split(/\r?\n/).filter((line) => line !== '');
+      const lines = run.out.split(/\r?\n/).filter((line) => line !== '');
       const rows = format === 'ndjson' ? lines.length : lines.length - 1; // table and csv have a header
       if (filter.rows >= 0) expect({ filter: filter.name, rows }).toEqual({ filter: filter.name, rows: filter.rows });
       expect({ filter: filter.name, rows: rows > 0 }).toEqual({ filter: filter.name, rows: true });
@@ -118,24 +112,24 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
 
   it('the comparison really reads the node: under another index prefix it finds nothing', async () => {
     const elsewhere = await runCli(['cdrs', '--limit', '100000', '--format', 'csv'], { ...searchEnv, QBL_INDEX_PREFIX: uniquePrefix() });
-    expect(elsewhere).toEqual({ code: 0, stdout: '', stderr: 'no CDRs match\n' });
+    expect(elsewhere).toEqual({ code: 0, out: '', err: 'no CDRs match\n' });
   });
 
   it('qbl cdrs: nothing matching says so the same way', async () => {
     const run = await same(['cdrs', '--call-id', 'no-such-call@nowhere', '--format', 'csv']);
-    expect(run).toEqual({ code: 0, stdout: '', stderr: 'no CDRs match\n' });
+    expect(run).toEqual({ code: 0, out: '', err: 'no CDRs match\n' });
   });
 
   it.each(['table', 'ndjson'])('qbl events --format %s: the same raw events from OpenSearch as from SQLite', async (format) => {
     const picks = [cdrs[0]!, cdrs[Math.floor(cdrs.length / 2)]!, cdrs[cdrs.length - 1]!, ...cdrs.filter((s) => s.cdr.events >= 6).slice(0, 2)];
     for (const stored of picks) {
       const run = await same(['events', '--call-id', stored.cdr.call_id, '--format', format]);
-      const lines = run.stdout.split('\n').filter((line) => line !== '');
+      const lines = run.out.split('\n').filter((line) => line !== '');
       expect(lines.length).toBeGreaterThanOrEqual(format === 'table' ? 2 : 1);
       if (format === 'ndjson') for (const line of lines) expect(JSON.parse(line).call_id).toBe(stored.cdr.call_id);
     }
     const none = await same(['events', '--call-id', 'no-such-call@nowhere', '--format', format]);
-    expect(none.stdout).toBe('');
-    expect(none.stderr).toBe('no events for call_id "no-such-call@nowhere"\n');
+    expect(none.out).toBe('');
+    expect(none.err).toBe('no events for call_id "no-such-call@nowhere"\n');
   });
 });

@@ -6,7 +6,6 @@
  * Skipped, with a message, when no node answers.
  */
 import { join } from 'node:path';
-import type { Client } from '@opensearch-project/opensearch';
 import { loadConfig } from '../../src/config/config';
 import type { BlockEntry } from '../../src/lookup/blocklist';
 import { LookupService } from '../../src/lookup/lookup-service';
@@ -21,12 +20,12 @@ import { OpenSearchEngine } from '../../src/stores/search/opensearch-engine';
 import { SearchStore } from '../../src/stores/search/search-store';
 import { CDR_PROPERTIES } from '../../src/stores/search/templates';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
-import { qbl } from '../support/cli';
+import { qbl } from '../support/run-cli';
 import { integrationFixture } from '../support/fixture';
 import { freePort } from '../support/http';
 import { cdrRecord, lookup, numberPath } from '../support/lookup';
 import { publishAll, silentLogger, waitUntil } from '../support/rabbit';
-import { cleanUp, describeOnNode, nodeConfig, NODE_URL, rawClient, uniquePrefix } from './node';
+import { describeOnNode, nodeConfig, nodeFixture, NODE_URL } from './node';
 import { serviceEnv } from './service-harness';
 
 const logger = createLogger('silent');
@@ -35,21 +34,11 @@ const INVALID = '+5511912340001';
 
 describeOnNode('the number lookup on a shared OpenSearch', () => {
   const f = integrationFixture('os-lookup', { dirPerTest: true });
-  let raw: Client;
-  let prefix: string;
-
-  beforeAll(() => {
-    raw = rawClient();
-    f.defer(() => raw.close());
-  });
-  beforeEach(() => {
-    prefix = uniquePrefix();
-    f.defer(() => cleanUp(raw, prefix));
-  });
+  const node = nodeFixture(f);
 
   /** One instance's writer: a SearchStore over its own local SQLite, as `qbl start` opens it. */
   async function writer(name: string): Promise<SearchStore> {
-    const store = await SearchStore.open(nodeConfig(prefix), SqliteStore.open(join(f.dir, `${name}.db`)), logger);
+    const store = await SearchStore.open(nodeConfig(node.prefix), SqliteStore.open(join(f.dir, `${name}.db`)), logger);
     f.defer(() => store.close());
     return store;
   }
@@ -57,7 +46,7 @@ describeOnNode('the number lookup on a shared OpenSearch', () => {
   async function instance(): Promise<LookupService> {
     const service = new LookupService({
       config: { ...loadConfig({}).lookup, port: 0, pollIntervalMs: 60_000 }, dialPlan: DEFAULT_DIAL_PLAN,
-      store: await SearchLookupStore.open(nodeConfig(prefix)), logger,
+      store: await SearchLookupStore.open(nodeConfig(node.prefix)), logger,
     });
     await service.start();
     f.defer(() => service.close());
@@ -102,7 +91,7 @@ describeOnNode('the number lookup on a shared OpenSearch', () => {
 
   test('the block list written by qbl blocklist reaches every instance, removals too', async () => {
     const [lookupA, lookupB] = [await instance(), await instance()];
-    const env = { OPENSEARCH_URL: NODE_URL, QBL_INDEX_PREFIX: prefix };
+    const env = { OPENSEARCH_URL: NODE_URL, QBL_INDEX_PREFIX: node.prefix };
     const saved = process.env;
     process.env = { ...saved, ...env };
     delete process.env.ELASTICSEARCH_URL;
@@ -127,7 +116,7 @@ describeOnNode('the number lookup on a shared OpenSearch', () => {
   });
 
   test('the store pages through more entries than one search returns', async () => {
-    const store = await SearchLookupStore.open(nodeConfig(prefix));
+    const store = await SearchLookupStore.open(nodeConfig(node.prefix));
     f.defer(() => store.close());
     const nowUs = Date.now() * 1000;
     // 12,000 entries, 11,000 of them at one instant (an import): more ties than one page holds.
@@ -141,17 +130,17 @@ describeOnNode('the number lookup on a shared OpenSearch', () => {
   });
 
   test('installSchema puts written_at on indices created before it existed', async () => {
-    const index = `${prefix}-cdrs-2020.01`;
+    const index = `${node.prefix}-cdrs-2020.01`;
     const { written_at: _added, ...old } = CDR_PROPERTIES;
-    await raw.indices.create({ index, body: { mappings: { dynamic: false, properties: old } } as never });
-    await installSchema(OpenSearchEngine.fromConfig(nodeConfig(prefix)), prefix, 30);
-    const mapping = await raw.indices.getMapping({ index });
+    await node.raw.indices.create({ index, body: { mappings: { dynamic: false, properties: old } } as never });
+    await installSchema(OpenSearchEngine.fromConfig(nodeConfig(node.prefix)), node.prefix, 30);
+    const mapping = await node.raw.indices.getMapping({ index });
     expect((mapping.body as Record<string, { mappings: { properties: Record<string, unknown> } }>)[index]!.mappings.properties.written_at)
       .toMatchObject({ type: 'date_nanos' });
   });
 
   test('the service with OPENSEARCH_URL answers the lookup scenario exactly', async () => {
-    const config = loadConfig(serviceEnv(f.dir, prefix, {
+    const config = loadConfig(serviceEnv(f.dir, node.prefix, {
       QBL_LOOKUP_PORT: String(await freePort()), QBL_LOOKUP_POLL_S: '1',
       QBL_SETUP_TIMEOUT_S: '300', QBL_MAX_CALL_DURATION_S: '14400', QBL_BYE_GRACE_S: '5', QBL_SWEEP_INTERVAL_MS: '1000',
     }));

@@ -6,7 +6,7 @@ import { BlockEntryError, checkReason, entryOf, isActive, type BlockEntry } from
 import { parseImport } from '../../lookup/blocklist-file';
 import { openLookupStore } from '../../stores/open';
 import type { BlocklistStore } from '../../stores/lookup-store';
-import { UsageError, parseFlagsAndPositionals } from '../../flags';
+import { UsageError, parseFlags } from '../../flags';
 import type { CliCommand } from '../command';
 import { startProgress } from '../progress';
 import { durationMs, parseTimeFlag, TIME_FORMS } from '../time-flags';
@@ -47,20 +47,20 @@ export function parseBlocklistArgs(argv: readonly string[]): BlocklistArgs {
   const [action, ...rest] = argv;
   switch (action) {
     case 'add': {
-      const { values, positionals } = parseFlagsAndPositionals(rest, { reason: { type: 'string' }, expires: { type: 'string' } });
+      const { values, positionals } = parseFlags(rest, { reason: { type: 'string' }, expires: { type: 'string' } }, true);
       if (values.reason === undefined) throw new UsageError('add: --reason is required (what an operator reading the list later needs to know)');
       return { action, entry: one(action, positionals, 'NUMBER or PREFIX'), reason: values.reason, expires: values.expires };
     }
     case 'remove': {
-      const { positionals } = parseFlagsAndPositionals(rest, {});
+      const { positionals } = parseFlags(rest, {}, true);
       return { action, entry: one(action, positionals, 'NUMBER or PREFIX') };
     }
     case 'list': {
-      const { values } = parseFlagsAndPositionals(rest, { all: { type: 'boolean' }, format: { type: 'string' } });
+      const { values } = parseFlags(rest, { all: { type: 'boolean' }, format: { type: 'string' } }, true);
       return { action, all: values.all === true, format: oneOf<Format>('format', values.format, ['table', 'csv', 'ndjson'], 'table') };
     }
     case 'import': {
-      const { values, positionals } = parseFlagsAndPositionals(rest, { reason: { type: 'string' }, expires: { type: 'string' } });
+      const { values, positionals } = parseFlags(rest, { reason: { type: 'string' }, expires: { type: 'string' } }, true);
       return { action, file: one(action, positionals, 'FILE'), reason: values.reason, expires: values.expires };
     }
     default:

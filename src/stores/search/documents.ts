@@ -3,8 +3,8 @@
  * Ids are deterministic (cdr_id, event id) and the index comes from a time that never depends
  * on arrival order, so a redelivery or replay overwrites the same document.
  */
-import { cdrIdFor, formatUs, type CdrRecord } from '../../../correlators/cdr';
-import type { StoredEvent } from '../store';
+import { CDR_FIELDS, EMPTY_EXTRAS, cdrIdFor, formatUs, type Cdr, type CdrExtras, type CdrRecord } from '../../../correlators/cdr';
+import type { EventRow, StoredCdr, StoredEvent } from '../store';
 import type { BulkAction } from './engine';
 
 export type DocumentKind = 'cdrs' | 'events';
@@ -99,4 +99,40 @@ export function dedupeActions(actions: readonly BulkAction[]): BulkAction[] {
     byKey.set(key, action);
   }
   return [...byKey.values()];
+}
+
+// ---- documents back to the readers' shapes
+
+/** The engines' default `index.max_result_window`: the most one search returns. */
+export const MAX_SEARCH_SIZE = 10_000;
+
+const EXTRA_FIELDS = Object.keys(EMPTY_EXTRAS) as Array<keyof CdrExtras>;
+
+function pick<T>(source: Readonly<Record<string, unknown>>, fields: readonly (keyof T)[]): T {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) out[field as string] = source[field as string] ?? null;
+  return out as T;
+}
+
+export function storedCdrFromSource(source: Readonly<Record<string, unknown>>): StoredCdr {
+  return { cdr: pick<Cdr>(source, CDR_FIELDS), extras: pick<CdrExtras>(source, EXTRA_FIELDS) };
+}
+
+export function eventRowFromSource(source: Readonly<Record<string, unknown>>): EventRow {
+  const text = (name: string): string => String(source[name] ?? '');
+  const orNull = <T>(name: string): T | null => (source[name] ?? null) as T | null;
+  return {
+    id: text('id'),
+    call_id: text('call_id'),
+    kind: text('kind'),
+    event_name: text('event_name'),
+    time: text('time'),
+    reply_code: orNull<number>('reply_code'),
+    direction: orNull<string>('direction'),
+    caller: orNull<string>('caller'),
+    callee: orNull<string>('callee'),
+    exchange: text('exchange'),
+    routing_key: text('routing_key'),
+    body: text('body'),
+  };
 }

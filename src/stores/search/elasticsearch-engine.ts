@@ -119,6 +119,7 @@ export class ElasticsearchEngine implements SearchEngine {
       query: body.query as never,
       sort: body.sort as never,
       size: body.size,
+      search_after: body.search_after as never,
       ...(body.source === undefined ? {} : { _source: [...body.source] }),
       track_total_hits: false,
       ignore_unavailable: true,

@@ -46,12 +46,16 @@ export interface SearchBody {
   readonly size: number;
   /** Only these `_source` fields (default: all). */
   readonly source?: readonly string[];
+  /** The `sort` values of the previous page's last hit: the next page starts after it. */
+  readonly search_after?: readonly unknown[];
 }
 
 export interface SearchHit {
   readonly index: string;
   readonly id: string;
   readonly source: Readonly<Record<string, unknown>>;
+  /** The hit's sort values, when the search was sorted (what `search_after` takes). */
+  readonly sort?: readonly unknown[];
 }
 
 export interface SearchEngine {
@@ -126,6 +130,9 @@ export function bulkItemResults(items: ReadonlyArray<Record<string, RawBulkItem>
   });
 }
 
-export function toSearchHits(hits: ReadonlyArray<{ _index: string; _id?: string | null; _source?: unknown }>): SearchHit[] {
-  return hits.map((hit) => ({ index: hit._index, id: hit._id ?? '', source: (hit._source ?? {}) as Record<string, unknown> }));
+export function toSearchHits(hits: ReadonlyArray<{ _index: string; _id?: string | null; _source?: unknown; sort?: unknown }>): SearchHit[] {
+  return hits.map((hit) => {
+    const out = { index: hit._index, id: hit._id ?? '', source: (hit._source ?? {}) as Record<string, unknown> };
+    return Array.isArray(hit.sort) ? { ...out, sort: hit.sort as unknown[] } : out;
+  });
 }

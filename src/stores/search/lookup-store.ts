@@ -7,13 +7,11 @@
 import { formatUs, parseUs } from '../../../correlators/cdr';
 import type { SearchConfig } from './options';
 import type { BlockEntry, LookupStore, StoredCall } from '../lookup-store';
-import { indexPattern } from './documents';
+import { indexPattern, MAX_SEARCH_SIZE } from './documents';
 import { type BulkAction, type IndexTemplateSpec, type SearchEngine, type SearchHit } from './engine';
 import { createSearchEngine } from './search-store';
 import { StoreUnavailableError } from '../../errors';
 
-/** Hits per search: the engines' default `index.max_result_window`. */
-const PAGE = 10_000;
 
 const KEYWORD = { type: 'keyword' } as const;
 const TIMESTAMP = { type: 'date_nanos', format: 'strict_date_optional_time_nanos' } as const;
@@ -83,39 +81,29 @@ function storedCalls(hits: readonly SearchHit[]): StoredCall[] {
 }
 
 /**
- * Every document with `field` at or after `sinceUs`, in (`field`, `key`) order, a page at a time.
- * Keyset paging: the next page starts after the last (time, key) seen, so ties at one instant
- * (an import writes thousands of entries at once) are neither skipped nor read twice, and no
- * scroll context or search_after support is needed. `key` is a unique keyword field.
+ * Every document with `field` at or after `sinceUs`, in (`field`, `key`) order, a page at a time,
+ * with `search_after` on that unique sort (as search-stream.ts reads CDRs): ties at one instant
+ * (an import writes thousands of entries at once) are neither skipped nor read twice. `key` is a
+ * unique keyword field.
  */
 export async function scanByTime(
   engine: SearchEngine, index: string, field: string, key: string, sinceUs: number, source: readonly string[] | undefined,
   onPage: (hits: SearchHit[]) => void,
 ): Promise<void> {
-  let after: { time: string; key: string } | null = null;
+  let after: readonly unknown[] | undefined;
   for (;;) {
-    const position: Record<string, unknown> = after === null
-      ? { range: { [field]: { gte: formatUs(sinceUs) } } }
-      : {
-        bool: {
-          should: [
-            { range: { [field]: { gt: after.time } } },
-            { bool: { filter: [{ term: { [field]: after.time } }, { range: { [key]: { gt: after.key } } }] } },
-          ],
-          minimum_should_match: 1,
-        },
-      };
     const hits = await engine.search(index, {
-      query: { bool: { filter: [position] } },
+      query: { bool: { filter: [{ range: { [field]: { gte: formatUs(sinceUs) } } }] } },
       // unmapped_type: an index created before the field existed sorts as empty instead of failing the search.
       sort: [{ [field]: { order: 'asc', unmapped_type: 'date_nanos' } }, { [key]: { order: 'asc', unmapped_type: 'keyword' } }],
-      size: PAGE,
+      size: MAX_SEARCH_SIZE,
       source: source === undefined ? undefined : [...new Set([...source, field, key])],
+      ...(after === undefined ? {} : { search_after: after }),
     });
     if (hits.length > 0) onPage(hits);
-    if (hits.length < PAGE) return;
-    const last = hits[hits.length - 1]!.source;
-    after = { time: String(last[field]), key: String(last[key]) };
+    const last = hits[hits.length - 1];
+    if (hits.length < MAX_SEARCH_SIZE || last?.sort === undefined) return;
+    after = last.sort;
   }
 }
 

@@ -234,13 +234,13 @@ export class OpenSearchEngine implements SearchEngine {
     const response = await this.call('search', () => this.client.search({
       index,
       body: {
-        query: body.query, sort: body.sort, size: body.size, track_total_hits: false,
+        query: body.query, sort: body.sort, size: body.size, search_after: body.search_after, track_total_hits: false,
         ...(body.source === undefined ? {} : { _source: [...body.source] }),
       } as never,
       ignore_unavailable: true,
       allow_no_indices: true,
     }));
-    const hits = ((response.body as { hits?: { hits?: Array<{ _index: string; _id?: string; _source?: unknown }> } }).hits?.hits) ?? [];
+    const hits = ((response.body as { hits?: { hits?: Array<{ _index: string; _id?: string; _source?: unknown; sort?: unknown }> } }).hits?.hits) ?? [];
     return toSearchHits(hits);
   }
 

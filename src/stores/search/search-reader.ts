@@ -2,16 +2,16 @@
  * CdrReader on a search engine: the same filters, order and output as the SQLite reader.
  * The query bodies are pure functions so tests (and the OpenSearch engine) share them.
  */
-import { CDR_FIELDS, EMPTY_EXTRAS, formatUs, type Cdr, type CdrExtras } from '../../../correlators/cdr';
-import type { CdrQuery, CdrReader, EventRow, StoredCdr } from '../store';
-import { indexPattern } from './documents';
+import { formatUs } from '../../../correlators/cdr';
+import type { CdrQuery, CdrRange, CdrReader, EventRow, StoredCdr, StreamedCdr } from '../store';
+import { eventRowFromSource, indexPattern, MAX_SEARCH_SIZE, storedCdrFromSource } from './documents';
 import type { SearchBody, SearchEngine } from './engine';
+import { searchCdrPages, searchEventRowsForCalls } from './search-stream';
 
-/** The engines' default `index.max_result_window`: the most one search returns. */
-export const MAX_SEARCH_SIZE = 10_000;
+// Defined with the documents (the stream module reads them too); exported here as before.
+export { eventRowFromSource, MAX_SEARCH_SIZE, storedCdrFromSource };
 
 const NUMBER_FIELDS = ['caller', 'callee', 'caller_e164', 'callee_e164'] as const;
-const EXTRA_FIELDS = Object.keys(EMPTY_EXTRAS) as Array<keyof CdrExtras>;
 
 /** Filters as in the SQLite reader: since inclusive, until exclusive, on the call's start. */
 export function cdrSearchBody(query: CdrQuery): SearchBody {
@@ -48,41 +48,20 @@ export function eventsForCallBody(callId: string): SearchBody {
   };
 }
 
-function pick<T>(source: Readonly<Record<string, unknown>>, fields: readonly (keyof T)[]): T {
-  const out: Record<string, unknown> = {};
-  for (const field of fields) out[field as string] = source[field as string] ?? null;
-  return out as T;
-}
-
-export function storedCdrFromSource(source: Readonly<Record<string, unknown>>): StoredCdr {
-  return { cdr: pick<Cdr>(source, CDR_FIELDS), extras: pick<CdrExtras>(source, EXTRA_FIELDS) };
-}
-
-export function eventRowFromSource(source: Readonly<Record<string, unknown>>): EventRow {
-  const text = (name: string): string => String(source[name] ?? '');
-  const orNull = <T>(name: string): T | null => (source[name] ?? null) as T | null;
-  return {
-    id: text('id'),
-    call_id: text('call_id'),
-    kind: text('kind'),
-    event_name: text('event_name'),
-    time: text('time'),
-    reply_code: orNull<number>('reply_code'),
-    direction: orNull<string>('direction'),
-    caller: orNull<string>('caller'),
-    callee: orNull<string>('callee'),
-    exchange: text('exchange'),
-    routing_key: text('routing_key'),
-    body: text('body'),
-  };
-}
-
 export class SearchReader implements CdrReader {
   constructor(private readonly engine: SearchEngine, private readonly indexPrefix: string) {}
 
   async searchCdrs(query: CdrQuery): Promise<StoredCdr[]> {
     const hits = await this.engine.search(indexPattern(this.indexPrefix, 'cdrs'), cdrSearchBody(query));
     return hits.map((hit) => storedCdrFromSource(hit.source));
+  }
+
+  streamCdrs(range: CdrRange): AsyncIterable<readonly StreamedCdr[]> {
+    return searchCdrPages(this.engine, this.indexPrefix, range);
+  }
+
+  eventRowsForCalls(callIds: readonly string[]): Promise<Map<string, EventRow[]>> {
+    return searchEventRowsForCalls(this.engine, this.indexPrefix, callIds);
   }
 
   async eventsForCall(callId: string): Promise<EventRow[]> {

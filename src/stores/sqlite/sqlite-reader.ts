@@ -1,11 +1,13 @@
 /**
- * The SQLite CdrReader: what `qbl cdrs`, `qbl events` and `qbl status` ask of the embedded store,
- * on a read-only connection (the search side has search-reader.ts). Same filters, order and
- * output as the search reader.
+ * The SQLite CdrReader: what `qbl cdrs`, `qbl events`, `qbl status`, `qbl reconcile` and
+ * `qbl evidence` ask of the embedded store, on a read-only connection (the search side has
+ * search-reader.ts). Same filters, order and output as the search reader; the streamed reading
+ * (keyset pages, many calls' events) is cdr-stream.ts's.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { cdrIdFor } from '../../../correlators/cdr';
-import type { CdrQuery, CdrReader, EventRow, StoredCdr } from '../store';
+import type { CdrQuery, CdrRange, CdrReader, EventRow, StoredCdr, StreamedCdr } from '../store';
+import { SqliteCdrStream } from './cdr-stream';
 import { DEFAULT_BUSY_TIMEOUT_MS, openReadonly } from './open-database';
 import { EVENT_COLUMNS, recordToStoredCdr, rowToEventRow, type EventRecordRow } from './rows';
 import { toStoreError } from './transient';
@@ -19,9 +21,11 @@ export interface RowCounts {
 export class SqliteReader implements CdrReader {
   private readonly selectCallEvents: Statement<[string], EventRecordRow>;
   private readonly searchStatements = new Map<string, Statement>();
+  private readonly stream: SqliteCdrStream;
 
   private constructor(private readonly db: Db) {
     this.selectCallEvents = db.prepare(`SELECT ${EVENT_COLUMNS.join(', ')} FROM events WHERE call_id = ? ORDER BY time_us, id`);
+    this.stream = new SqliteCdrStream(db);
   }
 
   /** Read-only: never creates a database; a ConfigError (SQLITE_PATH) when the file is not one of ours. */
@@ -66,9 +70,25 @@ export class SqliteReader implements CdrReader {
     }
   }
 
+  async *streamCdrs(range: CdrRange): AsyncGenerator<readonly StreamedCdr[]> {
+    try {
+      yield* this.stream.pages(range);
+    } catch (error) {
+      throw toStoreError(error, 'read');
+    }
+  }
+
   async eventsForCall(callId: string): Promise<EventRow[]> {
     try {
       return this.selectCallEvents.all(callId).map(rowToEventRow);
+    } catch (error) {
+      throw toStoreError(error, 'read');
+    }
+  }
+
+  async eventRowsForCalls(callIds: readonly string[]): Promise<Map<string, EventRow[]>> {
+    try {
+      return this.stream.eventRowsForCalls(callIds);
     } catch (error) {
       throw toStoreError(error, 'read');
     }

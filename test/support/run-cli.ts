@@ -1,9 +1,13 @@
-/** Runs `qbl …` in-process through main(), capturing what it writes. */
+/** Runs `qbl` in-process (main() with argv), capturing what it writes to stdout and stderr. */
 import { main } from '../../src/cli/main';
 
-export interface Run { code: number; out: string; err: string }
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
 
-export async function qbl(...argv: string[]): Promise<Run> {
+export async function qbl(...argv: string[]): Promise<CliRun> {
   let out = '';
   let err = '';
   const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array) => { out += String(chunk); return true; }) as typeof process.stdout.write);
