@@ -18,6 +18,11 @@ export interface BenchOptions {
   readonly latencyRatePerS: number;
   readonly seed: number;
   readonly jsonOnly: boolean;
+  /** Paced lookups per second while the service drains (the number lookup's figures). */
+  readonly lookupRatePerS: number;
+  readonly lookupConnections: number;
+  readonly lookupNumbers: number;
+  readonly lookupRebuildCdrs: number;
 }
 
 /** The service's own intake defaults (QBL_PREFETCH, QBL_BATCH_SIZE, QBL_BATCH_WAIT_MS), so the bench measures it as shipped. */
@@ -35,11 +40,15 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = Object.freeze({
   latencyRatePerS: 5000,
   seed: 1,
   jsonOnly: false,
+  lookupRatePerS: 5000,
+  lookupConnections: 16,
+  lookupNumbers: 200_000,
+  lookupRebuildCdrs: 200_000,
 });
 
 export const BENCH_USAGE = `usage: qbl bench [--events N] [--queue-type quorum|classic|both] [--prefetch N]
                  [--batch-size N] [--batch-wait-ms N] [--open-calls N] [--latency-seconds N]
-                 [--seed N] [--json-only]
+                 [--seed N] [--lookup-rate N] [--lookup-connections N] [--lookup-rebuild-cdrs N] [--json-only]
   --events N           messages drained by the bare consumer and by the service (default ${DEFAULT_BENCH_OPTIONS.events})
   --queue-type T       quorum, classic or both (default both)
   --prefetch N         consumer prefetch for both consumers (default ${DEFAULT_BENCH_OPTIONS.prefetch})
@@ -48,6 +57,9 @@ export const BENCH_USAGE = `usage: qbl bench [--events N] [--queue-type quorum|c
   --open-calls N       concurrent open calls for the memory figure (default ${DEFAULT_BENCH_OPTIONS.openCalls})
   --latency-seconds N  length of the 5k events/s latency run (default ${DEFAULT_BENCH_OPTIONS.latencySeconds})
   --seed N             traffic generator seed (default ${DEFAULT_BENCH_OPTIONS.seed})
+  --lookup-rate N      paced number lookups per second while the service drains (default ${DEFAULT_BENCH_OPTIONS.lookupRatePerS})
+  --lookup-connections N  keep-alive connections of the lookup load, as OpenSIPS workers (default ${DEFAULT_BENCH_OPTIONS.lookupConnections})
+  --lookup-rebuild-cdrs N CDRs the lookup's rebuild at start reads back (default ${DEFAULT_BENCH_OPTIONS.lookupRebuildCdrs})
   --json-only          print only the JSON line
 RabbitMQ from AMQP_URL; with ELASTICSEARCH_URL set, also the pipeline figure with the Elasticsearch writer.`;
 
@@ -61,6 +73,9 @@ const FLAGS = {
   'latency-seconds': { type: 'string' },
   seed: { type: 'string' },
   'json-only': { type: 'boolean' },
+  'lookup-rate': { type: 'string' },
+  'lookup-connections': { type: 'string' },
+  'lookup-rebuild-cdrs': { type: 'string' },
 } as const;
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions {
@@ -85,5 +100,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     latencyRatePerS: d.latencyRatePerS,
     seed: intFlag('seed', values.seed, d.seed, 0, 2 ** 31),
     jsonOnly: values['json-only'] === true,
+    lookupRatePerS: intFlag('lookup-rate', values['lookup-rate'], d.lookupRatePerS, 1, 1_000_000),
+    lookupConnections: intFlag('lookup-connections', values['lookup-connections'], d.lookupConnections, 1, 1024),
+    lookupNumbers: d.lookupNumbers,
+    lookupRebuildCdrs: intFlag('lookup-rebuild-cdrs', values['lookup-rebuild-cdrs'], d.lookupRebuildCdrs, 1, 100_000_000),
   });
 }

@@ -8,7 +8,10 @@ import type { Cdr } from '../correlators/cdr';
 import { type BenchMessage, benchTopology, declare, delay, deleteTopology, openConnection, publishConfirmed, waitForDepth } from './broker';
 import { rate, type RateResult } from './limit';
 import { type CpuPerEvent, cpuPerEvent, findBrokerPid, sampleCpu } from './cpu';
-import { compareCdrs, startService, type IntakeFlags } from './service-run';
+import { compareCdrs, startService, type IntakeFlags, type RunningService } from './service-run';
+
+/** Something run while the service drains (the lookup bench's load): started once it runs, stopped at its last commit. */
+export type DrainCompanion = (running: RunningService) => Promise<{ stop(): Promise<void> }>;
 
 export interface PipelineResult extends RateResult {
   readonly committedEvents: number;
@@ -21,6 +24,9 @@ export interface PipelineResult extends RateResult {
   readonly commits: number;
   /** CPU per event from the end of the service's start-up to its last commit: the service's (every thread), and the broker's. */
   readonly cpu: CpuPerEvent;
+  /** Epoch ms of the first delivery and of the last commit: the interval the rate covers. */
+  readonly firstReceivedAtMs: number;
+  readonly lastCommitAtMs: number;
 }
 
 export interface PipelineOptions extends IntakeFlags {
@@ -28,6 +34,9 @@ export interface PipelineOptions extends IntakeFlags {
   readonly elasticsearch?: boolean;
   /** Gives up waiting for the last commit after this long without progress. */
   readonly stallTimeoutMs?: number;
+  /** Turns the number lookup on, on this port. */
+  readonly lookupPort?: number;
+  readonly alongside?: DrainCompanion;
 }
 
 export async function measurePipeline(messages: readonly BenchMessage[], expected: readonly Cdr[], options: PipelineOptions): Promise<PipelineResult> {
@@ -41,6 +50,7 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
     const running = await startService({ ...options, topology });
     // After the start-up (SQLite open, connect, declare): the rate does not count it either.
     const cpuAtStart = sampleCpu(brokerPid);
+    const companion = await options.alongside?.(running);
     try {
       const { store } = running;
       let seen = 0;
@@ -55,6 +65,7 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
         await delay(5);
       }
       const cpu = cpuPerEvent(cpuAtStart, sampleCpu(brokerPid), store.committedEvents);
+      await companion?.stop();
       const elapsedMs = (store.lastCommitAtUs - store.firstReceivedAtUs) / 1000;
       const stored = await running.storedCdrs();
       const check = compareCdrs(stored, expected);
@@ -70,12 +81,25 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
         openCallsLeft: running.service.pipeline.correlator.openCallCount,
         commits: store.commits,
         cpu,
+        firstReceivedAtMs: store.firstReceivedAtUs / 1000,
+        lastCommitAtMs: store.lastCommitAtUs / 1000,
       };
     } finally {
+      await companion?.stop();
       await running.stop();
     }
   } finally {
     await deleteTopology(model, topology);
     await model.close().catch(() => undefined);
   }
+}
+
+/** Throws when the service's output was not exactly the expected CDRs: a fast wrong pipeline is no result. */
+export function assertPipelineCorrect(result: PipelineResult, label: string): void {
+  const problems: string[] = [];
+  if (result.committedEvents !== result.messages) problems.push(`${result.committedEvents} of ${result.messages} events committed`);
+  if (result.storedCdrs !== result.expectedCdrs) problems.push(`${result.storedCdrs} CDRs stored, ${result.expectedCdrs} expected`);
+  if (result.matchingCdrs !== result.expectedCdrs) problems.push(`${result.expectedCdrs - result.matchingCdrs} CDRs differ (e.g. ${result.mismatchedCallIds.join(', ')})`);
+  if (result.openCallsLeft !== 0) problems.push(`${result.openCallsLeft} calls left open`);
+  if (problems.length > 0) throw new Error(`${label}: ${problems.join('; ')}`);
 }

@@ -47,6 +47,28 @@ export interface BenchReport {
   /** null when ELASTICSEARCH_URL is not set. */
   readonly es_pipeline_per_s: number | null;
   readonly es_ratio: number | null;
+  /** The number lookup, while the service drains the same backlog (bench/lookup.ts). */
+  readonly lookup_rate_per_s: number;
+  readonly lookup_connections: number;
+  /** Connections kept busy for lookup_max_per_s. */
+  readonly lookup_max_connections: number;
+  readonly lookup_p50_ms: number;
+  readonly lookup_p99_ms: number;
+  readonly lookup_bare_p50_ms: number;
+  readonly lookup_bare_p99_ms: number;
+  readonly lookup_p99_ratio: number;
+  /** p99 with the lookup alone under the paced load, in the drain the slowdown is measured on. */
+  readonly lookup_alone_p99_ms: number;
+  /** The same drain, inside the lookup thread (request in to answer out): the bound of the p99 bucket. */
+  readonly lookup_server_p99_ms: number | null;
+  readonly lookup_max_per_s: number;
+  readonly lookup_drain_alone_per_s: number;
+  readonly lookup_drain_with_lookups_per_s: number;
+  readonly lookup_pipeline_slowdown: number;
+  readonly lookup_bytes_per_number: number;
+  readonly lookup_bytes_per_pair: number;
+  readonly lookup_rebuild_cdrs: number;
+  readonly lookup_rebuild_ms: number;
 }
 
 export const TARGETS = {
@@ -55,6 +77,9 @@ export const TARGETS = {
   correlatorPerS: 1_000_000,
   bytesPerOpenCall: 1000,
   latencyP99Ms: 500,
+  lookupP99Ratio: 2,
+  lookupPerS: 5000,
+  lookupSlowdown: 0.1,
 } as const;
 
 /** Flat keys (`quorum_ratio`, …) so a tracker can plot every figure without knowing the shape. */
@@ -96,6 +121,16 @@ export function table(report: BenchReport): string {
     `target <= 500: ${verdict(report.cdr_latency_ms_p99 <= TARGETS.latencyP99Ms)}${report.cdr_latency_missing > 0 ? `; ${report.cdr_latency_missing} calls missing` : ''}`]);
   rows.push(['es_pipeline_per_s', report.es_pipeline_per_s === null ? 'skipped (ELASTICSEARCH_URL not set)' : n(report.es_pipeline_per_s),
     report.es_ratio === null ? '' : `ratio ${n(report.es_ratio, 3)}`]);
+  rows.push([`lookup_p99_ms (${n(report.lookup_rate_per_s)}/s paced, turns with a bare server, during a drain)`, n(report.lookup_p99_ms, 2),
+    `p50 ${n(report.lookup_p50_ms, 2)}; bare Node server p99 ${n(report.lookup_bare_p99_ms, 2)} (p50 ${n(report.lookup_bare_p50_ms, 2)})`]);
+  rows.push(['lookup_p99_ratio (lookup / bare server)', n(report.lookup_p99_ratio, 2),
+    `target <= 2: ${verdict(report.lookup_p99_ratio <= TARGETS.lookupP99Ratio)}; lookup alone p99 ${n(report.lookup_alone_p99_ms, 2)}, inside its thread <= ${nullable(report.lookup_server_p99_ms, 2)}`]);
+  rows.push([`lookup_max_per_s (${report.lookup_max_connections} connections, during a drain)`, n(report.lookup_max_per_s),
+    `target >= 5,000: ${verdict(report.lookup_max_per_s >= TARGETS.lookupPerS)}`]);
+  rows.push(['lookup_pipeline_slowdown', n(report.lookup_pipeline_slowdown, 3),
+    `drain ${n(report.lookup_drain_with_lookups_per_s)}/s with lookups, ${n(report.lookup_drain_alone_per_s)}/s without; target <= 0.10: ${verdict(report.lookup_pipeline_slowdown <= TARGETS.lookupSlowdown)}`]);
+  rows.push(['lookup_bytes_per_number (heap)', n(report.lookup_bytes_per_number), `per (caller, prefix) pair: ${n(report.lookup_bytes_per_pair)}`]);
+  rows.push([`lookup_rebuild_ms (${n(report.lookup_rebuild_cdrs)} CDRs from SQLite)`, n(report.lookup_rebuild_ms), '']);
   const width = Math.max(...rows.map((r) => r[0].length));
   const valueWidth = Math.max(...rows.map((r) => r[1].length));
   const header = `opensips-qbl bench: ${n(report.events)} events (${n(report.calls)} calls), prefetch ${report.prefetch}, batch ${report.batch_size} / ${report.batch_wait_ms} ms`;

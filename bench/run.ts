@@ -6,15 +6,19 @@ import type { QueueType } from '../src/config/config';
 import { parseBenchArgs, type BenchOptions, BENCH_USAGE } from './options';
 import { benchTraffic, type BenchTraffic } from './traffic';
 import { measureLimit, type LimitResult } from './limit';
-import { measurePipeline, type PipelineResult } from './pipeline';
+import { assertPipelineCorrect, measurePipeline, type PipelineResult } from './pipeline';
+
+export { assertPipelineCorrect };
 import { measureCorrelatorIsolated } from './correlator';
 import { measureMemory } from './memory';
 import { measureLatency } from './latency';
 import { jsonLine, table, TARGETS, type BenchReport, type QueueFigures } from './report';
 import { consumerBudgetUs, cores, cpuCeilingPerS } from './cpu';
 import { measureDecodeUs, measureStoreAlone } from './store-alone';
+import { MAX_LOAD_FACTOR, measureLookup } from './lookup';
 
 const tenths = (value: number): number => Math.round(value * 10) / 10;
+const hundredths = (value: number): number => Math.round(value * 100) / 100;
 const tenthsOrNull = (value: number | null): number | null => (value === null ? null : tenths(value));
 
 export function queueFigures(queueType: QueueType, limit: LimitResult, pipeline: PipelineResult, coreCount = cores()): QueueFigures {
@@ -33,16 +37,6 @@ export function queueFigures(queueType: QueueType, limit: LimitResult, pipeline:
     cpu_ceiling_ratio: ceilingPerS === null || limit.perS <= 0 ? null : Math.round((ceilingPerS / limit.perS) * 1000) / 1000,
     service_cpu_budget_us: tenthsOrNull(consumerBudgetUs(target * limit.perS, limit.cpu.brokerUs, coreCount)),
   };
-}
-
-/** Throws when the service's output was not exactly the expected CDRs: a fast wrong pipeline is no result. */
-export function assertPipelineCorrect(result: PipelineResult, label: string): void {
-  const problems: string[] = [];
-  if (result.committedEvents !== result.messages) problems.push(`${result.committedEvents} of ${result.messages} events committed`);
-  if (result.storedCdrs !== result.expectedCdrs) problems.push(`${result.storedCdrs} CDRs stored, ${result.expectedCdrs} expected`);
-  if (result.matchingCdrs !== result.expectedCdrs) problems.push(`${result.expectedCdrs - result.matchingCdrs} CDRs differ (e.g. ${result.mismatchedCallIds.join(', ')})`);
-  if (result.openCallsLeft !== 0) problems.push(`${result.openCallsLeft} calls left open`);
-  if (problems.length > 0) throw new Error(`${label}: ${problems.join('; ')}`);
 }
 
 export async function runBench(options: BenchOptions, log: (line: string) => void): Promise<BenchReport> {
@@ -80,6 +74,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const latency = await measureLatency(paced.messages, paced.expected, { ...intake, queueType: latencyQueue, ratePerS: options.latencyRatePerS });
   log(`latency: p99 ${latency.p99Ms.toFixed(1)} ms`);
 
+  const lookup = await measureLookup(messages, expected, {
+    ...intake, queueType: latencyQueue, ratePerS: options.lookupRatePerS, connections: options.lookupConnections,
+    memoryNumbers: options.lookupNumbers, rebuildCdrs: options.lookupRebuildCdrs,
+  }, log);
+
   let esPerS: number | null = null;
   let esRatio: number | null = null;
   if (process.env.ELASTICSEARCH_URL) {
@@ -115,6 +114,24 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     cdr_latency_missing: latency.missing,
     es_pipeline_per_s: esPerS,
     es_ratio: esRatio,
+    lookup_rate_per_s: options.lookupRatePerS,
+    lookup_connections: options.lookupConnections,
+    lookup_max_connections: options.lookupConnections * MAX_LOAD_FACTOR,
+    lookup_p50_ms: hundredths(lookup.lookup.p50Ms),
+    lookup_p99_ms: hundredths(lookup.lookup.p99Ms),
+    lookup_bare_p50_ms: hundredths(lookup.bare.p50Ms),
+    lookup_bare_p99_ms: hundredths(lookup.bare.p99Ms),
+    lookup_p99_ratio: hundredths(lookup.bare.p99Ms > 0 ? lookup.lookup.p99Ms / lookup.bare.p99Ms : 0),
+    lookup_alone_p99_ms: hundredths(lookup.lookupOnly.p99Ms),
+    lookup_server_p99_ms: lookup.serverP99Ms,
+    lookup_max_per_s: Math.round(lookup.maxPerS),
+    lookup_drain_alone_per_s: Math.round(lookup.drainAlonePerS),
+    lookup_drain_with_lookups_per_s: Math.round(lookup.drainWithLookupsPerS),
+    lookup_pipeline_slowdown: Math.round(lookup.slowdown * 1000) / 1000,
+    lookup_bytes_per_number: lookup.bytesPerNumber,
+    lookup_bytes_per_pair: lookup.bytesPerPair,
+    lookup_rebuild_cdrs: lookup.rebuildCdrs,
+    lookup_rebuild_ms: lookup.rebuildMs,
   };
 }
 

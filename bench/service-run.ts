@@ -22,6 +22,8 @@ export interface ServiceRunOptions extends IntakeFlags {
   /** Also write to Elasticsearch (ELASTICSEARCH_* from the environment). */
   readonly elasticsearch?: boolean;
   readonly onCommit?: (note: CommitNote) => void;
+  /** Turns the number lookup on, on this port. */
+  readonly lookupPort?: number;
 }
 
 const SEARCH_VARS = ['ELASTICSEARCH_URL', 'ELASTICSEARCH_API_KEY', 'ELASTICSEARCH_USERNAME', 'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_CA_FILE'];
@@ -42,6 +44,7 @@ export function benchConfig(options: ServiceRunOptions, sqlitePath: string): Con
     QBL_HTTP_PORT: '0',
     QBL_STATS_INTERVAL_S: '0',
     QBL_INDEX_PREFIX: `qbl-bench-${t.queue.split('.').pop()}`,
+    QBL_LOOKUP_PORT: options.lookupPort === undefined ? undefined : String(options.lookupPort),
   };
   if (options.elasticsearch) for (const name of SEARCH_VARS) env[name] = process.env[name];
   return loadConfig(env);

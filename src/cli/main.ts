@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   bench: () => import('./commands/bench'),
   status: () => import('./commands/status'),
   simulate: () => import('./commands/simulate'),
+  blocklist: () => import('./commands/blocklist'),
   healthcheck: () => import('./commands/healthcheck'),
 };
 

@@ -12,10 +12,12 @@ const PART = /(\d+)([smhdw])/g;
 const STARTS_WITH_DATE = /^\d{4}-\d{2}-\d{2}(?:$|[T ])/;
 const FRACTION = /([T ]\d{2}:\d{2}:\d{2})[.,](\d+)/;
 
-function relativeUs(text: string, nowMs: number): number {
+/** `30d`, `1h30m`… → milliseconds; null when the text is not such a duration. */
+export function durationMs(text: string): number | null {
+  if (!RELATIVE.test(text)) return null;
   let ms = 0;
   for (const [, count, unit] of text.matchAll(PART)) ms += Number(count) * UNIT_MS[unit!]!;
-  return (nowMs - ms) * 1000;
+  return ms;
 }
 
 function absoluteUs(text: string): number | null {
@@ -32,7 +34,8 @@ function absoluteUs(text: string): number | null {
 /** Throws UsageError naming the flag and the accepted forms. */
 export function parseTimeFlag(flag: string, text: string, nowMs: number): number {
   const trimmed = text.trim();
-  const us = RELATIVE.test(trimmed) ? relativeUs(trimmed, nowMs) : absoluteUs(trimmed);
+  const agoMs = durationMs(trimmed);
+  const us = agoMs !== null ? (nowMs - agoMs) * 1000 : absoluteUs(trimmed);
   if (us === null || !Number.isSafeInteger(us)) {
     throw new UsageError(`--${flag}: expected ${TIME_FORMS}, got ${JSON.stringify(text)}`);
   }

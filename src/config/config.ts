@@ -13,9 +13,10 @@ import type { DialPlan } from '../numbers/dial-plan';
 import type { AmqpConfig, IntakeConfig, QueueType, TopologyConfig } from '../../consumers/amqp/options';
 import type { CorrelatorOptions } from '../../correlators/correlator';
 import type { SearchConfig } from '../stores/search/options';
+import { REASONS, type Action, type LookupOptions, type Reason } from '../lookup/options';
 
 /** Each stage owns its options; the configuration composes them. */
-export type { AmqpConfig, IntakeConfig, QueueType, SearchConfig, TopologyConfig };
+export type { AmqpConfig, IntakeConfig, LookupOptions, QueueType, SearchConfig, TopologyConfig };
 
 /** The correlator's own options, plus how the service drives it: the sweep and the event clock. */
 export interface CorrelatorConfig extends CorrelatorOptions {
@@ -42,6 +43,8 @@ export interface Config {
   /** Set when ELASTICSEARCH_URL or OPENSEARCH_URL is: CDRs and events then go there too. */
   readonly search?: SearchConfig;
   readonly http: HttpConfig;
+  /** The real-time number lookup (off unless QBL_LOOKUP_PORT is set). */
+  readonly lookup: LookupOptions;
   readonly logLevel: string;
   readonly statsIntervalS: number;
 }
@@ -139,6 +142,39 @@ function readSearch(env: Env): SearchConfig | undefined {
   });
 }
 
+/** Each reason's action; a reason in both lists is a mistake, not a choice between them. */
+function readLookupActions(env: Env): Readonly<Record<Reason, Action>> {
+  const block = new Set(read(env, V.QBL_LOOKUP_BLOCK_REASONS));
+  const warn = new Set(read(env, V.QBL_LOOKUP_WARN_REASONS));
+  const both = [...block].filter((reason) => warn.has(reason));
+  if (both.length > 0) throw new ConfigError('QBL_LOOKUP_WARN_REASONS', 'no reason that QBL_LOOKUP_BLOCK_REASONS already lists', both.join(','));
+  const actions = {} as Record<Reason, Action>;
+  for (const reason of REASONS) actions[reason] = block.has(reason) ? 'block' : warn.has(reason) ? 'warn' : 'ignore';
+  return Object.freeze(actions);
+}
+
+function readLookup(env: Env): LookupOptions {
+  return Object.freeze({
+    port: read(env, V.QBL_LOOKUP_PORT),
+    host: read(env, V.QBL_LOOKUP_HOST),
+    rules: Object.freeze({
+      invalidCalls: read(env, V.QBL_LOOKUP_INVALID_CALLS),
+      invalidCodes: new Set(read(env, V.QBL_LOOKUP_INVALID_CODES)),
+      windowDays: read(env, V.QBL_LOOKUP_WINDOW_DAYS),
+      burstCalls: read(env, V.QBL_LOOKUP_BURST_CALLS),
+      burstWindowS: read(env, V.QBL_LOOKUP_BURST_WINDOW_S),
+      burstPrefixDigits: read(env, V.QBL_LOOKUP_BURST_PREFIX_DIGITS),
+      burstShortS: read(env, V.QBL_LOOKUP_BURST_SHORT_S),
+      actions: readLookupActions(env),
+    }),
+    limits: Object.freeze({
+      maxNumbers: read(env, V.QBL_LOOKUP_MAX_NUMBERS),
+      maxPairs: read(env, V.QBL_LOOKUP_MAX_PAIRS),
+    }),
+    pollIntervalMs: read(env, V.QBL_LOOKUP_POLL_S) * 1000,
+  });
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({
     amqp: readAmqp(env),
@@ -153,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: read(env, V.QBL_HTTP_PORT),
       host: read(env, V.QBL_HTTP_HOST),
     }),
+    lookup: readLookup(env),
     logLevel: read(env, V.LOG_LEVEL),
     statsIntervalS: read(env, V.QBL_STATS_INTERVAL_S),
   });

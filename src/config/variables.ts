@@ -9,6 +9,7 @@ import { redact } from '../redact';
 import { DEFAULT_EXIT_CODES, EXIT_CODE_PATTERN, WILDCARD_PREFIX_PATTERN, toCountryCode, type CountryCode } from '../numbers/dial-plan';
 import { EVENT_MAPPINGS, QBL_ATTRIBUTES, type EventMapping, type QblAttribute } from '../../consumers/decode/options';
 import type { QueueType } from '../../consumers/amqp/options';
+import { DEFAULT_ACTIONS, DEFAULT_INVALID_CODES, DEFAULT_LIMITS, DEFAULT_POLL_INTERVAL_MS, DEFAULT_RULES, REASONS, type Action, type Reason } from '../lookup/options';
 import { type Env, type Parser, type Variable, integer, list, matching, oneOf, pairs, readableFile, text } from './env';
 
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -58,6 +59,18 @@ const attributeMap: Parser<ReadonlyArray<readonly [QblAttribute, string]>> = (va
 
 const WILDCARD_LIST = 'comma-separated digit strings of 1 to 8 digits, x for any digit';
 const NONE: readonly string[] = Object.freeze([]);
+
+/** The number lookup's reason codes, for the lists that say which block and which warn. */
+const reasonList = list(new RegExp(`^(?:${REASONS.join('|')})$`), `comma-separated reasons from ${REASONS.join(', ')}, or none`) as Parser<readonly Reason[]>;
+
+const reasonsActing = (action: Action): readonly Reason[] => Object.freeze(REASONS.filter((reason) => DEFAULT_ACTIONS[reason] === action));
+
+/** SIP final codes 300–699; at least one (a rule with no code could never match). */
+const sipFinalCodes: Parser<readonly number[]> = (value, name) => {
+  const codes = list(/^[3-6]\d\d$/, 'comma-separated SIP final codes from 300 to 699')(value, name);
+  if (codes.length === 0) throw new ConfigError(name, 'at least one SIP final code', value);
+  return Object.freeze(codes.map(Number));
+};
 
 // ---- the table --------------------------------------------------------------------------------
 
@@ -135,6 +148,52 @@ export const VARIABLES = table({
   QBL_STRIP_PREFIXES: {
     default: NONE, parse: list(WILDCARD_PREFIX_PATTERN, `${WILDCARD_LIST} (e.g. 9 or 010xx), or none`),
     meaning: 'outside-line prefixes stripped first (a PBX\'s `9`, `010xx`)',
+  },
+  QBL_LOOKUP_PORT: {
+    default: 0, parse: integer(0, 65535),
+    meaning: 'the real-time number lookup `GET /v1/numbers/{number}` for OpenSIPS (`0`: off) — see [docs/lookup.md](docs/lookup.md)',
+  },
+  QBL_LOOKUP_HOST: { default: '127.0.0.1', parse: text, meaning: 'the address the lookup listens on' },
+  QBL_LOOKUP_BLOCK_REASONS: {
+    default: reasonsActing('block'), parse: reasonList,
+    meaning: 'reasons that make the lookup\'s verdict `block` (`none`: no reason blocks)',
+  },
+  QBL_LOOKUP_WARN_REASONS: {
+    default: reasonsActing('warn'), parse: reasonList,
+    meaning: 'reasons that make it `warn`, none of them in `QBL_LOOKUP_BLOCK_REASONS` (a reason in neither list is not reported)',
+  },
+  QBL_LOOKUP_INVALID_CALLS: {
+    default: DEFAULT_RULES.invalidCalls, parse: integer(1, 16),
+    meaning: '`invalid_number`: the last this many calls to the number all ended with one of…',
+  },
+  QBL_LOOKUP_INVALID_CODES: { default: DEFAULT_INVALID_CODES, parse: sipFinalCodes, meaning: '…these SIP final codes…' },
+  QBL_LOOKUP_WINDOW_DAYS: {
+    default: DEFAULT_RULES.windowDays, parse: integer(1, 31),
+    meaning: '…within this many days (also the window of the figures an answer shows)',
+  },
+  QBL_LOOKUP_BURST_CALLS: {
+    default: DEFAULT_RULES.burstCalls, parse: integer(2, 200),
+    meaning: '`fraud_burst`: more than this many calls from one caller to one destination prefix…',
+  },
+  QBL_LOOKUP_BURST_WINDOW_S: { default: DEFAULT_RULES.burstWindowS, parse: integer(10, 86_400), meaning: '…within this many seconds…' },
+  QBL_LOOKUP_BURST_PREFIX_DIGITS: {
+    default: DEFAULT_RULES.burstPrefixDigits, parse: integer(1, 15), meaning: '…the prefix being the destination\'s first this many digits…',
+  },
+  QBL_LOOKUP_BURST_SHORT_S: {
+    default: DEFAULT_RULES.burstShortS, parse: integer(0, 3600),
+    meaning: '…and most of the calls unanswered or answered for less than this many seconds',
+  },
+  QBL_LOOKUP_MAX_NUMBERS: {
+    default: DEFAULT_LIMITS.maxNumbers, parse: integer(1000, 50_000_000),
+    meaning: 'memory bound: destination numbers whose figures are held (least recently called dropped first)',
+  },
+  QBL_LOOKUP_MAX_PAIRS: {
+    default: DEFAULT_LIMITS.maxPairs, parse: integer(1000, 50_000_000),
+    meaning: 'memory bound: (caller, destination prefix) pairs held for `fraud_burst`',
+  },
+  QBL_LOOKUP_POLL_S: {
+    default: DEFAULT_POLL_INTERVAL_MS / 1000, parse: integer(1, 60),
+    meaning: 'how often the block list (and, with Elasticsearch/OpenSearch, every instance\'s CDRs) is read from the store',
   },
   ELASTICSEARCH_URL: {
     parse: httpUrl,

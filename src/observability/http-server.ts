@@ -4,7 +4,8 @@
  * Binds to 127.0.0.1 by default; docs/operations.md explains how to expose it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { closerFor } from './closable-server';
 import type { Logger } from './logger';
 
 export interface Readiness {
@@ -46,14 +47,10 @@ export async function checkReadiness(brokerConnected: boolean, pingStore: () => 
 }
 
 export class OpsServer {
-  private readonly sockets = new Set<Socket>();
-  private closing?: Promise<void>;
+  private readonly closer: () => Promise<void>;
 
   private constructor(private readonly server: Server, private readonly options: OpsServerOptions) {
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    this.closer = closerFor(server);
   }
 
   static async start(options: OpsServerOptions): Promise<OpsServer> {
@@ -84,12 +81,7 @@ export class OpsServer {
 
   /** Idempotent; idle keep-alive sockets (Prometheus keeps one) are closed so the process can exit. */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
-      for (const socket of this.sockets) socket.destroy();
-    });
-    return this.closing;
+    return this.closer();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

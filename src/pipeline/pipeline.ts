@@ -41,6 +41,8 @@ export interface PipelineOptions {
   readonly wallClock?: () => number;
   /** Called with the duration of every successful commit (metrics). */
   readonly onCommit?: (durationMs: number) => void;
+  /** Called after every successful commit that wrote CDRs, with those CDRs as written (the number lookup). */
+  readonly onCommitted?: (cdrs: readonly CdrRecord[]) => void;
 }
 
 const RESTORE_CHUNK = 500;
@@ -169,7 +171,10 @@ export class Pipeline {
       const bySource = (this.stats.cdrsBySourceAndDisposition[source] ??= {});
       bySource[disposition] = (bySource[disposition] ?? 0) + 1;
     }
-    if (cdrs.length > 0) this.stats.lastCdrAtUs = this.wallClock();
+    if (cdrs.length > 0) {
+      this.stats.lastCdrAtUs = this.wallClock();
+      this.options.onCommitted?.(cdrs);
+    }
     return result.rejectedEvents;
   }
 

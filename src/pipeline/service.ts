@@ -11,7 +11,9 @@ import { OpsServer } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
 import { type MetricsReadings, ServiceMetrics } from '../observability/metrics';
 import { makeNumberEnricher } from '../numbers/normaliser';
-import { openCallStore } from '../stores/open';
+import { openCallStore, openLookupStore } from '../stores/open';
+import { LookupService } from '../lookup/lookup-service';
+import { LookupWorkerError } from '../lookup/lookup-worker';
 import type { CallStore } from '../stores/store';
 import { Pipeline, type CdrEnricher } from './pipeline';
 
@@ -37,6 +39,8 @@ export class Service {
     readonly pipeline: Pipeline,
     readonly consumer: BatchConsumer,
     readonly metrics: ServiceMetrics,
+    /** The number lookup, when QBL_LOOKUP_PORT is set. */
+    readonly lookup?: LookupService,
   ) {}
 
   /** The port the ops endpoint listens on (undefined when QBL_HTTP_PORT=0). */
@@ -47,23 +51,30 @@ export class Service {
   static async start(options: ServiceOptions): Promise<Service> {
     const { config, logger } = options;
     const store = options.store ?? (await openCallStore(config, logger));
-    const metrics = new ServiceMetrics({ storeEngine: config.search?.engine ?? 'sqlite' });
+    const lookup = config.lookup.port === 0 ? undefined : new LookupService({
+      config: config.lookup, dialPlan: config.dialPlan, store: await openLookupStore(config), logger,
+    });
+    const metrics = new ServiceMetrics({ storeEngine: config.search?.engine ?? 'sqlite', lookup: lookup !== undefined });
     const pipeline = new Pipeline({
       correlator: config.correlator, decoder: config.decoder, store, logger,
       enrich: options.enrich ?? makeNumberEnricher(config.dialPlan), onCommit: metrics.observeCommit,
+      onCommitted: lookup?.onCommitted,
     });
     const restored = await pipeline.restore();
     logger.info({ openCalls: restored }, 'restored open calls from the store');
     const consumer = new BatchConsumer({
       amqp: config.amqp, topology: config.topology, intake: config.intake, handler: pipeline.handleBatch, logger,
     });
-    const service = new Service(config, logger, store, pipeline, consumer, metrics);
-    metrics.bind({ read: () => service.readings(), pingStore: () => store.ping() });
+    const service = new Service(config, logger, store, pipeline, consumer, metrics, lookup);
+    metrics.bind({ read: () => service.readings(), pingStore: () => store.ping(), readLookup: lookup === undefined ? undefined : () => lookup.readings() });
     try {
       // Before the broker: /readyz answers not_ready while the first connection is being made.
       await service.startOps();
+      // Before the first batch: the figures are rebuilt from what the store holds, then the commit hook adds to them.
+      await service.startLookup();
       await consumer.start();
     } catch (error) {
+      await service.lookup?.close();
       await service.ops?.close();
       if (!options.store) await store.close().catch(() => undefined);
       throw error;
@@ -87,6 +98,17 @@ export class Service {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
       throw new ConfigError('QBL_HTTP_PORT', 'a port the ops endpoint can listen on (0 disables it)', `${host}:${port}`, code);
+    }
+  }
+
+  private async startLookup(): Promise<void> {
+    if (!this.lookup) return;
+    try {
+      await this.lookup.start();
+    } catch (error) {
+      if (!(error instanceof LookupWorkerError) || error.code === undefined) throw error;
+      const { host, port } = this.config.lookup;
+      throw new ConfigError('QBL_LOOKUP_PORT', 'a port the number lookup can listen on (0 disables it)', `${host}:${port} (${error.code})`);
     }
   }
 
@@ -165,6 +187,8 @@ export class Service {
         return this.pipeline.idle();
       }],
       ['close the ops endpoint', () => this.ops?.close()],
+      // Before the store: its SQLite connection must be gone when the store's writer closes the file.
+      ['close the number lookup', () => this.lookup?.close()],
       ['close the store', () => this.store.close()],
     ];
     for (const [name, step] of steps) {

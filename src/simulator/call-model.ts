@@ -46,6 +46,15 @@ export interface CallModelOptions {
   readonly ringTimeoutS: number;
 }
 
+/** A call whose outcome a test fixes (the lookup's scenarios); the rest of the call is drawn as usual. */
+export interface ForcedOutcome {
+  readonly outcome: Outcome;
+  /** The final code of a `failed` call (404, 484, …) or of a `busy` one (486, 600). */
+  readonly code?: number;
+  /** Talk time of an `answered` call, seconds. */
+  readonly talkS?: number;
+}
+
 export interface CallModel {
   readonly index: number;
   readonly callId: string;
@@ -73,8 +82,11 @@ function us(seconds: number): number {
   return Math.round(seconds * S);
 }
 
-/** Draws one call. `rng` is the call's own stream. */
-export function modelCall(rng: Random, index: number, caller: string, callee: string, options: CallModelOptions): CallModel {
+/**
+ * Draws one call. `rng` is the call's own stream. With `forced`, its outcome (and code or talk
+ * time) are the given ones; every draw is still made, so the other calls of a seed are unchanged.
+ */
+export function modelCall(rng: Random, index: number, caller: string, callee: string, options: CallModelOptions, forced?: ForcedOutcome): CallModel {
   const timing = rng.derive('timing');
   const flags = rng.derive('flags');
   const ids = rng.derive('ids');
@@ -83,13 +95,14 @@ export function modelCall(rng: Random, index: number, caller: string, callee: st
   const toTag = ids.hex(8);
 
   const failureShare = 1 - options.answerRate;
-  const outcome = timing.weighted<Outcome>([
+  const drawn = timing.weighted<Outcome>([
     ['answered', options.answerRate],
     ['busy', failureShare * 0.3],
     ['no_answer', failureShare * 0.25],
     ['cancelled', failureShare * 0.25],
     ['failed', failureShare * 0.2],
   ]);
+  const outcome = forced?.outcome ?? drawn;
   const raiseProvisional = flags.chance(options.provisionalRate);
   const retransmit2xx = flags.chance(options.retransmitRate);
   const retransmitBye = flags.chance(options.retransmitRate);
@@ -114,7 +127,8 @@ export function modelCall(rng: Random, index: number, caller: string, callee: st
       reply(answerUs, 200);
       // A late ACK makes the callee retransmit its 200 about T1 (0.5 s) later.
       reply(answerUs + 500 * MS + timing.int(0, 40 * MS), 200, 'retransmission');
-      const talkUs = us(clamp(timing.lognormal(options.talkMeanS, 1), 1, options.maxTalkS));
+      const drawnTalkUs = us(clamp(timing.lognormal(options.talkMeanS, 1), 1, options.maxTalkS));
+      const talkUs = forced?.talkS === undefined ? drawnTalkUs : us(forced.talkS);
       const byeUs = answerUs + talkUs;
       const direction: Direction = timing.chance(0.55) ? 'downstream' : 'upstream';
       steps.push({ kind: 'bye_request', offsetUs: byeUs, code: null, direction, role: 'core' });
@@ -128,7 +142,8 @@ export function modelCall(rng: Random, index: number, caller: string, callee: st
       break;
     }
     case 'busy': {
-      const code = timing.chance(0.05) ? 600 : 486;
+      const drawnCode = timing.chance(0.05) ? 600 : 486;
+      const code = forced?.code ?? drawnCode;
       if (timing.chance(0.4)) {
         ring();
         reply(ringAtUs + us(clamp(timing.lognormal(3, 0.6), MIN_AFTER_RING_S, Math.max(MIN_AFTER_RING_S, options.ringTimeoutS - 1))), code);
@@ -155,7 +170,8 @@ export function modelCall(rng: Random, index: number, caller: string, callee: st
       break;
     }
     case 'failed': {
-      const code = timing.weighted<number>([[404, 0.3], [480, 0.2], [503, 0.25], [603, 0.15], [500, 0.05], [403, 0.05]]);
+      const drawnCode = timing.weighted<number>([[404, 0.3], [480, 0.2], [503, 0.25], [603, 0.15], [500, 0.05], [403, 0.05]]);
+      const code = forced?.code ?? drawnCode;
       if ((code === 480 || code === 603) && timing.chance(0.5)) {
         ring();
         reply(ringAtUs + us(clamp(timing.lognormal(4, 0.6), MIN_AFTER_RING_S, Math.max(MIN_AFTER_RING_S, options.ringTimeoutS - 1))), code);

@@ -6,7 +6,7 @@
 import type { Cdr } from '../../correlators/cdr';
 import type { EventKind } from '../../correlators/events';
 import { callEvents } from './call-events';
-import { modelCall, OUTCOMES, type CallModel, type CallModelOptions, type Outcome, type SimEvent } from './call-model';
+import { modelCall, OUTCOMES, type CallModel, type CallModelOptions, type ForcedOutcome, type Outcome, type SimEvent } from './call-model';
 import { applyDisorder, compareSends, inProgressCutUs, type CallDisorder, type DisorderOptions, type Send } from './disorder';
 import { encodeJsonRpc, encodeText, type WireParams } from './opensips-wire';
 import { expectedCdr } from './oracle';
@@ -32,6 +32,18 @@ export interface TrafficOptions extends CallModelOptions, DisorderOptions {
   readonly routingKeyPrefix: string;
   /** Probability that a call is already in progress at the start (its first events are never published). */
   readonly inProgressRate: number;
+  /**
+   * Calls whose parties, start and outcome are fixed instead of drawn (the lookup's scenarios):
+   * `calls` is then the plan's length, and the arrivals are the plan's.
+   */
+  readonly plan?: readonly PlannedCall[];
+}
+
+export interface PlannedCall extends ForcedOutcome {
+  readonly caller: string;
+  readonly callee: string;
+  /** The INVITE, seconds after the start. */
+  readonly atS: number;
 }
 
 export const DEFAULT_TRAFFIC_OPTIONS: Readonly<Omit<TrafficOptions, 'startTimeUs'>> = Object.freeze({
@@ -152,17 +164,23 @@ export function generateTraffic(partial: Partial<TrafficOptions> = {}): Traffic 
 
   const calls: SimulatedCall[] = [];
   const allSends: Array<{ send: Send; call: number }> = [];
-  for (let index = 0; index < options.calls; index++) {
+  const callCount = options.plan?.length ?? options.calls;
+  for (let index = 0; index < callCount; index++) {
     const rng = root.derive('call', index);
     const parties = rng.derive('parties');
-    const model = modelCall(rng, index, pool.render(parties), pool.render(parties), options);
-    let startUs: number | null = null;
-    if (rng.derive('in-progress').chance(options.inProgressRate)) {
+    const planned = options.plan?.[index];
+    const caller = pool.render(parties);
+    const callee = pool.render(parties);
+    const model = planned === undefined
+      ? modelCall(rng, index, caller, callee, options)
+      : modelCall(rng, index, planned.caller, planned.callee, options, planned);
+    let startUs: number | null = planned === undefined ? null : options.startTimeUs + Math.round(planned.atS * 1_000_000);
+    if (planned === undefined && rng.derive('in-progress').chance(options.inProgressRate)) {
       const offsets = callEvents(model, 0, options.acc).map((e) => e.timeUs);
       const cutUs = inProgressCutUs(rng.derive('cut'), offsets);
       if (cutUs !== null) startUs = options.startTimeUs - cutUs;
     }
-    const inProgress = startUs !== null;
+    const inProgress = planned === undefined && startUs !== null;
     if (startUs === null) {
       arrivalUs += Math.max(1, Math.round(arrivals.exponential(1_000_000 / options.cps)));
       while (inFlightEndsUs.size >= options.concurrency) arrivalUs = Math.max(arrivalUs, inFlightEndsUs.pop()! + 1);

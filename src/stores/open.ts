@@ -1,6 +1,7 @@
 /** Picks the store engine from the configuration: the one place that knows every engine. */
 import type { Logger } from '../observability/logger';
 import type { CallStore, CdrReader } from './store';
+import type { LookupStore } from './lookup-store';
 import { SqliteStore } from './sqlite/sqlite-store';
 import { SqliteReader } from './sqlite/sqlite-reader';
 import { openSearchReader, openSearchStore } from './search/open-search';
@@ -27,4 +28,14 @@ export function openLocalReader(config: StoreConfig): SqliteReader {
 export async function openCallStore(config: StoreConfig, logger: Logger): Promise<CallStore> {
   if (config.search) return openSearchStore(config.search, await SqliteStore.open(config.sqlitePath, { logger }), logger);
   return SqliteStore.open(config.sqlitePath, { logger });
+}
+
+/** For the number lookup and `qbl blocklist`: the block list and the CDRs, wherever the configuration keeps them. */
+export async function openLookupStore(config: StoreConfig): Promise<LookupStore> {
+  if (config.search) {
+    const { SearchLookupStore } = await import('./search/lookup-store');
+    return SearchLookupStore.open(config.search);
+  }
+  const { SqliteLookupStore } = await import('./sqlite/lookup-store');
+  return SqliteLookupStore.open(config.sqlitePath);
 }

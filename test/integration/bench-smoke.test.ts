@@ -92,7 +92,7 @@ describe('bench harness (small N)', () => {
   test('a pipeline result that lost events or CDRs is refused, not reported', () => {
     const good = {
       messages: 10, elapsedMs: 1, perS: 10_000, committedEvents: 10, expectedCdrs: 2, storedCdrs: 2, matchingCdrs: 2,
-      mismatchedCallIds: [], openCallsLeft: 0, commits: 1, cpu: { consumerUs: 1, brokerUs: null },
+      mismatchedCallIds: [], openCallsLeft: 0, commits: 1, cpu: { consumerUs: 1, brokerUs: null }, firstReceivedAtMs: 0, lastCommitAtMs: 1,
     };
     expect(() => assertPipelineCorrect(good, 'x')).not.toThrow();
     expect(() => assertPipelineCorrect({ ...good, committedEvents: 9 }, 'x')).toThrow(/9 of 10 events/);
@@ -115,6 +115,9 @@ describe('bench harness (small N)', () => {
       correlator_per_s: 1, store_per_s: 5, store_cpu_us_per_event: 4, decode_us_per_event: 2, cores: 2, open_calls: 1, bytes_per_open_call: 1, stored_bytes_per_open_call: 1,
       cdr_latency_queue: 'classic' as const, cdr_latency_rate_per_s: 1, cdr_latency_ms_p50: 1, cdr_latency_ms_p99: 2,
       cdr_latency_missing: 0, es_pipeline_per_s: null, es_ratio: null,
+      lookup_rate_per_s: 5000, lookup_connections: 16, lookup_max_connections: 64, lookup_p50_ms: 0.2, lookup_p99_ms: 0.9, lookup_bare_p50_ms: 0.2, lookup_bare_p99_ms: 0.6,
+      lookup_p99_ratio: 1.5, lookup_alone_p99_ms: 1, lookup_server_p99_ms: 0.25, lookup_max_per_s: 9000, lookup_drain_alone_per_s: 100, lookup_drain_with_lookups_per_s: 95,
+      lookup_pipeline_slowdown: 0.05, lookup_bytes_per_number: 180, lookup_bytes_per_pair: 150, lookup_rebuild_cdrs: 10, lookup_rebuild_ms: 5,
     };
     const json = JSON.parse(jsonLine(report));
     expect(json.classic_ratio).toBe(0.96);
@@ -122,5 +125,7 @@ describe('bench harness (small N)', () => {
     expect(json.classic_cpu_ceiling_ratio).toBeNull();
     expect(table(report)).toContain('skipped (ELASTICSEARCH_URL not set)');
     expect(table(report)).toContain('broker not on this host');
+    expect(json.lookup_p99_ratio).toBe(1.5);
+    expect(table(report)).toMatch(/lookup_p99_ratio \(lookup \/ bare server\)\s+1\.50\s+target <= 2: ok/);
   });
 });

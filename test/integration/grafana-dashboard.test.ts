@@ -2,17 +2,19 @@
  * deploy/grafana/qbl-dashboard.json: a well-formed Grafana dashboard (panels on the 24-column
  * grid without overlaps, unique ids and refIds, every query on the dashboard's Prometheus
  * variable), every query valid PromQL, and every metric and label it uses exported by a real
- * service: one started here against the real RabbitMQ, fed sample calls and a bad message, and
- * scraped on its /metrics. (Grafana itself does not run here.)
+ * service: one started here against the real RabbitMQ with the number lookup on, fed sample calls
+ * and a bad message, asked a few lookups, and scraped on its /metrics. (Grafana itself does not
+ * run here.)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
+import { integrationFixture } from '../support/fixture';
 import { freePort, httpGet, seriesLabelNames } from '../support/http';
+import { lookup, numberPath } from '../support/lookup';
 import { analysePromql } from '../support/promql';
-import { RabbitAdmin, silentLogger, waitUntil } from '../support/rabbit';
+import { silentLogger, waitUntil } from '../support/rabbit';
 import { readSamples } from '../support/samples';
 import { serviceEnv } from '../support/service-env';
 
@@ -89,6 +91,9 @@ describe('the Grafana dashboard\'s shape', () => {
     expect(targets.some((t) => /histogram_quantile\(0\.99, .*qbl_store_commit_duration_seconds_bucket/.test(t.expr))).toBe(true);
     expect(find('qbl_dead_letters_total', 'reason')).toBe(true);
     expect(find('qbl_cdrs_written_total', 'disposition')).toBe(true);
+    // The number lookup: whether it answers, what it answers, how fast.
+    expect(find('qbl_lookup_up') && find('qbl_lookups_total', 'verdict')).toBe(true);
+    expect(targets.some((t) => /histogram_quantile\(0\.99, .*qbl_lookup_duration_seconds_bucket/.test(t.expr))).toBe(true);
   });
 
   test.each(targets.map((t) => [t.panel, t.refId, t.expr]))('%s %s is valid PromQL', (_panel, _refId, expr) => {
@@ -105,34 +110,29 @@ describe('the Grafana dashboard\'s shape', () => {
 });
 
 describe('the dashboard\'s queries against a running service\'s /metrics', () => {
-  let admin: RabbitAdmin;
-  let dir: string;
+  const f = integrationFixture('grafana');
   let exported: Map<string, Set<string>>;
 
   beforeAll(async () => {
-    admin = await RabbitAdmin.open();
-    dir = mkdtempSync(join(tmpdir(), 'qbl-grafana-'));
     const port = await freePort();
-    const config = loadConfig(serviceEnv(dir, 'grafana', { QBL_HTTP_PORT: String(port) }));
-    admin.track(config.topology);
+    const lookupPort = await freePort();
+    const config = loadConfig(serviceEnv(f.dir, 'grafana', { QBL_HTTP_PORT: String(port), QBL_LOOKUP_PORT: String(lookupPort) }));
+    f.admin.track(config.topology);
     const service = await Service.start({ config, logger: silentLogger() });
-    try {
-      const samples = readSamples();
-      for (const message of samples) await admin.publish(config.topology.exchange, message.routingKey, [message.body]);
-      await admin.publish(config.topology.exchange, 'opensips.bad', [Buffer.from('not an event')]);
-      await waitUntil(() => service.consumer.stats.acked === samples.length + 1 && service.pipeline.correlator.openCallCount === 0
-        && Object.keys(service.consumer.stats.deadLettered).length > 0, 'every message settled and every call closed');
-      const scrape = await httpGet(port, '/metrics');
-      expect(scrape.status).toBe(200);
-      exported = seriesLabelNames(scrape.body);
-    } finally {
-      await service.close();
-    }
+    f.defer(() => service.close());
+    const samples = readSamples();
+    for (const message of samples) await f.admin.publish(config.topology.exchange, message.routingKey, [message.body]);
+    await f.admin.publish(config.topology.exchange, 'opensips.bad', [Buffer.from('not an event')]);
+    await waitUntil(() => service.consumer.stats.acked === samples.length + 1 && service.pipeline.correlator.openCallCount === 0
+      && Object.keys(service.consumer.stats.deadLettered).length > 0, 'every message settled and every call closed');
+    // A lookup answered and one refused: their counters have series only from their first count.
+    expect((await lookup(lookupPort, numberPath('+5511912340001'))).status).toBe(200);
+    expect((await lookup(lookupPort, '/nowhere')).status).toBe(404);
+    const scrape = await httpGet(port, '/metrics');
+    expect(scrape.status).toBe(200);
+    exported = seriesLabelNames(scrape.body);
+    await service.close();
   }, 60_000);
-  afterAll(async () => {
-    await admin.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   /** The metric names and label names an expression uses that the scrape does not have. */
   function unknownIn(expr: string): string[] {
@@ -145,6 +145,7 @@ describe('the dashboard\'s queries against a running service\'s /metrics', () =>
   test('the scrape has series for every qbl metric the dashboard uses', () => {
     expect(exported.size).toBeGreaterThan(20);
     expect(exported.get('qbl_cdrs_written_total')).toEqual(new Set(['source', 'disposition']));
+    expect(exported.get('qbl_lookups_total')).toEqual(new Set(['verdict', 'reasons']));
   });
 
   test.each(targets.map((t) => [t.panel, t.refId, t.expr]))('%s %s: every metric and label is exported', (_panel, _refId, expr) => {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
 import type { SearchConfig } from '../../src/config/config';
+import type { IntegrationFixture } from '../support/fixture';
 
 export const NODE_URL = `http://127.0.0.1:${process.env.OPENSEARCH_PORT ?? '9200'}`;
 
@@ -68,7 +69,7 @@ export function rawClient(): Client {
 /** Deletes what a test made under `prefix`: indices, templates, the ISM policy when ISM exists. */
 export async function cleanUp(client: Client, prefix: string): Promise<void> {
   await client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true, expand_wildcards: 'all' });
-  for (const kind of ['cdrs', 'events']) {
+  for (const kind of ['cdrs', 'events', 'blocklist']) {
     await client.indices.deleteIndexTemplate({ name: `${prefix}-${kind}` }).catch(ignoreNotFound);
   }
   await client.ism.deletePolicy({ policy_id: `${prefix}-retention` }).catch(ignoreMissing);
@@ -81,4 +82,33 @@ function ignoreNotFound(error: { statusCode?: number }): void {
 /** 404: no such policy; 400 "no handler found": no ISM plugin on this node. */
 function ignoreMissing(error: { statusCode?: number }): void {
   if (error.statusCode !== 404 && error.statusCode !== 400) throw error;
+}
+
+/**
+ * For a describe block on the node, beside its integrationFixture: one raw client for the suite,
+ * and a fresh index prefix for each test, whose indices and templates go after the test.
+ */
+export function nodeFixture(f: IntegrationFixture): { readonly raw: Client; readonly prefix: string } {
+  let raw: Client | undefined;
+  let prefix: string | undefined;
+  beforeAll(() => {
+    const client = rawClient();
+    raw = client;
+    f.defer(() => client.close());
+  });
+  beforeEach(() => {
+    const mine = uniquePrefix();
+    prefix = mine;
+    f.defer(() => cleanUp(raw!, mine));
+  });
+  return {
+    get raw(): Client {
+      if (!raw) throw new Error('nodeFixture: the client opens in beforeAll');
+      return raw;
+    },
+    get prefix(): string {
+      if (!prefix) throw new Error('nodeFixture: the prefix is made in beforeEach');
+      return prefix;
+    },
+  };
 }

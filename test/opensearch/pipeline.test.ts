@@ -4,7 +4,6 @@
  * message, when no node answers.
  */
 import { join } from 'node:path';
-import type { Client } from '@opensearch-project/opensearch';
 import { cdrIdFor, formatUs, parseUs, type Cdr } from '../../correlators/cdr';
 import { DEAD_LETTER_HEADERS } from '../../consumers/amqp/headers';
 import { loadConfig } from '../../src/config/config';
@@ -15,7 +14,7 @@ import { CDR_PROPERTIES, EVENT_PROPERTIES } from '../../src/stores/search/templa
 import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import type { CdrQuery, CdrReader, StoredCdr } from '../../src/stores/store';
 import { silentLogger } from '../support/rabbit';
-import { cleanUp, describeOnNode, rawClient, uniquePrefix } from './node';
+import { describeOnNode, nodeFixture } from './node';
 import { integrationFixture } from '../support/fixture';
 import {
   accOnlyCallIds, allDocs, matchingIds, publishInOrder, publishedEvents, serviceEnv, simulatedTraffic, waitForDrain,
@@ -63,22 +62,12 @@ async function searchBoth(search: CdrReader, sqlite: CdrReader, query: CdrQuery)
 
 describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', () => {
   const f = integrationFixture('os-pipeline', { dirPerTest: true });
-  let raw: Client;
-  let prefix: string;
-
-  beforeAll(() => {
-    raw = rawClient();
-    f.defer(() => raw.close());
-  });
-  beforeEach(() => {
-    prefix = uniquePrefix();
-    f.defer(() => cleanUp(raw, prefix));
-  });
+  const node = nodeFixture(f);
 
   it('a mixed stream ends as exactly the expected CDRs and raw events, searchable by number, call id and time range', async () => {
     const traffic = simulatedTraffic(300, 2026);
     const stream = withMalformed(traffic.messages);
-    const config = loadConfig(serviceEnv(f.dir, prefix));
+    const config = loadConfig(serviceEnv(f.dir, node.prefix));
     f.admin.track(config.topology);
     const events = publishedEvents(traffic.messages, config.decoder);
     expect(events.size).toBe(traffic.summary.publishedEvents);
@@ -89,7 +78,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
     try {
       await publishInOrder(f.admin, config.topology.exchange, stream);
       await waitForDrain(f.admin, service, stream.length, 90_000);
-      await raw.indices.refresh({ index: `${prefix}-*` });
+      await node.raw.indices.refresh({ index: `${node.prefix}-*` });
 
       // CDRs through the reader: the generator's CDRs field by field, plus acc-only calls.
       const cdrs = await searchBoth(search, sqlite, { limit: 10_000 });
@@ -104,7 +93,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
       expect(cdrs.filter((stored) => stored.extras.caller_e164 !== null).length).toBeGreaterThan(cdrs.length / 2);
 
       // The documents as stored: deterministic ids, the month of the call's start, exact microseconds.
-      const cdrDocs = await allDocs(raw, `${prefix}-cdrs-*`, TIMESTAMPS);
+      const cdrDocs = await allDocs(node.raw, `${node.prefix}-cdrs-*`, TIMESTAMPS);
       expect(cdrDocs).toHaveLength(cdrs.length);
       const startUs = new Map<string, number>();
       for (const hit of cdrDocs) {
@@ -113,13 +102,13 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
         expect(source.cdr_id).toBe(cdrIdFor(source.call_id));
         const start = parseUs(source.start_at)!;
         if (source.invite_at !== null) expect(source.start_at).toBe(source.invite_at);
-        expect(hit._index).toBe(indexName(prefix, 'cdrs', start));
+        expect(hit._index).toBe(indexName(node.prefix, 'cdrs', start));
         for (const field of TIMESTAMPS) expectSameInstant(hit, field);
         startUs.set(source.call_id, start);
       }
 
       // Raw events: exactly the distinct published events, each with its own bytes and time.
-      const eventDocs = await allDocs(raw, `${prefix}-events-*`, ['time', 'received_at']);
+      const eventDocs = await allDocs(node.raw, `${node.prefix}-events-*`, ['time', 'received_at']);
       expect(eventDocs.map((hit) => hit._id).sort()).toEqual([...events.keys()].sort());
       for (const hit of eventDocs) {
         const published = events.get(hit._id)!;
@@ -131,7 +120,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
           exchange: config.topology.exchange, routing_key: published.routingKey,
           body: published.body.toString('utf8'), body_base64: null,
         });
-        expect(hit._index).toBe(indexName(prefix, 'events', published.event.timeUs));
+        expect(hit._index).toBe(indexName(node.prefix, 'events', published.event.timeUs));
         expectSameInstant(hit, 'time');
         expectSameInstant(hit, 'received_at');
       }
@@ -154,7 +143,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
         expect(found).toEqual(cdrs.filter((s) => [s.cdr.caller, s.cdr.callee, s.extras.caller_e164, s.extras.callee_e164].includes(n)));
         expect(found.length).toBeGreaterThan(0);
         const eventIds = [...events.values()].filter((e) => e.event.caller === n || e.event.callee === n).map((e) => e.event.id).sort();
-        expect(await matchingIds(raw, `${prefix}-events-*`, { bool: { should: [{ term: { caller: n } }, { term: { callee: n } }] } })).toEqual(eventIds);
+        expect(await matchingIds(node.raw, `${node.prefix}-events-*`, { bool: { should: [{ term: { caller: n } }, { term: { callee: n } }] } })).toEqual(eventIds);
       }
 
       // By time range on the call's start: since inclusive, until exclusive, to the microsecond.
@@ -170,7 +159,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
       // Raw events by their own time.
       const eventTimes = [...events.values()].map((e) => e.event.timeUs).sort((a, b) => a - b);
       const [from, to] = [eventTimes[Math.floor(eventTimes.length / 3)]!, eventTimes[Math.floor((2 * eventTimes.length) / 3)]!];
-      expect(await matchingIds(raw, `${prefix}-events-*`, { range: { time: { gte: formatUs(from), lt: formatUs(to) } } }))
+      expect(await matchingIds(node.raw, `${node.prefix}-events-*`, { range: { time: { gte: formatUs(from), lt: formatUs(to) } } }))
         .toEqual([...events.values()].filter((e) => e.event.timeUs >= from && e.event.timeUs < to).map((e) => e.event.id).sort());
 
       // The malformed messages, and only they, are dead letters with their reasons.
@@ -191,16 +180,16 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
 
   it('documents the engine rejects (a real mapping conflict) are dead-lettered with its reason; the rest of each batch lands', async () => {
     const traffic = simulatedTraffic(60, 77, { duplicateRate: 0.1 });
-    const config = loadConfig(serviceEnv(f.dir, prefix, { QBL_BATCH_SIZE: '50' }));
+    const config = loadConfig(serviceEnv(f.dir, node.prefix, { QBL_BATCH_SIZE: '50' }));
     f.admin.track(config.topology);
     const events = publishedEvents(traffic.messages, config.decoder);
     const isAcc = (kind: string) => kind.startsWith('acc_');
 
     // An index made before the service, by someone else: acc_sip_reason ("OK", "Busy Here") as an integer.
     const conflicting = { ...EVENT_PROPERTIES, acc_sip_reason: { type: 'integer' } };
-    const months = new Set([...events.values()].map((e) => indexName(prefix, 'events', e.event.timeUs)));
+    const months = new Set([...events.values()].map((e) => indexName(node.prefix, 'events', e.event.timeUs)));
     for (const index of months) {
-      await raw.indices.create({ index, body: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1' }, mappings: { dynamic: false, properties: conflicting } } as never });
+      await node.raw.indices.create({ index, body: { settings: { number_of_shards: 1, auto_expand_replicas: '0-1' }, mappings: { dynamic: false, properties: conflicting } } as never });
     }
 
     const service = await Service.start({ config, logger: silentLogger() });
@@ -230,9 +219,9 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
       expect(service.consumer.stats.deadLettered).toEqual({ 'store.rejected': rejectedMessages.length });
 
       // The rest of every batch landed: all the other events, and every CDR (correlated from the local history).
-      const eventDocs = await allDocs(raw, `${prefix}-events-*`);
+      const eventDocs = await allDocs(node.raw, `${node.prefix}-events-*`);
       expect(eventDocs.map((hit) => hit._id).sort()).toEqual([...events.values()].filter((e) => !isAcc(e.event.kind)).map((e) => e.event.id).sort());
-      await raw.indices.refresh({ index: `${prefix}-*` });
+      await node.raw.indices.refresh({ index: `${node.prefix}-*` });
       const cdrs = await search.searchCdrs({ limit: 10_000 });
       const byCallId = new Map(cdrs.map((stored) => [stored.cdr.call_id, stored.cdr]));
       for (const cdr of traffic.expected) expect(byCallId.get(cdr.call_id)).toEqual(cdr);
@@ -240,7 +229,7 @@ describeOnNode('the service on the real RabbitMQ and the real OpenSearch node', 
       // The conflicting mapping is untouched: the service never rewrites an existing index.
       for (const index of months) {
         // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        const mapping: any = (await raw.indices.getMapping({ index })).body;
+        const mapping: any = (await node.raw.indices.getMapping({ index })).body;
         expect(mapping[index].mappings.properties.acc_sip_reason).toEqual({ type: 'integer' });
       }
     } finally {

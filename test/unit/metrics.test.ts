@@ -1,5 +1,7 @@
 /** ServiceMetrics exports what it is told to count, read at scrape time, in a registry of its own. */
-import { METRIC_NAMES, ServiceMetrics, type MetricsReadings, type MetricsSources } from '../../src/observability/metrics';
+import {
+  LOOKUP_METRIC_NAMES, METRIC_NAMES, ServiceMetrics, type LookupReadings, type MetricsReadings, type MetricsSources,
+} from '../../src/observability/metrics';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { register as globalRegistry } from 'prom-client';
@@ -112,5 +114,67 @@ describe('ServiceMetrics', () => {
     expect(metricValue(text, `qbl_build_info{version="${version}",node_version="${process.version}",store="opensearch"}`)).toBe(1);
     expect(metricValue(await new ServiceMetrics({ processMetrics: false }).text(),
       `qbl_build_info{version="${version}",node_version="${process.version}",store="sqlite"}`)).toBe(1);
+  });
+
+  test('docs/operations.md describes every metric', () => {
+    const operations = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    for (const name of [...METRIC_NAMES, ...LOOKUP_METRIC_NAMES]) expect(operations).toContain(`| \`${name}\` |`);
+  });
+});
+
+describe('ServiceMetrics with the number lookup', () => {
+  const lookupReadings = (): LookupReadings => ({
+    lookupsByVerdictAndReasons: { warn: { invalid_number: 2 }, allow: { none: 1 }, block: { 'blocklisted,fraud_burst': 1 } },
+    rejectedByStatus: { 404: 1, 405: 2 },
+    evictionsByTable: { numbers: 3, pairs: 0 },
+    duration: { boundsS: [0.0001, 0.001], counts: [2, 1, 1], sumS: 0.0123, count: 4 },
+    trackedNumbers: 40, trackedPairs: 7, blocklistEntries: 5, answering: true, figuresAgeS: 1.5, pollFailures: 2,
+  });
+
+  test('its metrics are exported only with the lookup on', async () => {
+    const off = await new ServiceMetrics({ processMetrics: false }).text();
+    for (const name of LOOKUP_METRIC_NAMES) expect(off).not.toContain(name);
+    const on = new ServiceMetrics({ processMetrics: false, lookup: true });
+    on.bind(sources().src);
+    const text = await on.text();
+    for (const name of LOOKUP_METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
+    // Nothing read yet (no readLookup): levels read zero, both eviction series exist from zero.
+    expect(metricValue(text, 'qbl_lookup_up')).toBe(0);
+    expect(metricValue(text, 'qbl_lookup_evictions_total{table="numbers"}')).toBe(0);
+    expect(metricValue(text, 'qbl_lookup_duration_seconds_count')).toBe(0);
+  });
+
+  test('the readings, asked for once per scrape, become the lookup\'s series', async () => {
+    const metrics = new ServiceMetrics({ processMetrics: false, lookup: true });
+    let asked = 0;
+    let readings = lookupReadings();
+    metrics.bind({ ...sources().src, readLookup: async () => { asked += 1; return readings; } });
+    const text = await metrics.text();
+    expect(asked).toBe(1);
+    expect(metricValue(text, 'qbl_lookups_total{verdict="warn",reasons="invalid_number"}')).toBe(2);
+    expect(metricValue(text, 'qbl_lookups_total{verdict="allow",reasons="none"}')).toBe(1);
+    expect(metricValue(text, 'qbl_lookups_total{verdict="block",reasons="blocklisted,fraud_burst"}')).toBe(1);
+    expect(metricValue(text, 'qbl_lookup_requests_rejected_total{code="405"}')).toBe(2);
+    expect(metricValue(text, 'qbl_lookup_evictions_total{table="numbers"}')).toBe(3);
+    expect(metricValue(text, 'qbl_lookup_evictions_total{table="pairs"}')).toBe(0);
+    expect(metricValue(text, 'qbl_lookup_duration_seconds_bucket{le="0.0001"}')).toBe(2);
+    expect(metricValue(text, 'qbl_lookup_duration_seconds_bucket{le="0.001"}')).toBe(3);
+    expect(metricValue(text, 'qbl_lookup_duration_seconds_bucket{le="+Inf"}')).toBe(4);
+    expect(metricValue(text, 'qbl_lookup_duration_seconds_sum')).toBeCloseTo(0.0123, 9);
+    expect(metricValue(text, 'qbl_lookup_duration_seconds_count')).toBe(4);
+    expect(metricValue(text, 'qbl_lookup_tracked_numbers')).toBe(40);
+    expect(metricValue(text, 'qbl_lookup_tracked_pairs')).toBe(7);
+    expect(metricValue(text, 'qbl_lookup_blocklist_entries')).toBe(5);
+    expect(metricValue(text, 'qbl_lookup_up')).toBe(1);
+    expect(metricValue(text, 'qbl_lookup_figures_age_seconds')).toBe(1.5);
+    expect(metricValue(text, 'qbl_lookup_poll_failures_total')).toBe(2);
+    // The service's own series are still there, read as before.
+    expect(metricValue(text, 'qbl_open_calls')).toBe(5);
+
+    readings = { ...readings, lookupsByVerdictAndReasons: { ...readings.lookupsByVerdictAndReasons, warn: { invalid_number: 3 } }, answering: false };
+    const next = await metrics.text();
+    expect(asked).toBe(2);
+    expect(metricValue(next, 'qbl_lookups_total{verdict="warn",reasons="invalid_number"}')).toBe(3);
+    expect(metricValue(next, 'qbl_lookup_up')).toBe(0);
   });
 });

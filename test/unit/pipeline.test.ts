@@ -71,10 +71,10 @@ const deliveries = (messages = SAMPLES): Delivery[] => messages.map((m) => ({
   body: m.body, exchange: 'opensips', routingKey: m.routingKey, headers: {}, redelivered: false, receivedAtUs: WALL_US,
 }));
 
-function pipeline(store: CallStore, wall = { us: WALL_US }): Pipeline {
+function pipeline(store: CallStore, wall = { us: WALL_US }, onCommitted?: (cdrs: readonly CdrRecord[]) => void): Pipeline {
   return new Pipeline({
     correlator: { ...OPTIONS, maxClockSkewUs: 300 * S }, decoder: DEFAULT_DECODER_OPTIONS, store,
-    logger: pino({ level: 'silent' }), wallClock: () => wall.us,
+    logger: pino({ level: 'silent' }), wallClock: () => wall.us, onCommitted,
   });
 }
 
@@ -123,6 +123,23 @@ describe('Pipeline against a fake store', () => {
     expect(refused).toEqual({ action: 'dead-letter', reason: 'store.rejected', detail: 'mapper_parsing_exception: acc_code', stage: 'store' });
     expect(verdicts[verdicts.length - 1]).toMatchObject({ stage: 'decode' });
     expect(p.stats.rejectedByReason).toEqual({ 'store.rejected': 2, 'decode.not_json': 1 });
+  });
+
+  it('onCommitted (the number lookup\'s feed) gets each commit\'s CDRs as written, after the commit; never a failed commit\'s', async () => {
+    const store = new FakeStore();
+    const committed: Array<readonly CdrRecord[]> = [];
+    const p = pipeline(store, undefined, (cdrs) => committed.push(cdrs));
+    await p.handleBatch(deliveries(SAMPLES.slice(0, 3)));
+    expect(committed).toEqual([]); // the answered call is still open: no CDR yet
+
+    store.failNext = new StoreUnavailableError('database is locked');
+    await expect(p.handleBatch(deliveries(SAMPLES.slice(3)))).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(committed).toEqual([]);
+
+    await p.handleBatch(deliveries(SAMPLES.slice(3)));
+    expect(committed).toHaveLength(1);
+    expect(committed[0]).toEqual(store.commits[store.commits.length - 1]!.cdrs);
+    expect(committed[0]!.map((record) => record.cdr)).toEqual(expect.arrayContaining(EXPECTED_SAMPLE_CDRS));
   });
 
   it('restore() puts the open calls back, and the event clock where their events left it', async () => {

@@ -32,6 +32,7 @@ export class MockCluster {
   readonly templates = new Map<string, Record<string, unknown>>();
   readonly templatePuts: Array<{ name: string; body: Record<string, unknown> }> = [];
   readonly policyPuts: Array<{ name: string; body: Record<string, unknown> }> = [];
+  readonly mappingPuts: Array<{ index: string; body: Record<string, unknown> }> = [];
   readonly searches: Array<{ path: string; body: Record<string, unknown> }> = [];
   bulkScript: BulkScript = OK;
   /** Set to answer every non-bulk request with this error (cluster down). */
@@ -76,6 +77,10 @@ export class MockCluster {
       const answer = this.ilmAnswer();
       if (!(answer instanceof Error)) this.policyPuts.push({ name: params.path.toString().split('/').pop()!, body: params.body as Record<string, unknown> });
       return answer;
+    }));
+    this.mock.add({ method: 'PUT', path: '/:index/_mapping' }, resolve((params) => {
+      this.mappingPuts.push({ index: decodeURIComponent(params.path.toString().split('/')[1]!), body: params.body as Record<string, unknown> });
+      return { acknowledged: true };
     }));
     this.mock.add({ method: 'HEAD', path: '/' }, resolve(() => ''));
     this.mock.add({ method: ['GET', 'POST'], path: '/:index/_search' }, resolve((params) => {

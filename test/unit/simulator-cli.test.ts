@@ -1,7 +1,7 @@
 /** `qbl simulate` flags, the --expect file and the closing summary (publishing itself needs a broker: see the report). */
 import { CDR_FIELDS } from '../../correlators/cdr';
 import { UsageError } from '../../src/flags';
-import { command, expectedNdjson, formatSummary, parseSimulateArgs } from '../../src/cli/commands/simulate';
+import { command, expectedNdjson, formatSummary, lookupExpectations, parseSimulateArgs } from '../../src/cli/commands/simulate';
 import { DEFAULT_TRAFFIC_OPTIONS, generateTraffic } from '../../src/simulator/generator';
 
 const NOW_MS = Date.UTC(2026, 10, 27, 13, 0, 0);
@@ -83,4 +83,17 @@ describe('summary', () => {
 test('the command describes itself', () => {
   expect(command.name).toBe('simulate');
   expect(command.usage).toContain('--expect FILE');
+});
+
+describe('--scenario lookup', () => {
+  test('plans the lookup scenario in the last minutes and lists what the lookup must answer', () => {
+    const nowMs = Date.parse('2026-11-27T12:00:00Z');
+    const args = parseSimulateArgs(['--scenario', 'lookup', '--seed', '1'], nowMs);
+    expect(args.traffic.plan?.length).toBeGreaterThan(50);
+    expect(args.traffic.startTimeUs).toBeLessThan(nowMs * 1000);
+    expect(args.traffic.startTimeUs).toBeGreaterThan((nowMs - 600_000) * 1000);
+    const lines = lookupExpectations(args.lookups!).trim().split('\n');
+    expect(lines).toContain('GET /v1/numbers/%2B37129199999?caller=%2B5511900000001 → block (fraud_burst): 12 short calls to the prefix in the window');
+    expect(() => parseSimulateArgs(['--scenario', 'fraud'], nowMs)).toThrow(/--scenario: expected lookup/);
+  });
 });

@@ -14,6 +14,7 @@ import {
   type TrafficMessage, type TrafficOptions, type TrafficSummary, type WireFormat,
 } from '../../simulator/generator';
 import { freshSeed } from '../../simulator/random';
+import { lookupScenario, type ExpectedLookup } from '../../simulator/lookup-scenario';
 import type { CliCommand } from '../command';
 import { UsageError, intFlag, numberFlag, parseFlags } from '../../flags';
 import { cdrFields } from '../format';
@@ -26,7 +27,7 @@ const USAGE = `usage: qbl simulate [--calls N] [--cps R] [--concurrency C] [--fo
                     [--seed S] [--start-time T] [--expect FILE] [--routing-keys PREFIX] [--no-pace] [--dry-run]
                     [--answer-rate P] [--provisional-rate P] [--retransmit-rate P] [--duplicate-rate P]
                     [--reorder-rate P] [--loss-rate P] [--in-progress-rate P]
-                    [--talk-mean-s S] [--max-talk-s S] [--ring-timeout-s S]
+                    [--talk-mean-s S] [--max-talk-s S] [--ring-timeout-s S] [--scenario lookup]
   --calls N             calls to simulate (default ${D.calls})
   --cps R               call arrivals per second, in the simulated timeline and when publishing (default ${D.cps})
   --concurrency C       at most C calls in flight in the simulated timeline (default ${D.concurrency})
@@ -42,6 +43,8 @@ const USAGE = `usage: qbl simulate [--calls N] [--cps R] [--concurrency C] [--fo
   --answer-rate (${D.answerRate}) --provisional-rate (${D.provisionalRate}) --retransmit-rate (${D.retransmitRate})
   --duplicate-rate (${D.duplicateRate}) --reorder-rate (${D.reorderRate}) --loss-rate (${D.lossRate}) --in-progress-rate (${D.inProgressRate})
   --talk-mean-s (${D.talkMeanS}), --max-talk-s (${D.maxTalkS}): talk time; --ring-timeout-s (${D.ringTimeoutS}): the proxy's 408
+  --scenario lookup     instead of --calls: numbers that keep failing (404/484), a toll-fraud burst and
+                        ordinary calls of the last minutes, then the answers the number lookup must give
 Publishes to QBL_EXCHANGE on AMQP_URL; like OpenSIPS it declares nothing (run \`qbl start\` first).`;
 
 const FLAGS = {
@@ -66,10 +69,13 @@ const FLAGS = {
   'talk-mean-s': { type: 'string' },
   'max-talk-s': { type: 'string' },
   'ring-timeout-s': { type: 'string' },
+  scenario: { type: 'string' },
 } as const;
 
 export interface SimulateArgs {
   readonly traffic: TrafficOptions;
+  /** With `--scenario lookup`: what the number lookup must answer once the service has the calls. */
+  readonly lookups?: readonly ExpectedLookup[];
   readonly expectPath?: string;
   readonly pace: boolean;
   readonly dryRun: boolean;
@@ -83,6 +89,8 @@ export function parseSimulateArgs(argv: readonly string[], nowMs: number, seed: 
     throw new UsageError(`--format: expected one of ${WIRE_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
   }
   if (values.expect !== undefined && values.expect.trim() === '') throw new UsageError('--expect: expected a file name');
+  if (values.scenario !== undefined && values.scenario !== 'lookup') throw new UsageError(`--scenario: expected lookup, got ${JSON.stringify(values.scenario)}`);
+  const scenario = values.scenario === undefined ? undefined : lookupScenario();
   const partial: Partial<TrafficOptions> = {
     calls: intFlag('calls', values.calls, D.calls, 0, 10_000_000),
     cps: numberFlag('cps', values.cps, D.cps, 0.001, 1_000_000),
@@ -90,7 +98,10 @@ export function parseSimulateArgs(argv: readonly string[], nowMs: number, seed: 
     format: format as WireFormat,
     acc: values.acc ?? false,
     seed: values.seed === undefined ? seed() : intFlag('seed', values.seed, 0, 0, 2 ** 32 - 1),
-    startTimeUs: values['start-time'] === undefined ? nowMs * 1000 : parseTimeFlag('start-time', values['start-time'], nowMs),
+    // The scenario's calls all happened in the last minutes (the burst rule looks back 10 minutes).
+    startTimeUs: values['start-time'] !== undefined ? parseTimeFlag('start-time', values['start-time'], nowMs)
+      : scenario === undefined ? nowMs * 1000 : (nowMs - (scenario.spanS + 120) * 1000) * 1000,
+    ...(scenario === undefined ? {} : { plan: scenario.plan }),
     routingKeyPrefix: values['routing-keys'] ?? D.routingKeyPrefix,
     answerRate: rate('answer-rate', D.answerRate),
     provisionalRate: rate('provisional-rate', D.provisionalRate),
@@ -112,7 +123,15 @@ export function parseSimulateArgs(argv: readonly string[], nowMs: number, seed: 
       `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace('routing-key-prefix', 'routing-keys')}:`);
     throw new UsageError(message);
   }
-  return { traffic, expectPath: values.expect, pace: !values['no-pace'], dryRun: values['dry-run'] ?? false };
+  return { traffic, lookups: scenario?.expected, expectPath: values.expect, pace: !values['no-pace'], dryRun: values['dry-run'] ?? false };
+}
+
+/** The lookups to try after a `--scenario lookup` run, one per line. */
+export function lookupExpectations(lookups: readonly ExpectedLookup[]): string {
+  return lookups.map((l) => {
+    const path = `/v1/numbers/${encodeURIComponent(l.number)}${l.caller === undefined ? '' : `?caller=${encodeURIComponent(l.caller)}`}`;
+    return `GET ${path} → ${l.verdict}${l.reasons.length === 0 ? '' : ` (${l.reasons.join(', ')})`}: ${l.why}\n`;
+  }).join('');
 }
 
 export function expectedNdjson(cdrs: ReadonlyArray<Parameters<typeof cdrFields>[0]>): string {
@@ -198,8 +217,9 @@ export const command: CliCommand = {
     const traffic = generateTraffic(args.traffic);
     if (args.expectPath !== undefined) writeFileSync(args.expectPath, expectedNdjson(traffic.expected));
     const exchange = config.topology.exchange;
+    const lookups = args.lookups === undefined ? '' : `once the service has closed these calls, the number lookup answers:\n${lookupExpectations(args.lookups)}`;
     if (args.dryRun) {
-      process.stdout.write(`${formatSummary(traffic.summary, null)}\n`);
+      process.stdout.write(`${formatSummary(traffic.summary, null)}\n${lookups}`);
       return 0;
     }
     // Logs on stderr: stdout carries the summary.
@@ -213,7 +233,7 @@ export const command: CliCommand = {
     try {
       const published = await publishAll(publisher, exchange, traffic.messages, args, () => stop);
       const seconds = (Date.now() - startedMs) / 1000;
-      process.stdout.write(`${formatSummary(traffic.summary, { exchange, published, seconds })}\n`);
+      process.stdout.write(`${formatSummary(traffic.summary, { exchange, published, seconds })}\n${lookups}`);
       return stop ? 130 : 0;
     } finally {
       process.off('SIGINT', onSignal);

@@ -21,9 +21,12 @@ export function indexPattern(prefix: string, kind: DocumentKind): string {
   return `${prefix}-${kind}-*`;
 }
 
-/** cdr.md fields, the service's extras, and `start_at`: the call's own start (never null). */
-export function cdrDocument(record: CdrRecord): Record<string, unknown> {
-  return { ...record.cdr, ...record.extras, start_at: formatUs(record.startUs) };
+/**
+ * cdr.md fields, the service's extras, `start_at`: the call's own start (never null), and
+ * `written_at`: when this version was written (null when not given).
+ */
+export function cdrDocument(record: CdrRecord, writtenAtUs: number | null = null): Record<string, unknown> {
+  return { ...record.cdr, ...record.extras, start_at: formatUs(record.startUs), written_at: writtenAtUs === null ? null : formatUs(writtenAtUs) };
 }
 
 /** Decodes the body as UTF-8; bytes that are not valid UTF-8 are kept exactly in `body_base64`. */
@@ -62,16 +65,16 @@ export function eventDocument(stored: StoredEvent): Record<string, unknown> {
 }
 
 /** A CDR goes to the month of its call's start, so every rewrite of the call hits the same index. */
-export function cdrAction(prefix: string, record: CdrRecord): BulkAction {
-  return { index: indexName(prefix, 'cdrs', record.startUs), id: record.cdr.cdr_id, document: cdrDocument(record) };
+export function cdrAction(prefix: string, record: CdrRecord, writtenAtUs: number | null = null): BulkAction {
+  return { index: indexName(prefix, 'cdrs', record.startUs), id: record.cdr.cdr_id, document: cdrDocument(record, writtenAtUs) };
 }
 
 /**
  * The CDR's index action, and, when a late event moved the call's start into another month,
  * the delete of the copy filed under the old start: one call, one CDR document.
  */
-export function cdrActions(prefix: string, record: CdrRecord): BulkAction[] {
-  const write = cdrAction(prefix, record);
+export function cdrActions(prefix: string, record: CdrRecord, writtenAtUs: number | null = null): BulkAction[] {
+  const write = cdrAction(prefix, record, writtenAtUs);
   if (record.previousStartUs === undefined) return [write];
   const previousIndex = indexName(prefix, 'cdrs', record.previousStartUs);
   if (previousIndex === write.index) return [write];

@@ -107,6 +107,12 @@ export class ElasticsearchEngine implements SearchEngine {
     }
   }
 
+  async putMapping(index: string, properties: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.call('put mapping', () => this.client.indices.putMapping({
+      index, properties: properties as never, ignore_unavailable: true, allow_no_indices: true,
+    }));
+  }
+
   async search(index: string, body: SearchBody): Promise<SearchHit[]> {
     const response = await this.call('search', () => this.client.search({
       index,
@@ -114,6 +120,7 @@ export class ElasticsearchEngine implements SearchEngine {
       sort: body.sort as never,
       size: body.size,
       search_after: body.search_after as never,
+      ...(body.source === undefined ? {} : { _source: [...body.source] }),
       track_total_hits: false,
       ignore_unavailable: true,
       allow_no_indices: true,

@@ -44,6 +44,8 @@ export interface SearchBody {
   readonly query: Readonly<Record<string, unknown>>;
   readonly sort?: readonly unknown[];
   readonly size: number;
+  /** Only these `_source` fields (default: all). */
+  readonly source?: readonly string[];
   /** The `sort` values of the previous page's last hit: the next page starts after it. */
   readonly search_after?: readonly unknown[];
 }
@@ -62,6 +64,8 @@ export interface SearchEngine {
   bulk(actions: readonly BulkAction[]): Promise<BulkItemResult[]>;
   putIndexTemplate(spec: IndexTemplateSpec): Promise<void>;
   putLifecyclePolicy(spec: LifecyclePolicySpec): Promise<LifecycleInstall>;
+  /** Adds fields to the mappings of the existing indices matching `index` (a template only reaches new ones). */
+  putMapping(index: string, properties: Readonly<Record<string, unknown>>): Promise<void>;
   /** `index` may be a pattern; no matching index means no hits. */
   search(index: string, body: SearchBody): Promise<SearchHit[]>;
   /** Makes recent writes searchable (tests and tools; the writer never needs it). */

@@ -5,7 +5,8 @@
 import type { Logger } from '../../observability/logger';
 import { StoreUnavailableError } from '../../errors';
 import { SearchRequestError, type SearchEngine } from './engine';
-import { indexTemplate, retentionPolicy } from './templates';
+import { indexPattern } from './documents';
+import { ADDED_CDR_PROPERTIES, indexTemplate, retentionPolicy } from './templates';
 
 export interface SchemaInstall {
   readonly lifecycle: 'installed' | 'unsupported';
@@ -29,6 +30,8 @@ export async function installSchema(
       await engine.putIndexTemplate(template);
       templates.push(template.name);
     }
+    // The indices created before a field was added (this month's, at least) get it too.
+    await engine.putMapping(indexPattern(prefix, 'cdrs'), ADDED_CDR_PROPERTIES);
     logger?.info({ engine: engine.kind, templates, lifecycle: lifecycle.status }, 'search index templates installed');
     return { lifecycle: lifecycle.status, templates };
   } catch (error) {

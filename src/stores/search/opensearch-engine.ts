@@ -224,10 +224,19 @@ export class OpenSearchEngine implements SearchEngine {
     }
   }
 
+  async putMapping(index: string, properties: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.call('put mapping', () => this.client.indices.putMapping({
+      index, body: { properties } as never, ignore_unavailable: true, allow_no_indices: true,
+    }));
+  }
+
   async search(index: string, body: SearchBody): Promise<SearchHit[]> {
     const response = await this.call('search', () => this.client.search({
       index,
-      body: { query: body.query, sort: body.sort, size: body.size, search_after: body.search_after, track_total_hits: false } as never,
+      body: {
+        query: body.query, sort: body.sort, size: body.size, search_after: body.search_after, track_total_hits: false,
+        ...(body.source === undefined ? {} : { _source: [...body.source] }),
+      } as never,
       ignore_unavailable: true,
       allow_no_indices: true,
     }));

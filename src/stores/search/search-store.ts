@@ -84,7 +84,8 @@ export class SearchStore implements CallStore {
     await this.ensureSchema();
     const prefix = this.options.indexPrefix;
     const eventActions = dedupeActions(batch.events.map((stored) => eventAction(prefix, stored)));
-    const cdrWrites = dedupeActions(batch.cdrs.flatMap((record) => cdrActions(prefix, record)));
+    const writtenAtUs = Date.now() * 1000;
+    const cdrWrites = dedupeActions(batch.cdrs.flatMap((record) => cdrActions(prefix, record, writtenAtUs)));
     const outcomes = await this.writer.write([...eventActions, ...cdrWrites]);
 
     const rejectedEvents = new Map<string, string>();

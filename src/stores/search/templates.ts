@@ -47,6 +47,14 @@ export const CDR_PROPERTIES: Readonly<Record<string, Readonly<Record<string, unk
   acc_code: INTEGER,
   acc_mismatch: BOOLEAN,
   start_at: TIMESTAMP,
+  // When this version of the CDR was handed to the engine: the lookup of every instance reads
+  // the CDRs written since its last poll by it (docs/lookup.md).
+  written_at: TIMESTAMP,
+});
+
+/** Fields added to the CDR mapping after indices were first created: installSchema puts them on existing indices too. */
+export const ADDED_CDR_PROPERTIES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = Object.freeze({
+  written_at: TIMESTAMP,
 });
 
 export const EVENT_PROPERTIES: Readonly<Record<string, Readonly<Record<string, unknown>>>> = Object.freeze({

@@ -14,7 +14,11 @@ import { toStoreError } from './transient';
 /** How long a statement waits for another connection's lock before SQLITE_BUSY. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
-export function openWritable(path: string, busyTimeoutMs: number, logger?: Logger): Db {
+/**
+ * A connection that may write: the file (and its directory) created when missing, WAL (readers and
+ * other writers beside it), FULL sync. Schema is the caller's business; on failure it is closed.
+ */
+export function openConnection(path: string, busyTimeoutMs: number): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
@@ -22,6 +26,16 @@ export function openWritable(path: string, busyTimeoutMs: number, logger?: Logge
     db.pragma('journal_mode = WAL');
     // FULL: in WAL mode NORMAL may lose the last commits on power loss, and we ack after commit.
     db.pragma('synchronous = FULL');
+  } catch (error) {
+    db.close();
+    throw toStoreError(error, 'open');
+  }
+  return db;
+}
+
+export function openWritable(path: string, busyTimeoutMs: number, logger?: Logger): Db {
+  const db = openConnection(path, busyTimeoutMs);
+  try {
     db.pragma('foreign_keys = OFF');
     const found = schemaVersion(db);
     if (found > SCHEMA_VERSION) {

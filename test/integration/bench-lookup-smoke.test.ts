@@ -1,0 +1,66 @@
+/**
+ * The lookup bench's harness at a small N: not a timing test, a check that it measures what it
+ * says. The load reaches each server in its turns and counts every answer; latencies come from
+ * when a request was due; the rebuild reads back every CDR it wrote.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BARE_BODY, histogramPercentileMs, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
+import { runLoad } from '../../bench/lookup-load';
+import { benchTraffic } from '../../bench/traffic';
+
+async function server(answer: (path: string) => number): Promise<{ server: Server; port: number; paths: string[] }> {
+  const paths: string[] = [];
+  const s = createServer((req, res) => {
+    paths.push(req.url!);
+    res.writeHead(answer(req.url!), { 'Content-Length': Buffer.byteLength(BARE_BODY) });
+    res.end(BARE_BODY);
+  });
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
+  return { server: s, port: (s.address() as AddressInfo).port, paths };
+}
+
+test('paced load alternates between the servers, counts every answer, and measures from when each request was due', async () => {
+  const a = await server(() => 200);
+  const b = await server((path) => (path.endsWith('bad') ? 500 : 200));
+  try {
+    const paths = ['/v1/numbers/1', '/v1/numbers/2', '/v1/numbers/bad'];
+    const result = await runLoad({ ports: [a.port, b.port], paths, mode: 'paced', ratePerS: 400, sliceMs: 100, connections: 2, maxDurationMs: 1000, warmUp: false }, () => false);
+    const answered = result.samples.length / 3;
+    expect(answered + result.errors + result.unsent).toBeGreaterThanOrEqual(390);
+    expect(a.paths.length).toBeGreaterThan(150);
+    expect(b.paths.length).toBeGreaterThan(150);
+    expect(result.errors).toBe(b.paths.filter((p) => p.endsWith('bad')).length);
+    for (let k = 0; k < result.samples.length; k += 3) {
+      expect(result.samples[k + 1]).toBeGreaterThanOrEqual(0);
+      expect([0, 1]).toContain(result.samples[k + 2]);
+    }
+    const figures = latencyWithin(result, result.startedAtMs, result.stoppedAtMs, 0);
+    expect(figures.p99Ms).toBeGreaterThanOrEqual(figures.p50Ms);
+    expect(figures.perS).toBeGreaterThan(100);
+
+    const max = await runLoad({ ports: [a.port], paths, mode: 'max', ratePerS: 0, connections: 4, maxDurationMs: 5000, maxRequests: 300 }, () => false);
+    expect(max.samples.length / 3 + max.errors).toBeGreaterThanOrEqual(300);
+  } finally {
+    a.server.close();
+    b.server.close();
+  }
+});
+
+test('lookup paths are the stream\'s callees with their callers, URL-encoded', () => {
+  const traffic = benchTraffic(300, 7, Date.now() * 1000);
+  const paths = lookupPaths(traffic.expected);
+  expect(paths.length).toBe(traffic.expected.filter((cdr) => cdr.callee !== null).length);
+  for (const path of paths) expect(path).toMatch(/^\/v1\/numbers\/[^/?\s]+(\?caller=[^&\s]+)?$/);
+});
+
+test('the rebuild reads back and folds in every CDR it wrote', async () => {
+  expect(await measureRebuild(3000)).toMatchObject({ cdrs: 3000 });
+});
+
+test('the p99 of the lookup thread\'s histogram is the bound of the bucket that holds it', () => {
+  const latency = { boundsS: [0.0001, 0.001, 0.01], counts: [90, 9, 1, 0], sumS: 0, count: 100 };
+  expect(histogramPercentileMs(latency, 50)).toBeCloseTo(0.1);
+  expect(histogramPercentileMs(latency, 99)).toBeCloseTo(1);
+  expect(histogramPercentileMs({ ...latency, counts: [0, 0, 0, 0], count: 0 }, 99)).toBeNull();
+});
