@@ -1,7 +1,8 @@
 /**
  * Batching: deliveries are collected and handed on in batches, one batch at a time. A batch is
  * due when it holds `batchSize` deliveries or its oldest has waited `batchWaitMs`; one timer
- * covers the wait. Settling a batch ends with one multiple-ack up to its last delivery tag.
+ * covers the wait. A batch holds deliveries of one channel only. Settling a batch ends with one
+ * multiple-ack up to its last delivery tag.
  */
 import { performance } from 'node:perf_hooks';
 import type { Channel, ConsumeMessage } from 'amqplib';
@@ -81,7 +82,7 @@ export class Batcher {
       return;
     }
     this.clearTimer();
-    const batch = this.pending.splice(0, batchSize);
+    const batch = this.pending.splice(0, sameChannelRun(this.pending, batchSize));
     this.inFlight = this.options.settle(batch)
       .catch(this.options.onSettleError)
       .finally(() => {
@@ -96,7 +97,20 @@ export class Batcher {
   }
 }
 
-/** One multiple-ack up to the batch's last delivery: batches are sequential, so every earlier tag is already settled. */
+/**
+ * How many of the first deliveries form one batch: at most `limit`, all from the first one's
+ * channel. A multiple-ack acks every earlier tag of its channel, so a batch that mixed channels
+ * (a link lost while opening leaves its deliveries behind, a new link brings others) could be
+ * dropped as a whole and a later batch's ack would then take the new link's unprocessed ones.
+ */
+export function sameChannelRun(pending: readonly Received[], limit: number): number {
+  const channel = pending[0]?.channel;
+  let count = 0;
+  while (count < limit && count < pending.length && pending[count]!.channel === channel) count++;
+  return count;
+}
+
+/** One multiple-ack up to the batch's last delivery: batches are sequential and from one channel, so every earlier tag of it is already settled. */
 export function ackBatch(batch: readonly Received[]): void {
   const last = batch[batch.length - 1]!;
   last.channel.ack(last.message, true);

@@ -210,6 +210,35 @@ describe('schema installation', () => {
     await store.close();
   });
 
+  it('templates refused after start (403) pause intake: StoreUnavailableError, never a message\'s failure', async () => {
+    const cluster = new MockCluster();
+    cluster.down = connectionError();
+    const config = cluster.config();
+    const store = await SearchStore.open(config, new MemoryStore(), capturingLogger().logger, cluster.engine(config));
+    cluster.down = responseError(403, { type: 'security_exception', reason: 'action [indices:admin/index_template/put] is unauthorized' });
+    const error = await store.commit(answeredCall('x@host', T0_US)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(String(error)).toMatch(/cannot install index templates.*security_exception/);
+    expect(cluster.bulkRequests).toHaveLength(0);
+    cluster.down = null;
+    await expect(store.commit(answeredCall('x@host', T0_US))).resolves.toBeDefined();
+    expect(cluster.bulkRequests).toHaveLength(1);
+    await store.close();
+  });
+
+  it('an old index that refuses the added fields is a warning, not a failed start', async () => {
+    const cluster = new MockCluster();
+    const blocked = responseError(403, { type: 'cluster_block_exception', reason: 'index [qbl-cdrs-2025.01] blocked by: [FORBIDDEN/8/index write (api)]' });
+    cluster.mock.clear({ method: 'PUT', path: '/:index/_mapping' });
+    cluster.mock.add({ method: 'PUT', path: '/:index/_mapping' }, () => blocked as never);
+    const { logger, lines } = capturingLogger();
+    const config = cluster.config();
+    const store = await SearchStore.open(config, new MemoryStore(), logger, cluster.engine(config));
+    expect(lines.find((line) => line.level === 40 && /new fields to existing CDR indices/.test(String(line.msg)))).toMatchObject({ fields: ['written_at'] });
+    await expect(store.commit(answeredCall('x@host', T0_US))).resolves.toBeDefined();
+    await store.close();
+  });
+
   it('never puts the password or the API key in an error or a log line', async () => {
     const cluster = new MockCluster();
     cluster.down = connectionError();

@@ -30,8 +30,15 @@ export async function installSchema(
       await engine.putIndexTemplate(template);
       templates.push(template.name);
     }
-    // The indices created before a field was added (this month's, at least) get it too.
-    await engine.putMapping(indexPattern(prefix, 'cdrs'), ADDED_CDR_PROPERTIES);
+    // The indices created before a field was added (this month's, at least) get it too. An old
+    // index that refuses (a write block) only lacks a field new CDRs rarely reach: say so, go on.
+    try {
+      await engine.putMapping(indexPattern(prefix, 'cdrs'), ADDED_CDR_PROPERTIES);
+    } catch (error) {
+      if (!(error instanceof SearchRequestError) || error.transient) throw error;
+      logger?.warn({ engine: engine.kind, reason: error.message, fields: Object.keys(ADDED_CDR_PROPERTIES) },
+        'could not add new fields to existing CDR indices; indices created from now on have them');
+    }
     logger?.info({ engine: engine.kind, templates, lifecycle: lifecycle.status }, 'search index templates installed');
     return { lifecycle: lifecycle.status, templates };
   } catch (error) {

@@ -81,7 +81,13 @@ export class SearchStore implements CallStore {
   }
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
-    await this.ensureSchema();
+    await this.ensureSchema().catch((error: unknown) => {
+      // No message is to blame for templates the engine refuses (a role without the right, a block):
+      // pause intake until it accepts them, rather than dead-letter every message one by one.
+      if (error instanceof StoreUnavailableError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(`cannot install index templates: ${message}`, { cause: error });
+    });
     const prefix = this.options.indexPrefix;
     const eventActions = dedupeActions(batch.events.map((stored) => eventAction(prefix, stored)));
     const writtenAtUs = Date.now() * 1000;
