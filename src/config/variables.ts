@@ -234,6 +234,46 @@ export function retiredVariablesSet(env: Env): Array<{ readonly variable: string
     .map(([variable, why]) => ({ variable, why }));
 }
 
+/**
+ * `QBL_*` variables set in `env` that mean nothing to us (a typo, or one from another version),
+ * each with the known name closest to it when one is close: `qbl start` warns about them, since
+ * a misspelt option silently left at its default is the kind of mistake found only on the bill.
+ */
+export function unknownVariablesSet(env: Env): Array<{ readonly variable: string; readonly closest?: string }> {
+  const known = new Set<string>([...Object.keys(VARIABLES), ...Object.keys(RETIRED_VARIABLES)]);
+  for (const variable of Object.values(VARIABLES) as Array<Variable<unknown>>) if (variable.secret) known.add(`${variable.name}_FILE`);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('QBL_') && !known.has(name))
+    .sort()
+    .map((variable) => {
+      const closest = closestName(variable, Object.keys(VARIABLES));
+      return closest === undefined ? { variable } : { variable, closest };
+    });
+}
+
+/** The name at the smallest edit distance, if it is at most 3 edits away. */
+function closestName(name: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 4;
+  for (const candidate of names) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 /** README's configuration table, one row per variable, in table order. */
 export function variablesMarkdown(): string {
   const rows = Object.values(VARIABLES).map((variable: Variable<unknown>) => {

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import type { Env, Variable } from '../../src/config/env';
-import { RETIRED_VARIABLES, VARIABLES, retiredVariablesSet, variablesMarkdown } from '../../src/config/variables';
+import { RETIRED_VARIABLES, VARIABLES, retiredVariablesSet, unknownVariablesSet, variablesMarkdown } from '../../src/config/variables';
 
 const README_PATH = join(__dirname, '..', '..', 'README.md');
 const START = '<!-- variables:start -->';
@@ -53,6 +53,13 @@ describe('the table of variables', () => {
     ]);
     expect(retiredVariablesSet({ QBL_BULK_FLUSH_MS: ' ' })).toEqual([]);
     for (const name of Object.keys(RETIRED_VARIABLES)) expect(ROWS.map((row) => row.name)).not.toContain(name);
+  });
+
+  test('an unknown QBL_ variable is named when set (qbl start warns), with the closest known name', () => {
+    expect(unknownVariablesSet({
+      QBL_PREFTCH: '10', QBL_PREFETCH: '10', QBL_WHATEVER_ELSE_ENTIRELY: '1', QBL_BULK_FLUSH_MS: '200',
+      AMQP_URL_FILE: '/run/secrets/amqp', PATH: '/bin',
+    })).toEqual([{ variable: 'QBL_PREFTCH', closest: 'QBL_PREFETCH' }, { variable: 'QBL_WHATEVER_ELSE_ENTIRELY' }]);
   });
 
   test('every row says what it means, in one line', () => {

@@ -3,7 +3,7 @@ import type { CliCommand } from '../command';
 import { parseFlags } from '../../flags';
 import { releaseStopSignals, trapStopSignals } from '../stop-signals';
 import { loadConfig } from '../../config/config';
-import { retiredVariablesSet } from '../../config/variables';
+import { retiredVariablesSet, unknownVariablesSet } from '../../config/variables';
 import { createLogger } from '../../observability/logger';
 import { Service } from '../../pipeline/service';
 
@@ -18,6 +18,7 @@ export const command: CliCommand = {
       const config = loadConfig();
       const logger = createLogger(config.logLevel);
       for (const retired of retiredVariablesSet(process.env)) logger.warn(retired, 'this variable no longer has an effect');
+      for (const unknown of unknownVariablesSet(process.env)) logger.warn(unknown, 'unknown QBL_ variable: it has no effect (misspelt?)');
       const service = await Service.start({ config, logger });
       const signal = await stopSignal;
       logger.info({ signal }, 'shutting down');
