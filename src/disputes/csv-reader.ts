@@ -39,13 +39,26 @@ export function detectSeparator(headerLine: string): string {
   return best;
 }
 
+/** No carrier's row is this long: a quoted field still open past it is a stray `"`. */
+export const MAX_QUOTED_RECORD_CHARS = 64 * 1024;
+
+/** A quote that never closes: without this, the rest of the file would be read as one field. */
+export class UnclosedQuoteError extends Error {
+  /** `record`: 1 for the header line; the line number unless an earlier field spans lines. */
+  constructor(readonly record: number) {
+    super(`record ${record} opens a quoted field that is still open ${MAX_QUOTED_RECORD_CHARS / 1024} KiB later: a stray '"'?`);
+    this.name = 'UnclosedQuoteError';
+  }
+}
+
 /**
  * Splits text into records. `push` returns the records completed by a chunk; `end` the last
  * one. Blank lines come out as `['']` so the caller's record numbers follow the file's lines.
  */
 export class CsvRecords {
   private pending = '';
-  /** Position of the next `"` in `pending` (-1: none), so unquoted files never rescan. */
+  /** Records handed out so far (for the record number of an error). */
+  private records = 0;
   constructor(private readonly separator: string) {}
 
   push(chunk: string): string[][] {
@@ -77,17 +90,18 @@ export class CsvRecords {
         pos = lineEnd + 1;
         continue;
       }
-      const quoted = this.quotedRecord(text, pos, final);
+      const quoted = this.quotedRecord(text, pos, final, this.records + records.length + 1);
       if (quoted === null) break;
       records.push(quoted.fields);
       pos = quoted.next;
     }
     this.pending = pos < length ? text.slice(pos) : '';
+    this.records += records.length;
     return records;
   }
 
   /** A record with quotes, char by char; null when it runs past the end of a non-final chunk. */
-  private quotedRecord(text: string, start: number, final: boolean): { fields: string[]; next: number } | null {
+  private quotedRecord(text: string, start: number, final: boolean, record: number): { fields: string[]; next: number } | null {
     const fields: string[] = [];
     let field = '';
     let quoted = false;
@@ -95,6 +109,7 @@ export class CsvRecords {
     const separator = this.separator;
     while (pos < text.length) {
       const char = text[pos]!;
+      if (quoted && pos - start > MAX_QUOTED_RECORD_CHARS) throw new UnclosedQuoteError(record);
       if (quoted) {
         if (char === '"') {
           if (text[pos + 1] === '"') {

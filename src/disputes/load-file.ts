@@ -7,7 +7,7 @@ import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:
 import { basename } from 'node:path';
 import { readCarrierRow, type BadRow } from './carrier-row';
 import { mapColumns, type ColumnMap } from './columns';
-import { CsvRecords, detectEncoding, detectSeparator } from './csv-reader';
+import { CsvRecords, UnclosedQuoteError, detectEncoding, detectSeparator } from './csv-reader';
 import { IncrementDetector } from './increment';
 import type { NumberMatcher } from './numbers';
 import { ReconcileInputError, type ReconcileOptions, type ReconcileProgress } from './options';
@@ -113,6 +113,15 @@ export async function loadFile(
     if (headerSeen) settle(false);
   };
 
+  const split = (next: () => string[][]): string[][] => {
+    try {
+      return next();
+    } catch (error) {
+      if (error instanceof UnclosedQuoteError) throw new ReconcileInputError(`${basename(options.file)}: ${error.message}`);
+      throw error;
+    }
+  };
+
   let skip = bomBytes;
   for await (const chunk of createReadStream(options.file, { highWaterMark: CHUNK_BYTES })) {
     let bytes = chunk as Buffer;
@@ -128,10 +137,10 @@ export async function loadFile(
       separator = detectSeparator(firstLine);
       records = new CsvRecords(separator);
     }
-    take(records.push(text));
+    take(split(() => records!.push(text)));
   }
   const tail = decoder.decode();
-  if (records !== null) take([...records.push(tail), ...records.end()]);
+  if (records !== null) take(split(() => [...records!.push(tail), ...records!.end()]));
   progress.done();
   if (!headerSeen) throw new ReconcileInputError(`${options.file} is empty: expected a header line and rows`);
   settle(true);

@@ -1,6 +1,6 @@
 /** Carrier CSV records: quoting, line ends, separators and encodings, in any chunking. */
 import fc from 'fast-check';
-import { CsvRecords, detectEncoding, detectSeparator } from '../../src/disputes/csv-reader';
+import { CsvRecords, MAX_QUOTED_RECORD_CHARS, UnclosedQuoteError, detectEncoding, detectSeparator } from '../../src/disputes/csv-reader';
 
 function readAll(text: string, separator: string, cuts: number[] = []): string[][] {
   const reader = new CsvRecords(separator);
@@ -30,6 +30,26 @@ describe('CsvRecords', () => {
       const text = `${lines.join('\r\n')}\r\n`;
       expect(readAll(text, ',', cuts.map((c) => c % (text.length + 1)))).toEqual(readAll(text, ','));
     }));
+  });
+
+  it('a quote that never closes is an error naming its record, not the rest of the file as one field', () => {
+    const row = 'x@host,2026-11-01 10:00:00,60\n';
+    const text = `call_id,start,duration\n${row}"stray@host,2026-11-01 10:01:00,60\n${row.repeat(MAX_QUOTED_RECORD_CHARS / row.length + 10)}`;
+    for (const cuts of [[], [100, 5000, 40_000]]) {
+      const error = (() => {
+        try {
+          readAll(text, ',', cuts);
+        } catch (caught) {
+          return caught;
+        }
+        return undefined;
+      })();
+      expect(error).toBeInstanceOf(UnclosedQuoteError);
+      expect((error as UnclosedQuoteError).record).toBe(3);
+    }
+    // A long quoted field that does close is fine.
+    const long = 'a'.repeat(MAX_QUOTED_RECORD_CHARS - 10);
+    expect(readAll(`"${long}",1\n`, ',')).toEqual([[long, '1']]);
   });
 });
 
