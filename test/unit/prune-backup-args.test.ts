@@ -3,7 +3,7 @@ import { describePlan, parsePruneArgs } from '../../src/cli/commands/prune';
 import { formatBytes, parseBackupArgs } from '../../src/cli/commands/backup';
 import { UsageError } from '../../src/flags';
 import type { PrunePlan } from '../../src/stores/sqlite/retention';
-import { cutoffUs } from '../../src/stores/sqlite/retention';
+import { StepSizer, cutoffUs } from '../../src/stores/sqlite/retention';
 import { loadConfig } from '../../src/config/config';
 
 const plan: PrunePlan = {
@@ -56,5 +56,21 @@ describe('qbl backup', () => {
 
   it('formatBytes: decimal units', () => {
     expect([formatBytes(12), formatBytes(812_000), formatBytes(1_500_000), formatBytes(41_200_000_000)]).toEqual(['12 B', '812.0 kB', '1.5 MB', '41.2 GB']);
+  });
+});
+
+describe('StepSizer: a retention step sized to a time budget', () => {
+  it('grows at most twofold, shrinks to the budget, stays within 10 to 2000 calls, and ignores short steps', () => {
+    const sizer = new StepSizer(25, 50);
+    sizer.took(50, 5); // fast: 250 would fit, but only doubles
+    expect(sizer.calls).toBe(100);
+    sizer.took(100, 100); // slow: a quarter
+    expect(sizer.calls).toBe(25);
+    sizer.took(3, 1000); // a short step (the end of the old rows) says nothing
+    expect(sizer.calls).toBe(25);
+    sizer.took(25, 10_000);
+    expect(sizer.calls).toBe(10);
+    for (let i = 0; i < 20; i += 1) sizer.took(sizer.calls, 0);
+    expect(sizer.calls).toBe(2000);
   });
 });

@@ -1,11 +1,12 @@
 /** `qbl prune`: the embedded store's retention now, or what it would delete (`--dry-run`). */
 import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { formatUs } from '../../../correlators/cdr';
 import { loadConfig } from '../../config/config';
 import { ConfigError } from '../../errors';
 import { intFlag, parseFlags } from '../../flags';
 import { DEFAULT_BUSY_TIMEOUT_MS, openReadonly, openWritable } from '../../stores/sqlite/open-database';
-import { Retention, cutoffUs, type PrunePlan } from '../../stores/sqlite/retention';
+import { Retention, StepSizer, cutoffUs, type PrunePlan } from '../../stores/sqlite/retention';
 import { usedBytes, vacuumIncremental } from '../../stores/sqlite/maintenance';
 import type { CliCommand } from '../command';
 import { startProgress } from '../progress';
@@ -91,7 +92,7 @@ export const command: CliCommand = {
     openReadonly(path, DEFAULT_BUSY_TIMEOUT_MS).close(); // a qbl database of the current schema, or a one-line error
     const db = openWritable(path, DEFAULT_BUSY_TIMEOUT_MS);
     try {
-      if (days > 0) prune(new Retention(db), cutoff, days);
+      if (days > 0) await prune(new Retention(db), cutoff, days);
       if (args.vacuum) {
         const progress = startProgress('vacuum (bytes)', usedBytes(db));
         let shown = 0;
@@ -107,16 +108,25 @@ export const command: CliCommand = {
   },
 };
 
-function prune(retention: Retention, cutoff: number, days: number): void {
+/** Between two steps: a running service's commit gets the write lock (SQLite's locks are not fair). */
+const PAUSE_BETWEEN_STEPS_MS = 20;
+/** A step holds the write lock about this long: faster than the service's own pace, still short for its commits. */
+const STEP_BUDGET_MS = 100;
+
+async function prune(retention: Retention, cutoff: number, days: number): Promise<void> {
   const plan = retention.plan(cutoff);
   process.stderr.write(describePlan(plan, days, 'deleting'));
   const progress = startProgress('prune (rows)', plan.cdrs + plan.events + plan.orphanEvents);
   let deleted = { cdrs: 0, events: 0 };
+  const sizer = new StepSizer(STEP_BUDGET_MS);
   for (;;) {
-    const step = retention.deleteStep(cutoff);
+    const started = performance.now();
+    const step = retention.deleteStep(cutoff, sizer.calls);
+    sizer.took(step.cdrs, performance.now() - started);
     deleted = { cdrs: deleted.cdrs + step.cdrs, events: deleted.events + step.events };
     progress.increment(step.cdrs + step.events);
     if (step.done) break;
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_BETWEEN_STEPS_MS));
   }
   progress.stop();
   let released = 0;

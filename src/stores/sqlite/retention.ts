@@ -15,17 +15,22 @@
  *   it does not shrink) until `qbl prune --vacuum` converts it once.
  */
 import { statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { cdrIdFor } from '../../../correlators/cdr';
 import type { Logger } from '../../observability/logger';
 
 export const DEFAULT_RETENTION_DAYS = 400;
-/** Calls per step: with ~10 events each, a few thousand rows (docs/operations.md has the step time). */
-export const DEFAULT_CALLS_PER_STEP = 500;
+/** Calls in the first step; later steps are sized to a time budget (StepSizer). */
+export const FIRST_CALLS_PER_STEP = 50;
+const MIN_CALLS_PER_STEP = 10;
+const MAX_CALLS_PER_STEP = 2000;
 /** Events looked at per step when searching for events without a CDR. */
 const EVENTS_SCANNED_PER_STEP = 5000;
-/** Pages handed back per step (4 KiB each: 8 MiB). */
-export const VACUUM_PAGES_PER_STEP = 2048;
+/** Pages handed back per step (4 KiB each: 1 MiB; a step of 50 calls frees about 70). */
+export const VACUUM_PAGES_PER_STEP = 256;
+/** The service's steps: about this long each (the write lock is held that long), every 250 ms. */
+export const SERVICE_STEP_BUDGET_MS = 25;
 
 const DAY_US = 86_400_000_000;
 
@@ -78,6 +83,30 @@ interface CallRow {
 }
 
 /**
+ * How many calls the next step takes, so that a step lasts about `budgetMs`: a delete costs what
+ * the disk and the rows' size make it (0.1 ms an event on the bench machine, 10 on a slow disk).
+ */
+export class StepSizer {
+  private current: number;
+
+  constructor(private readonly budgetMs: number, first: number = FIRST_CALLS_PER_STEP) {
+    this.current = first;
+  }
+
+  get calls(): number {
+    return this.current;
+  }
+
+  /** After a step of `calls` that deleted `cdrs` and took `elapsedMs`. */
+  took(cdrs: number, elapsedMs: number): void {
+    if (cdrs < this.current) return; // a short step says nothing about a full one
+    const scaled = Math.round((this.current * this.budgetMs) / Math.max(elapsedMs, 0.1));
+    // At most double at once: one fast step (a warm cache) must not make the next one long.
+    this.current = Math.min(MAX_CALLS_PER_STEP, Math.max(MIN_CALLS_PER_STEP, Math.min(scaled, this.current * 2)));
+  }
+}
+
+/**
  * One connection's retention: steps of deletion and of page release. Synchronous, as
  * better-sqlite3 is; whoever owns the connection calls it between its own transactions.
  */
@@ -91,7 +120,7 @@ export class Retention {
   private scanFrom: { timeUs: number; id: string } = { timeUs: Number.MIN_SAFE_INTEGER, id: '' };
   private readonly step: (cutoff: number, calls: number) => StepResult;
 
-  constructor(private readonly db: Db, private readonly callsPerStep: number = DEFAULT_CALLS_PER_STEP) {
+  constructor(private readonly db: Db, private readonly callsPerStep: number = FIRST_CALLS_PER_STEP) {
     // Oldest calls first along cdrs_start; an open call (reopened by a late event) stays whole.
     this.oldCalls = db.prepare(
       `SELECT cdr_id, call_id FROM cdrs WHERE start_us < ?
@@ -171,7 +200,9 @@ export class Retention {
       events += this.deleteCallEvents.run(JSON.stringify(old.map((row) => row.call_id))).changes;
       this.deleteCdrs.run(JSON.stringify(old.map((row) => row.cdr_id)));
     }
-    // Then a window of old events, for calls that never got a CDR.
+    // Old CDRs first: while they last, old events are mostly theirs. Then a window of old events,
+    // for calls that never got a CDR.
+    if (old.length >= calls) return { cdrs: old.length, events, done: false };
     const scanned = this.scanEvents.all(cutoff, this.scanFrom.timeUs, this.scanFrom.id, EVENTS_SCANNED_PER_STEP);
     const last = scanned[scanned.length - 1];
     if (last === undefined) {
@@ -182,7 +213,7 @@ export class Retention {
       const orphans = this.orphansOf(callIds, cutoff);
       if (orphans.length > 0) events += this.deleteCallEvents.run(JSON.stringify(orphans.map((row) => row.call_id))).changes;
     }
-    return { cdrs: old.length, events, done: old.length < calls && last === undefined };
+    return { cdrs: old.length, events, done: last === undefined };
   }
 
   private orphansOf(callIds: readonly string[], cutoff: number): Array<{ call_id: string }> {
@@ -243,6 +274,8 @@ export interface RetentionScheduleOptions {
   /** After a pass that found nothing more to do. */
   readonly idleIntervalMs?: number;
   readonly firstDelayMs?: number;
+  /** How long a step may hold the write lock, about (default SERVICE_STEP_BUDGET_MS). */
+  readonly stepBudgetMs?: number;
   readonly nowMs?: () => number;
 }
 
@@ -250,8 +283,11 @@ export class RetentionSchedule {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private pass = { cdrs: 0, events: 0, steps: 0, releasedPages: 0 };
+  private readonly sizer: StepSizer;
 
-  constructor(private readonly retention: Retention, private readonly options: RetentionScheduleOptions) {}
+  constructor(private readonly retention: Retention, private readonly options: RetentionScheduleOptions) {
+    this.sizer = new StepSizer(options.stepBudgetMs ?? SERVICE_STEP_BUDGET_MS);
+  }
 
   start(): void {
     this.schedule(this.options.firstDelayMs ?? 10_000);
@@ -265,7 +301,9 @@ export class RetentionSchedule {
   /** One step of deletion, then one of page release; exported for tests, which drive it by hand. */
   tick(): StepResult {
     const nowMs = (this.options.nowMs ?? Date.now)();
-    const step = this.retention.deleteStep(cutoffUs(nowMs, this.options.days));
+    const started = performance.now();
+    const step = this.retention.deleteStep(cutoffUs(nowMs, this.options.days), this.sizer.calls);
+    this.sizer.took(step.cdrs, performance.now() - started);
     this.pass.cdrs += step.cdrs;
     this.pass.events += step.events;
     this.pass.steps += 1;
