@@ -220,20 +220,17 @@ export class Retention {
     return this.orphanCall.all(JSON.stringify(callIds.map((id) => [id, cdrIdFor(id)])), cutoff);
   }
 
+  /** Each old event is in one window: counting a window's events of orphan calls counts each once, in bounded memory. */
   private countOrphanEvents(cutoff: number): number {
     let count = 0;
     let from = { timeUs: Number.MIN_SAFE_INTEGER, id: '' };
-    const countCall = this.db.prepare('SELECT count(*) AS n FROM events WHERE call_id = ?');
-    const seen = new Set<string>();
     for (;;) {
       const scanned = this.scanEvents.all(cutoff, from.timeUs, from.id, EVENTS_SCANNED_PER_STEP);
       const last = scanned[scanned.length - 1];
       if (last === undefined) return count;
       from = { timeUs: last.time_us, id: last.id };
-      const callIds = [...new Set(scanned.map((row) => row.call_id))].filter((id) => !seen.has(id));
-      for (const id of callIds) seen.add(id);
-      const orphans = this.orphansOf(callIds, cutoff);
-      for (const row of orphans) count += (countCall.get(row.call_id) as { n: number }).n;
+      const orphans = new Set(this.orphansOf([...new Set(scanned.map((row) => row.call_id))], cutoff).map((row) => row.call_id));
+      for (const row of scanned) if (orphans.has(row.call_id)) count += 1;
     }
   }
 
