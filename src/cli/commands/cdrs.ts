@@ -136,7 +136,7 @@ export async function exportCdrs(reader: CdrReader, args: CdrsArgs): Promise<num
 
 export const command: CliCommand = {
   name: 'cdrs',
-  summary: 'Search the stored CDRs (newest first).',
+  summary: 'Search the stored CDRs (table: the newest), or export every match (csv, ndjson).',
   usage: USAGE,
   async run(argv) {
     const args = parseCdrsArgs(argv, Date.now());
