@@ -133,6 +133,25 @@ describe('SQLite retention', () => {
     expect(statSync(path).size).toBeLessThan(before / 2);
   });
 
+  it('on its timer, the schedule steps until nothing old is left, beside a writer that keeps committing', async () => {
+    const store = SqliteStore.open(path);
+    f.defer(() => store.close());
+    for (let i = 0; i < 200; i += 1) await store.commit(closedCall(`old-${i}`, 500));
+    const db = openWritable(path, 1000);
+    f.defer(() => db.close());
+    const schedule = new RetentionSchedule(new Retention(db), { days: 400, nowMs: () => NOW_MS, firstDelayMs: 1, busyIntervalMs: 5, idleIntervalMs: 60_000 });
+    f.defer(() => schedule.close());
+    schedule.start();
+    for (let i = 0; counts(path).callIds.some((id) => id.startsWith('old-')); i += 1) {
+      await store.commit(closedCall(`new-${i}`, 0)); // intake goes on meanwhile
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const left = counts(path);
+    expect(left.callIds.every((id) => id.startsWith('new-'))).toBe(true);
+    expect(left.cdrs).toBe(left.callIds.length);
+  });
+
   it('a store opened with retention days starts its schedule, and closes it', async () => {
     const store = SqliteStore.open(path, { retentionDays: 400 });
     await store.commit(closedCall('old', 500));
