@@ -150,9 +150,13 @@ export class Retention {
 
   /** Hands up to `pages` free pages back to the file system (incremental files only); returns how many are left. */
   releaseStep(pages: number = VACUUM_PAGES_PER_STEP): number {
-    if (autoVacuum(this.db) !== 'incremental') return this.freePages();
+    if (this.autoVacuum() !== 'incremental') return this.freePages();
     this.db.pragma(`incremental_vacuum(${pages})`);
     return this.freePages();
+  }
+
+  autoVacuum(): AutoVacuum {
+    return autoVacuum(this.db);
   }
 
   freePages(): number {
@@ -287,6 +291,10 @@ export class RetentionSchedule {
   }
 
   start(): void {
+    const mode = this.retention.autoVacuum();
+    this.options.logger?.info({ retentionDays: this.options.days, autoVacuum: mode }, mode === 'incremental'
+      ? 'sqlite retention on'
+      : 'sqlite retention on; this file reuses freed pages but does not shrink: `qbl prune --vacuum` once converts it');
     this.schedule(this.options.firstDelayMs ?? 10_000);
   }
 
