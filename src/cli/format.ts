@@ -1,11 +1,13 @@
 /** Pure renderers for `qbl cdrs` and `qbl events`: table (people), csv (spreadsheets), ndjson (tools). */
 import { CDR_FIELDS, type Cdr, type CdrExtras } from '../../correlators/cdr';
 import type { EventRow, StoredCdr } from '../stores/store';
+import { spreadsheetLine } from '../export/csv';
+import { UTC_TIME, type ShowTime } from './local-time';
 
 export type CdrFormat = 'table' | 'csv' | 'ndjson';
-export type EventFormat = 'table' | 'ndjson';
+export type EventFormat = 'table' | 'csv' | 'ndjson';
 export const CDR_FORMATS: readonly CdrFormat[] = ['table', 'csv', 'ndjson'];
-export const EVENT_FORMATS: readonly EventFormat[] = ['table', 'ndjson'];
+export const EVENT_FORMATS: readonly EventFormat[] = ['table', 'csv', 'ndjson'];
 
 export const EVENT_ROW_FIELDS: readonly (keyof EventRow)[] = [
   'id', 'call_id', 'kind', 'event_name', 'time', 'reply_code', 'direction', 'caller', 'callee', 'exchange', 'routing_key', 'body',
@@ -18,9 +20,28 @@ export const EXTRA_FIELDS: readonly (keyof CdrExtras)[] = [
   'caller_e164', 'callee_e164', 'acc_duration_ms', 'acc_setup_ms', 'acc_code', 'acc_mismatch',
 ];
 
-/** What to show beyond the cdr.md fields. */
+/** What to show beyond the cdr.md fields, and in which zone (`--tz`; stored times are UTC). */
 export interface CdrRenderOptions {
   readonly extras?: boolean;
+  readonly showTime?: ShowTime;
+}
+
+export interface EventRenderOptions {
+  readonly showTime?: ShowTime;
+}
+
+/** The CDR with its times in the zone asked for. */
+function shownCdr(cdr: Cdr, show: ShowTime = UTC_TIME): Cdr {
+  if (show === UTC_TIME) return cdr;
+  return { ...cdr, invite_at: show(cdr.invite_at), ringing_at: show(cdr.ringing_at), answer_at: show(cdr.answer_at), end_at: show(cdr.end_at) };
+}
+
+function shownRows(rows: readonly StoredCdr[], show: ShowTime = UTC_TIME): readonly StoredCdr[] {
+  return show === UTC_TIME ? rows : rows.map((row) => ({ ...row, cdr: shownCdr(row.cdr, show) }));
+}
+
+function shownEvents(rows: readonly EventRow[], show: ShowTime = UTC_TIME): readonly EventRow[] {
+  return show === UTC_TIME ? rows : rows.map((row) => ({ ...row, time: show(row.time) ?? row.time }));
 }
 
 /** Exactly the cdr.md fields, in CDR_FIELDS order (extras are left out on purpose). */
@@ -49,32 +70,47 @@ function withExtras(row: StoredCdr): Record<string, Cell> {
 
 export function cdrsToNdjson(rows: readonly StoredCdr[], options: CdrRenderOptions = {}): string {
   const fields = options.extras ? withExtras : (row: StoredCdr) => cdrFields(row.cdr);
-  return rows.map((row) => `${JSON.stringify(fields(row))}\n`).join('');
+  return shownRows(rows, options.showTime).map((row) => `${JSON.stringify(fields(row))}\n`).join('');
 }
 
-export function eventsToNdjson(rows: readonly EventRow[]): string {
-  return rows.map((row) => {
-    const out: Record<string, Cell> = {};
-    for (const field of EVENT_ROW_FIELDS) out[field] = row[field];
-    return `${JSON.stringify(out)}\n`;
-  }).join('');
+function eventFields(row: EventRow): Record<string, Cell> {
+  const out: Record<string, Cell> = {};
+  for (const field of EVENT_ROW_FIELDS) out[field] = row[field];
+  return out;
 }
 
-// ---- csv (RFC 4180: CRLF line ends, quotes around fields with `,` `"` CR or LF, quotes doubled)
+export function eventsToNdjson(rows: readonly EventRow[], options: EventRenderOptions = {}): string {
+  return shownEvents(rows, options.showTime).map((row) => `${JSON.stringify(eventFields(row))}\n`).join('');
+}
 
-function csvCell(value: Cell): string {
-  if (value === null) return '';
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+// ---- csv: src/export/csv.ts's spreadsheet-safe cells (caller ids are attacker-controlled)
+
+export function cdrCsvHeader(options: CdrRenderOptions = {}): string {
+  return spreadsheetLine([...CDR_FIELDS, ...(options.extras ? EXTRA_FIELDS : [])]);
+}
+
+export function cdrCsvRows(rows: readonly StoredCdr[], options: CdrRenderOptions = {}): string {
+  const extras = options.extras ? EXTRA_FIELDS : [];
+  return shownRows(rows, options.showTime)
+    .map((row) => spreadsheetLine([...CDR_FIELDS.map((field) => row.cdr[field]), ...extras.map((field) => row.extras[field])]))
+    .join('');
 }
 
 export function cdrsToCsv(rows: readonly StoredCdr[], options: CdrRenderOptions = {}): string {
-  const extras = options.extras ? EXTRA_FIELDS : [];
-  const lines = [[...CDR_FIELDS, ...extras].join(',')];
-  for (const row of rows) {
-    lines.push([...CDR_FIELDS.map((field) => csvCell(row.cdr[field])), ...extras.map((field) => csvCell(row.extras[field]))].join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
+  return cdrCsvHeader(options) + cdrCsvRows(rows, options);
+}
+
+export function eventsToCsv(rows: readonly EventRow[], options: EventRenderOptions = {}): string {
+  return spreadsheetLine(EVENT_ROW_FIELDS) + shownEvents(rows, options.showTime).map((row) => spreadsheetLine(EVENT_ROW_FIELDS.map((field) => row[field]))).join('');
+}
+
+/** An export in pieces: the header once, then each page of rows as it comes (`qbl cdrs` without --limit). */
+export function cdrExportHeader(format: 'csv' | 'ndjson', options: CdrRenderOptions = {}): string {
+  return format === 'csv' ? cdrCsvHeader(options) : '';
+}
+
+export function cdrExportRows(rows: readonly StoredCdr[], format: 'csv' | 'ndjson', options: CdrRenderOptions = {}): string {
+  return format === 'csv' ? cdrCsvRows(rows, options) : cdrsToNdjson(rows, options);
 }
 
 // ---- table
@@ -139,11 +175,11 @@ const EXTRA_COLUMNS: readonly Column<StoredCdr>[] = [
 ];
 
 export function cdrsToTable(rows: readonly StoredCdr[], options: CdrRenderOptions = {}): string {
-  return renderTable(options.extras ? [...CDR_COLUMNS, ...EXTRA_COLUMNS] : CDR_COLUMNS, rows);
+  return renderTable(options.extras ? [...CDR_COLUMNS, ...EXTRA_COLUMNS] : CDR_COLUMNS, shownRows(rows, options.showTime));
 }
 
-export function eventsToTable(rows: readonly EventRow[]): string {
-  return renderTable(EVENT_COLUMNS, rows);
+export function eventsToTable(rows: readonly EventRow[], options: EventRenderOptions = {}): string {
+  return renderTable(EVENT_COLUMNS, shownEvents(rows, options.showTime));
 }
 
 export function renderCdrs(rows: readonly StoredCdr[], format: CdrFormat, options: CdrRenderOptions = {}): string {
@@ -154,6 +190,10 @@ export function renderCdrs(rows: readonly StoredCdr[], format: CdrFormat, option
   }
 }
 
-export function renderEvents(rows: readonly EventRow[], format: EventFormat): string {
-  return format === 'table' ? eventsToTable(rows) : eventsToNdjson(rows);
+export function renderEvents(rows: readonly EventRow[], format: EventFormat, options: EventRenderOptions = {}): string {
+  switch (format) {
+    case 'table': return eventsToTable(rows, options);
+    case 'csv': return eventsToCsv(rows, options);
+    case 'ndjson': return eventsToNdjson(rows, options);
+  }
 }

@@ -18,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   status: () => import('./commands/status'),
   simulate: () => import('./commands/simulate'),
   blocklist: () => import('./commands/blocklist'),
+  prune: () => import('./commands/prune'),
+  backup: () => import('./commands/backup'),
   healthcheck: () => import('./commands/healthcheck'),
 };
 

@@ -40,6 +40,8 @@ export interface Config {
   /** How caller and callee are normalised to E.164 (`caller_e164`, `callee_e164`). */
   readonly dialPlan: DialPlan;
   readonly sqlitePath: string;
+  /** The embedded store's retention in days (0: keep everything). */
+  readonly sqliteRetentionDays: number;
   /** Set when ELASTICSEARCH_URL or OPENSEARCH_URL is: CDRs and events then go there too. */
   readonly search?: SearchConfig;
   readonly http: HttpConfig;
@@ -184,6 +186,7 @@ export function loadConfig(env: Env = process.env): Config {
     decoder: readDecoder(env),
     dialPlan: readDialPlan(env),
     sqlitePath: read(env, V.SQLITE_PATH),
+    sqliteRetentionDays: read(env, V.QBL_SQLITE_RETENTION_DAYS),
     search: readSearch(env),
     http: Object.freeze({
       port: read(env, V.QBL_HTTP_PORT),

@@ -111,6 +111,12 @@ export const VARIABLES = table({
   },
   QBL_BATCH_WAIT_MS: { default: 10, parse: integer(0, 10_000), meaning: '…or when its oldest message has waited this long' },
   SQLITE_PATH: { default: './data/qbl.db', parse: text, meaning: 'the embedded store' },
+  QBL_SQLITE_RETENTION_DAYS: {
+    default: 400,
+    parse: integer(0, 36_500),
+    meaning: 'calls that started longer ago are deleted from the embedded store (CDR and events together, in small steps; '
+      + 'open calls never); 0 keeps everything; 400: a disputed bill can come a year later — see [docs/operations.md](docs/operations.md#the-embedded-store-retention-space-backup)',
+  },
   QBL_SETUP_TIMEOUT_S: {
     default: 300, parse: integer(1, 86_400), meaning: 'no final reply this long after the INVITE: the call is closed by timeout',
   },

@@ -10,6 +10,8 @@ import type { SearchConfig } from './search/options';
 /** Where the stores live: the SQLite file always (history, open calls), and a search engine when one is configured. */
 export interface StoreConfig {
   readonly sqlitePath: string;
+  /** Retention of the embedded store, in days (0 or absent: keep everything). */
+  readonly sqliteRetentionDays?: number;
   readonly search?: SearchConfig;
 }
 
@@ -26,8 +28,9 @@ export function openLocalReader(config: StoreConfig): SqliteReader {
 
 /** For the service: the writer the pipeline commits each batch to. */
 export async function openCallStore(config: StoreConfig, logger: Logger): Promise<CallStore> {
-  if (config.search) return openSearchStore(config.search, await SqliteStore.open(config.sqlitePath, { logger }), logger);
-  return SqliteStore.open(config.sqlitePath, { logger });
+  const options = { logger, retentionDays: config.sqliteRetentionDays };
+  if (config.search) return openSearchStore(config.search, await SqliteStore.open(config.sqlitePath, options), logger);
+  return SqliteStore.open(config.sqlitePath, options);
 }
 
 /** For the number lookup and `qbl blocklist`: the block list and the CDRs, wherever the configuration keeps them. */

@@ -58,9 +58,10 @@ describe('qbl cdrs / qbl events', () => {
     process.env = savedEnv;
   });
 
-  it('ndjson prints exactly the cdr.md fields, newest first', async () => {
+  it('ndjson prints exactly the cdr.md fields: newest first with --limit, every CDR oldest first without', async () => {
+    expect(await qbl('cdrs', '--format', 'ndjson', '--limit', '50')).toEqual({ code: 0, out: `${JSON.stringify(busy)}\n${JSON.stringify(answered)}\n`, err: '' });
     const run = await qbl('cdrs', '--format', 'ndjson');
-    expect(run).toEqual({ code: 0, out: `${JSON.stringify(busy)}\n${JSON.stringify(answered)}\n`, err: '' });
+    expect(run).toEqual({ code: 0, out: `${JSON.stringify(answered)}\n${JSON.stringify(busy)}\n`, err: '' });
     expect(Object.keys(JSON.parse(run.out.split('\n')[0]!))).toEqual([...CDR_FIELDS]);
   });
 
@@ -69,7 +70,7 @@ describe('qbl cdrs / qbl events', () => {
     expect(run).toEqual({
       code: 0,
       err: '',
-      out: `${CDR_FIELDS.join(',')}\r\n${cdrIdFor('call-2')},call-2,carol,011551199,busy,486,2026-11-27T06:00:00.000000Z,,,`
+      out: `${CDR_FIELDS.join(',')}\r\n${cdrIdFor('call-2')},call-2,carol,"=""011551199""",busy,486,2026-11-27T06:00:00.000000Z,,,`
         + '2026-11-27T06:00:01.500000Z,,1500000,0,1500000,,,final_reply,true,2,qbl\r\n',
     });
   });

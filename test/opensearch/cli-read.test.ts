@@ -6,13 +6,15 @@
  */
 import { join } from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
-import { formatUs, parseUs } from '../../correlators/cdr';
+import { EMPTY_EXTRAS, cdrIdFor, formatUs, parseUs, type CdrRecord } from '../../correlators/cdr';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
+import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
+import { openSearchStore } from '../../src/stores/search/open-search';
 import type { StoredCdr } from '../../src/stores/store';
 import { silentLogger } from '../support/rabbit';
-import { cleanUp, describeOnNode, rawClient, uniquePrefix } from './node';
+import { NODE_URL, cleanUp, describeOnNode, nodeConfig, rawClient, uniquePrefix } from './node';
 import { publishInOrder, serviceEnv, simulatedTraffic, waitForDrain } from './service-harness';
 import { integrationFixture } from '../support/fixture';
 import { qbl, type CliRun } from '../support/run-cli';
@@ -78,7 +80,7 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
   }, 90_000);
 
   /** Filters with the number of CDRs SQLite finds for them (each must find some, or the comparison proves little). */
-  function filters(): Array<{ name: string; argv: string[]; rows: number }> {
+  function filters(format: string): Array<{ name: string; argv: string[]; rows: number }> {
     const typed = cdrs.find((s) => s.cdr.caller !== null && s.extras.caller_e164 !== null && s.cdr.caller !== s.extras.caller_e164)!;
     const e164 = typed.extras.caller_e164!;
     const withNumber = (n: string) => cdrs.filter((s) => [s.cdr.caller, s.cdr.callee, s.extras.caller_e164, s.extras.callee_e164].includes(n));
@@ -88,7 +90,8 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
     const answered = cdrs.filter((s) => s.cdr.disposition === 'answered').length;
     const busy = cdrs.filter((s) => s.cdr.disposition === 'busy').length;
     return [
-      { name: 'none (default limit)', argv: [], rows: Math.min(50, cdrs.length) },
+      // The table shows the newest 50 (and says so); csv and ndjson without --limit export them all.
+      { name: 'none (default limit)', argv: [], rows: format === 'table' ? Math.min(50, cdrs.length) : cdrs.length },
       { name: '--limit', argv: ['--limit', '100000'], rows: cdrs.length },
       { name: '--call-id', argv: ['--call-id', cdrs[7]!.cdr.call_id], rows: 1 },
       { name: '--number as typed', argv: ['--number', typed.cdr.caller!], rows: -1 },
@@ -101,7 +104,7 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
   }
 
   it.each(['table', 'csv', 'ndjson'])('qbl cdrs --format %s: the same output from OpenSearch as from SQLite, for every filter', async (format) => {
-    for (const filter of filters()) {
+    for (const filter of filters(format)) {
       const run = await same(['cdrs', ...filter.argv, '--format', format]);
       const lines = run.out.split(/\r?\n/).filter((line) => line !== '');
       const rows = format === 'ndjson' ? lines.length : lines.length - 1; // table and csv have a header
@@ -120,16 +123,66 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
     expect(run).toEqual({ code: 0, out: '', err: 'no CDRs match\n' });
   });
 
-  it.each(['table', 'ndjson'])('qbl events --format %s: the same raw events from OpenSearch as from SQLite', async (format) => {
+  it.each(['table', 'csv', 'ndjson'])('qbl events --format %s: the same raw events from OpenSearch as from SQLite', async (format) => {
     const picks = [cdrs[0]!, cdrs[Math.floor(cdrs.length / 2)]!, cdrs[cdrs.length - 1]!, ...cdrs.filter((s) => s.cdr.events >= 6).slice(0, 2)];
     for (const stored of picks) {
       const run = await same(['events', '--call-id', stored.cdr.call_id, '--format', format]);
       const lines = run.out.split('\n').filter((line) => line !== '');
-      expect(lines.length).toBeGreaterThanOrEqual(format === 'table' ? 2 : 1);
+      expect(lines.length).toBeGreaterThanOrEqual(format === 'ndjson' ? 1 : 2);
       if (format === 'ndjson') for (const line of lines) expect(JSON.parse(line).call_id).toBe(stored.cdr.call_id);
     }
     const none = await same(['events', '--call-id', 'no-such-call@nowhere', '--format', format]);
     expect(none.out).toBe('');
     expect(none.err).toBe('no events for call_id "no-such-call@nowhere"\n');
   });
+
+  it('csv and ndjson without --limit export past the engine\'s 10,000-hit window, whole, with --tz and safe cells', async () => {
+    const bigPrefix = uniquePrefix();
+    f.defer(() => cleanUp(raw, bigPrefix));
+    const total = 10_500;
+    const local = SqliteStore.open(join(f.dir, 'big.db'));
+    const store = await openSearchStore(nodeConfig(bigPrefix, { bulkMaxDocs: 2000 }), local);
+    try {
+      const startUs = Date.UTC(2026, 10, 27, 5, 24, 15) * 1000;
+      for (let from = 0; from < total; from += 2500) {
+        const records: CdrRecord[] = Array.from({ length: Math.min(2500, total - from) }, (_, k) => {
+          const i = from + k;
+          const callId = `big-${i}`;
+          const at = startUs + i * 1_000_000;
+          return {
+            cdr: {
+              cdr_id: cdrIdFor(callId), call_id: callId, caller: i === 0 ? '=HYPERLINK("http://evil","x")' : '+5511987654321', callee: 'bob',
+              disposition: 'busy', final_code: 486, invite_at: formatUs(at), ringing_at: null, answer_at: null, end_at: formatUs(at + 500_000),
+              pdd_us: null, setup_us: 500_000, talk_us: 0, total_us: 500_000, bye_code: null, hangup_by: null, closed_by: 'final_reply',
+              complete: true, events: 2, source: 'qbl',
+            },
+            extras: EMPTY_EXTRAS,
+            startUs: at,
+          };
+        });
+        await store.commit({ events: [], cdrs: records, openCalls: [], closedCallIds: [] });
+      }
+    } finally {
+      await store.close();
+    }
+    await raw.indices.refresh({ index: `${bigPrefix}-*` });
+    const env = { OPENSEARCH_URL: NODE_URL, QBL_INDEX_PREFIX: bigPrefix, SQLITE_PATH: join(f.dir, 'big.db') };
+    const ndjson = await runCli(['cdrs', '--format', 'ndjson', '--tz', 'America/Sao_Paulo'], env);
+    expect(ndjson.code).toBe(0);
+    const rows = ndjson.out.trimEnd().split('\n').map((line) => JSON.parse(line) as { call_id: string; invite_at: string });
+    expect(rows).toHaveLength(total);
+    expect(new Set(rows.map((row) => row.call_id)).size).toBe(total);
+    expect(rows[0]).toMatchObject({ call_id: 'big-0', invite_at: '2026-11-27T02:24:15.000000-03:00' });
+    expect(rows[total - 1]!.call_id).toBe(`big-${total - 1}`);
+    const csv = await runCli(['cdrs', '--format', 'csv'], env);
+    const lines = csv.out.split('\r\n').filter((line) => line !== '');
+    expect(lines).toHaveLength(1 + total);
+    expect(lines[1]).toContain(`,"'=HYPERLINK(""http://evil"",""x"")",bob,`);
+    expect(lines[2]).toContain(',"=""+5511987654321""",bob,');
+    // The same export from the local SQLite file: byte for byte.
+    expect(csv).toEqual(await runCli(['cdrs', '--format', 'csv'], { SQLITE_PATH: join(f.dir, 'big.db') }));
+    // The table is cut, and says so.
+    const table = await runCli(['cdrs'], env);
+    expect(table.err).toBe('showing the newest 50 CDRs; more match (--limit N shows more, --format csv|ndjson exports them all)\n');
+  }, 180_000);
 });

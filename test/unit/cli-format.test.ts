@@ -1,7 +1,9 @@
 /** The renderers behind `qbl cdrs` and `qbl events`: exact bytes for every format. */
 import {
-  cdrFields, cdrsToCsv, cdrsToNdjson, cdrsToTable, eventsToNdjson, eventsToTable, EXTRA_FIELDS, talkSeconds,
+  cdrFields, cdrsToCsv, cdrsToNdjson, cdrsToTable, eventsToCsv, eventsToNdjson, eventsToTable, EXTRA_FIELDS, talkSeconds,
 } from '../../src/cli/format';
+import { UTC_TIME, zoneFlag } from '../../src/cli/local-time';
+import { UsageError } from '../../src/flags';
 import { CDR_FIELDS, EMPTY_EXTRAS, type Cdr } from '../../correlators/cdr';
 import type { EventRow, StoredCdr } from '../../src/stores/store';
 
@@ -55,10 +57,10 @@ describe('CDR renderers', () => {
     expect(Object.keys(JSON.parse(cdrsToNdjson([{ cdr: polluted, extras: EMPTY_EXTRAS }])))).toEqual([...CDR_FIELDS]);
   });
 
-  it('csv: header, CRLF rows, RFC 4180 quoting, empty for null', () => {
+  it('csv: header, CRLF rows, RFC 4180 quoting, empty for null, spreadsheet-safe cells', () => {
     expect(cdrsToCsv(rows)).toBe([
       CDR_FIELDS.join(','),
-      'a1,call-1@pc33,+5511987654321,bob,answered,200,2026-11-27T13:05:09.000001Z,2026-11-27T13:05:09.500000Z,'
+      'a1,call-1@pc33,"=""+5511987654321""",bob,answered,200,2026-11-27T13:05:09.000001Z,2026-11-27T13:05:09.500000Z,'
       + '2026-11-27T13:05:10.000001Z,2026-11-27T13:06:12.000346Z,499999,1000000,62000345,63000345,200,callee,bye,true,5,qbl',
       'b2,"x,""y""\nz",,carol,busy,486,2026-11-27T13:00:00.000000Z,,,2026-11-27T13:00:01.000000Z,,1000000,0,1000000,,,'
       + 'final_reply,false,2,acc',
@@ -121,12 +123,54 @@ describe('CDR renderers with --extras', () => {
     expect(record).toEqual({ ...answered, ...disputed.extras });
     const [header, line] = cdrsToCsv([disputed], { extras: true }).split('\r\n');
     expect(header).toBe([...CDR_FIELDS, ...EXTRA_FIELDS].join(','));
-    expect(line!.endsWith(',+5511987654321,,61493,5000,200,true')).toBe(true);
+    expect(line!.endsWith(',"=""+5511987654321""",,61493,5000,200,true')).toBe(true);
   });
 
   it('the table shows normalised numbers and whether acc disagrees', () => {
     const [header, row] = cdrsToTable([disputed], { extras: true }).split('\n');
     expect(header!.split(/\s+/).slice(-4)).toEqual(['caller_e164', 'callee_e164', 'acc_talk_s', 'acc_mismatch']);
     expect(row!.split(/\s+/).slice(-4)).toEqual(['+5511987654321', '-', '61.493000', 'YES']);
+  });
+});
+
+describe('CSV safe in a spreadsheet, and --tz', () => {
+  const evil: Cdr = { ...answered, caller: '=HYPERLINK("http://evil","click")', callee: '@SUM(1+1)', call_id: '-1+2' };
+
+  it('formulas in caller, callee and call id are neutralised; a number keeps its +', () => {
+    const line = cdrsToCsv([{ cdr: evil, extras: EMPTY_EXTRAS }, { cdr: answered, extras: EMPTY_EXTRAS }]).split('\r\n');
+    expect(line[1]!.startsWith(`a1,'-1+2,"'=HYPERLINK(""http://evil"",""click"")",'@SUM(1+1),answered,200,`)).toBe(true);
+    expect(line[2]!.startsWith('a1,call-1@pc33,"=""+5511987654321""",bob,')).toBe(true);
+  });
+
+  it('events csv: the same protection, body included', () => {
+    const event: EventRow = {
+      id: 'e1', call_id: 'c', kind: 'invite_request', event_name: 'E', time: '2026-11-27T13:05:09.000001Z', reply_code: null,
+      direction: 'downstream', caller: '+5511987654321', callee: '=1+1', exchange: 'x', routing_key: 'k', body: '{"a":1}',
+    };
+    expect(eventsToCsv([event])).toBe(
+      'id,call_id,kind,event_name,time,reply_code,direction,caller,callee,exchange,routing_key,body\r\n'
+      + `e1,c,invite_request,E,2026-11-27T13:05:09.000001Z,,downstream,"=""+5511987654321""",'=1+1,x,k,"{""a"":1}"\r\n`,
+    );
+  });
+
+  it('zoneFlag: local times with their offset, microseconds kept; null stays null; a bad zone is a UsageError', () => {
+    const show = zoneFlag('America/Sao_Paulo');
+    expect(show('2026-11-27T13:05:09.000001Z')).toBe('2026-11-27T10:05:09.000001-03:00');
+    expect(zoneFlag('Asia/Kolkata')('2026-11-27T13:05:09Z')).toBe('2026-11-27T18:35:09+05:30');
+    expect(zoneFlag('UTC+3')('2026-11-27T23:00:00.500000Z')).toBe('2026-11-28T02:00:00.500000+03:00');
+    expect(show(null)).toBeNull();
+    expect(zoneFlag(undefined)).toBe(UTC_TIME);
+    expect(() => zoneFlag('Mars/Olympus')).toThrow(UsageError);
+    expect(() => zoneFlag('')).toThrow(/--tz: expected an IANA time zone/);
+  });
+
+  it('--tz changes the times of every format, and nothing else', () => {
+    const showTime = zoneFlag('Europe/Lisbon');
+    const [, line] = cdrsToCsv([{ cdr: answered, extras: EMPTY_EXTRAS }], { showTime }).split('\r\n');
+    expect(line).toContain(',2026-11-27T13:05:09.000001+00:00,2026-11-27T13:05:09.500000+00:00,');
+    const json = JSON.parse(cdrsToNdjson([{ cdr: answered, extras: EMPTY_EXTRAS }], { showTime: zoneFlag('America/Sao_Paulo') })) as Cdr;
+    expect(json).toEqual({ ...answered, invite_at: '2026-11-27T10:05:09.000001-03:00', ringing_at: '2026-11-27T10:05:09.500000-03:00',
+      answer_at: '2026-11-27T10:05:10.000001-03:00', end_at: '2026-11-27T10:06:12.000346-03:00' });
+    expect(answered.invite_at).toBe('2026-11-27T13:05:09.000001Z');
   });
 });

@@ -10,6 +10,7 @@ import { ConfigError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import { SCHEMA_VERSION, migrate, schemaVersion } from './schema';
 import { toStoreError } from './transient';
+import { prepareNewFile } from './retention';
 
 /** How long a statement waits for another connection's lock before SQLITE_BUSY. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -23,6 +24,7 @@ export function openConnection(path: string, busyTimeoutMs: number): Db {
   const db = new Database(path);
   try {
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    prepareNewFile(db); // before WAL: switching to WAL writes the file's first page
     db.pragma('journal_mode = WAL');
     // FULL: in WAL mode NORMAL may lose the last commits on power loss, and we ack after commit.
     db.pragma('synchronous = FULL');

@@ -13,11 +13,14 @@ import { CDR_COLUMNS, EVENT_COLUMNS, cdrValues, eventValues, rowToEvent, type Ev
 import { Checkpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer';
 import { DEFAULT_BUSY_TIMEOUT_MS, openWritable } from './open-database';
 import { toStoreError } from './transient';
+import { Retention, RetentionSchedule } from './retention';
 
 export interface SqliteOpenOptions {
   logger?: Logger;
   /** How long a write waits for another connection's lock before SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /** Calls that started longer ago than this are deleted in the background (retention.ts); 0 or absent: kept. */
+  retentionDays?: number;
 }
 
 /** Call ids per history lookup statement. */
@@ -34,6 +37,7 @@ export class SqliteStore implements CallStore {
   private readonly selectCallsEvents: Statement<[string], EventRecordRow>;
   private readonly selectOpenCalls: Statement<[], { call_id: string; deadline_us: number }>;
   private readonly writeBatch: (batch: CommitBatch) => void;
+  private retention: RetentionSchedule | undefined;
 
   private constructor(private readonly db: Db, private readonly logger?: Logger, private readonly checkpointer?: Checkpointer) {
     // (time_us, id) is the events' unique key (schema.ts): a redelivered event is the same row.
@@ -68,7 +72,13 @@ export class SqliteStore implements CallStore {
     const db = openWritable(path, busyTimeoutMs, options.logger);
     if (path === ':memory:') return new SqliteStore(db, options.logger);
     db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
-    return new SqliteStore(db, options.logger, new Checkpointer(path, options.logger));
+    const store = new SqliteStore(db, options.logger, new Checkpointer(path, options.logger));
+    if (options.retentionDays !== undefined && options.retentionDays > 0) {
+      // On this connection, between commits: better-sqlite3 is synchronous, so a step never lands inside one.
+      store.retention = new RetentionSchedule(new Retention(db), { days: options.retentionDays, logger: options.logger });
+      store.retention.start();
+    }
+    return store;
   }
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
@@ -119,6 +129,7 @@ export class SqliteStore implements CallStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    this.retention?.close();
     await this.checkpointer?.close();
     // Leave a self-contained file (no -wal/-shm) so a read-only open later creates nothing.
     // Fails at once with SQLITE_BUSY while a reader is attached: then WAL mode simply stays.
