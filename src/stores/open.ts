@@ -7,7 +7,7 @@ import { SqliteReader } from './sqlite/sqlite-reader';
 import { openSearchReader, openSearchStore } from './search/open-search';
 import type { SearchConfig } from './search/options';
 
-/** Where the stores live: the SQLite file always (history, open calls), and a search engine when one is configured. */
+/** Where the stores live: the SQLite file, or the search engine (everything, the join state included) when one is configured. */
 export interface StoreConfig {
   readonly sqlitePath: string;
   readonly search?: SearchConfig;
@@ -26,7 +26,7 @@ export function openLocalReader(config: StoreConfig): SqliteReader {
 
 /** For the service: the writer the pipeline commits each batch to. */
 export async function openCallStore(config: StoreConfig, logger: Logger): Promise<CallStore> {
-  if (config.search) return openSearchStore(config.search, await SqliteStore.open(config.sqlitePath, { logger }), logger);
+  if (config.search) return openSearchStore(config.search, logger);
   return SqliteStore.open(config.sqlitePath, { logger });
 }
 

@@ -80,7 +80,7 @@ describeWithNodePid('the OpenSearch node stopped mid-stream', () => {
     const events = publishedEvents(traffic.messages, config.decoder);
     const { logger, lines } = capturingLogger();
     const engine = OpenSearchEngine.fromConfig(config.search!, { requestTimeout: REQUEST_TIMEOUT_MS });
-    const store = await SearchStore.open(config.search!, SqliteStore.open(config.sqlitePath, { logger }), logger, engine);
+    const store = await SearchStore.open(config.search!, logger, engine);
     const service = await Service.start({ config, logger, store });
     let stopped = false;
     try {

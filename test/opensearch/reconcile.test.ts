@@ -33,7 +33,7 @@ describeOnNode('qbl reconcile on the real OpenSearch node', () => {
     raw = rawClient();
     // Across a month end: two monthly indices on each side.
     calls = simulatedCalls({ calls: 300, seed: 5, cps: 0.005, startTimeUs: Date.UTC(2026, 10, 30, 12) * 1000, concurrency: 100_000 });
-    const store = await SearchStore.open(nodeConfig(prefix), SqliteStore.open(join(dir, 'qbl.db')));
+    const store = await SearchStore.open(nodeConfig(prefix));
     await commitCalls(store, calls);
     await store.close();
     await raw.indices.refresh({ index: `${prefix}-*` });
