@@ -103,7 +103,7 @@ describeWithNodePid('the OpenSearch node stopped mid-stream', () => {
       expect(service.consumer.stats.unacked).toBeLessThanOrEqual(PREFETCH);
       expect(await f.admin.depth(config.topology.queue)).toBeGreaterThan(0);
       expect(service.consumer.stats.connected).toBe(true);
-      expect(service.consumer.stats.lastError).toMatch(/search engine did not accept \d+ documents after 6 attempts: bulk at http:\/\/127\.0\.0\.1:\d+ failed: (TimeoutError|ConnectionError)/);
+      expect(service.consumer.stats.lastError).toMatch(/(search engine did not accept \d+ documents after 6 attempts: bulk|search engine not reachable: mget) at http:\/\/127\.0\.0\.1:\d+ failed: (TimeoutError|ConnectionError)/);
       expect(lines.some((line) => line.msg === 'store unavailable; intake paused, retrying the same batch with backoff')).toBe(true);
 
       resume();

@@ -62,7 +62,7 @@ describeOnNode('OpenSearch engine on a real node', () => {
     const second = await installSchema(engine, prefix, 30);
     const stored2 = (await raw.indices.getIndexTemplate({ name: `${prefix}-*` })).body.index_templates;
     expect(second).toEqual(first);
-    expect(first.templates).toEqual([`${prefix}-cdrs`, `${prefix}-events`]);
+    expect(first.templates).toEqual([`${prefix}-cdrs`, `${prefix}-events`, `${prefix}-calls`]);
     expect(stored2).toEqual(stored1);
 
     const cdrs: Raw = stored1.find((t: { name: string }) => t.name === `${prefix}-cdrs`)!.index_template;
@@ -87,7 +87,7 @@ describeOnNode('OpenSearch engine on a real node', () => {
     const { logger, lines } = capturingLogger();
     const result = await installSchema(engine, prefix, 30, logger);
     expect(result.lifecycle).toBe('unsupported');
-    expect(result.templates).toHaveLength(2);
+    expect(result.templates).toHaveLength(3);
     const warning = lines.find((line) => line.level === 40);
     expect(warning?.reason).toMatch(/put ISM policy|get ISM policy/);
     expect(warning?.reason).toMatch(/HTTP 400: no handler found for uri \[\/_plugins\/_ism\/policies\//);
