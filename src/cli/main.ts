@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   simulate: () => import('./commands/simulate'),
   blocklist: () => import('./commands/blocklist'),
   healthcheck: () => import('./commands/healthcheck'),
+  'migrate-queue': () => import('./commands/migrate-queue'),
 };
 
 /** Every command with its one-line summary (each module is loaded for it: no I/O happens on load). */
