@@ -3,7 +3,7 @@
  * close() is idempotent and ordered: stop intake → finish the in-flight batch (commit, ack)
  * → stop the sweep → close the store.
  */
-import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
+import { BatchConsumer, DEFAULT_QUEUE_TAKEN_GRACE_MS } from '../../consumers/amqp/batch-consumer';
 import type { Config } from '../config/config';
 import { formatUs } from '../../correlators/cdr';
 import { ConfigError, type QueueTakenError } from '../errors';
@@ -76,6 +76,8 @@ export class Service {
     }
     const consumer = new BatchConsumer({
       amqp: config.amqp, topology: config.topology, intake: config.intake, handler: pipeline.handleBatch, logger,
+      // The broker drops a dead connection (and its lock) after two missed heartbeats.
+      queueTakenGraceMs: Math.max(DEFAULT_QUEUE_TAKEN_GRACE_MS, 3 * config.amqp.heartbeatS * 1000),
     });
     // With single-active-consumer, a lost connection hands the queue to a standby.
     if (sharedStore) consumer.on('disconnected', () => void pipeline.deactivate());
