@@ -10,7 +10,9 @@ import { EXIT_QUEUE_TAKEN, QueueTakenError } from '../../src/errors';
 import { Service } from '../../src/pipeline/service';
 import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { readSamples } from '../support/samples';
-import { silentLogger, waitUntil } from '../support/rabbit';
+import { closeConnectionByName, silentLogger, testAmqpConfig, testIntake, testTopology, uniqueName, waitUntil } from '../support/rabbit';
+import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
+import type { Delivery } from '../../consumers/batch-handler';
 import { serviceEnv } from '../support/service-env';
 import { integrationFixture } from '../support/fixture';
 
@@ -63,4 +65,43 @@ describe('SQLite store: one consuming instance per queue', () => {
       await reader.close();
     }
   });
+
+  test('a reconnection finding the queue taken retries, and only past the grace gives up with the same error', async () => {
+    const topology = { ...testTopology('quorum'), consumers: 'exclusive' as const };
+    f.admin.track(topology);
+    const handler = async (batch: readonly Delivery[]) => batch.map(() => ({ action: 'ack' as const }));
+    const consumer = (name: string, graceMs: number) => new BatchConsumer({
+      amqp: testAmqpConfig(), topology, intake: testIntake(), handler, logger: silentLogger(), connectionName: name,
+      // A waits at least 1.5 s before reconnecting: B takes the queue meanwhile.
+      reconnect: { initialMs: 1_500, maxMs: 2_000, jitter: 0 }, queueTakenGraceMs: graceMs,
+    });
+    const a = consumer(uniqueName('holder'), 1_000);
+    await a.start();
+    const fatal = new Promise<unknown>((resolve) => a.once('fatal', resolve));
+    let b: BatchConsumer | undefined;
+    try {
+      // A's connection is cut; B, started meanwhile, takes the queue before A reconnects.
+      await closeConnectionByName((a as unknown as { options: { connectionName: string } }).options.connectionName);
+      await waitUntil(async () => {
+        const candidate = consumer(uniqueName('taker'), 1_000);
+        try {
+          await candidate.start();
+          b = candidate;
+          return true;
+        } catch (error) {
+          if (!(error instanceof QueueTakenError)) throw error;
+          return false;
+        }
+      }, 'B to take the queue', 20_000);
+      const error = await fatal;
+      expect(error).toBeInstanceOf(QueueTakenError);
+      expect(a.stats.lastError).toMatch(/is taken/);
+      await waitUntil(() => a.state === 'closed', 'A to close itself');
+      expect(b!.state).toBe('connected');
+    } finally {
+      await a.close();
+      await b?.close();
+    }
+  });
 });
+
