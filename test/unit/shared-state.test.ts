@@ -6,6 +6,7 @@
 import { mainQueueArguments } from '../../consumers/amqp/topology';
 import { callDocument, unionEvents } from '../../src/stores/search/calls';
 import { bulkItemResults, bulkOperations } from '../../src/stores/search/engine';
+import { eventDocument } from '../../src/stores/search/documents';
 import { BulkWriter } from '../../src/stores/search/bulk-writer';
 import { SearchStore, writerOptions } from '../../src/stores/search/search-store';
 import type { CommitBatch } from '../../src/stores/store';
@@ -106,5 +107,25 @@ describe('SearchStore: a writer whose view of a call is behind', () => {
       : { status: 201 })) ?? script(ops, request);
     const result = await a.commit(batch);
     expect(result.staleCalls?.has('race@host')).toBe(true);
+  });
+});
+
+describe('SearchStore: calls written before call documents existed (an upgrade)', () => {
+  it('reads their history from the events index, and a late event folds into it', async () => {
+    const cluster = new MockCluster();
+    const config = cluster.config();
+    const { logger } = capturingLogger();
+    const engine = cluster.engine(config);
+    const store = new SearchStore(engine, new BulkWriter(engine, { ...writerOptions(config, logger), sleep: noSleep }), { indexPrefix: 'qbl', retentionDays: 30, logger });
+    await store.ensureSchema();
+    const old = answeredCall('old@host', T0_US);
+    cluster.searchHits = old.events.map((s) => ({ _index: 'qbl-events-2026.11', _id: s.event.id, _source: eventDocument(s), sort: [s.event.id] }));
+    const history = await store.eventsForCalls(['old@host']);
+    expect(history.get('old@host')).toEqual(old.events.map((s) => s.event));
+
+    const late = storedEvent('old@host', 'acc_cdr', T0_US + 70_000_000, { acc: { method: 'INVITE', durationS: 62, durationMs: 61_493, setupS: 4, createdS: 1, sipReason: 'OK' } });
+    const result = await store.commit({ events: [late], cdrs: [old.cdrs[0]!], openCalls: [], closedCallIds: [], eventCounts: new Map([['old@host', 5]]) });
+    expect(result.staleCalls).toBeUndefined();
+    expect(cluster.docs.get(`qbl-calls/${old.cdrs[0]!.cdr.cdr_id}`)).toMatchObject({ event_count: 5, open: false });
   });
 });

@@ -9,8 +9,8 @@
  * (if_seq_no/if_primary_term, or `create` when there was none) and is the union of what was read
  * and what the batch adds. So two writes with the same number of events hold the same events.
  */
-import { cdrIdFor, formatUs } from '../../../correlators/cdr';
-import type { CallEvent } from '../../../correlators/events';
+import { cdrIdFor, formatUs, parseUs } from '../../../correlators/cdr';
+import { type CallEvent, type Direction, type EventKind, isAccKind } from '../../../correlators/events';
 
 export function callsIndex(prefix: string): string {
   return `${prefix}-calls`;
@@ -60,4 +60,31 @@ export function unionEvents(stored: readonly CallEvent[], added: readonly CallEv
     out.push(event);
   }
   return out;
+}
+
+/**
+ * A raw event document back as the correlator's event: for calls written before call documents
+ * existed (an upgrade), whose history is only in the events index.
+ */
+export function callEventFromSource(source: Readonly<Record<string, unknown>>): CallEvent {
+  const orNull = <T>(name: string): T | null => (source[name] ?? null) as T | null;
+  const kind = String(source.kind) as EventKind;
+  return {
+    id: String(source.id),
+    kind,
+    callId: String(source.call_id),
+    timeUs: parseUs(String(source.time)) ?? 0,
+    caller: orNull<string>('caller'),
+    callee: orNull<string>('callee'),
+    replyCode: orNull<number>('reply_code'),
+    direction: orNull<Direction>('direction'),
+    acc: isAccKind(kind) ? {
+      method: orNull<string>('acc_method'),
+      durationS: orNull<number>('acc_duration_s'),
+      durationMs: orNull<number>('acc_duration_ms'),
+      setupS: orNull<number>('acc_setup_s'),
+      createdS: orNull<number>('acc_created_s'),
+      sipReason: orNull<string>('acc_sip_reason'),
+    } : null,
+  };
 }

@@ -21,8 +21,8 @@ import type { Logger } from '../../observability/logger';
 import type { CallEvent } from '../../../correlators/events';
 import type { CallStore, CommitBatch, CommitResult, OpenCall, StoredCallState } from '../store';
 import { BulkWriter, type BulkWriterOptions } from './bulk-writer';
-import { callDocument, callDocumentId, callsIndex, eventsOf, unionEvents } from './calls';
-import { cdrActions, dedupeActions, eventAction } from './documents';
+import { callDocument, callDocumentId, callEventFromSource, callsIndex, eventsOf, unionEvents } from './calls';
+import { MAX_SEARCH_SIZE, cdrActions, dedupeActions, eventAction, indexPattern } from './documents';
 import { type BulkAction, SearchRequestError, type SearchEngine, type StoredDocument } from './engine';
 import { installSchema } from './install';
 
@@ -62,6 +62,8 @@ export function writerOptions(config: SearchConfig, logger?: Logger): BulkWriter
 const OPEN_CALLS_PAGE = 5000;
 /** Call documents per mget. */
 const MGET_CHUNK = 1000;
+/** Calls per search of the events index for calls without a call document. */
+const LEGACY_CHUNK = 500;
 
 export class SearchStore implements CallStore {
   readonly stats: SearchStoreStats = { commits: 0, rejectedEvents: 0, rejectedCdrs: 0, supersededCdrs: 0, staleCalls: 0 };
@@ -124,11 +126,15 @@ export class SearchStore implements CallStore {
     for (const record of batch.cdrs) if (!openAt.has(record.cdr.call_id)) openAt.set(record.cdr.call_id, null);
 
     const stored = await this.readCalls([...openAt.keys()]);
+    // Without a call document, a writer that folded more than the batch read a call written before
+    // call documents existed: its history is in the events index.
+    const legacy = await this.legacyEvents([...openAt.keys()].filter((callId) => !stored.has(callDocumentId(callId))
+      && (batch.eventCounts?.get(callId) ?? 0) > new Set((added.get(callId) ?? []).map((e) => e.id)).size));
     const stale = new Map<string, StoredCallState>();
     const callWrites: BulkAction[] = [];
     for (const [callId, deadlineUs] of openAt) {
       const doc = stored.get(callDocumentId(callId));
-      const events = unionEvents(doc ? eventsOf(doc.source) : [], added.get(callId) ?? []);
+      const events = unionEvents(doc ? eventsOf(doc.source) : legacy.get(callId) ?? [], added.get(callId) ?? []);
       const folded = batch.eventCounts?.get(callId);
       // The writer's events are always among these; as many means the same ones.
       if (folded !== undefined && folded !== events.length) {
@@ -204,11 +210,40 @@ export class SearchStore implements CallStore {
 
   async eventsForCalls(callIds: readonly string[]): Promise<Map<string, CallEvent[]>> {
     const docs = await this.readCalls(callIds);
+    const legacy = await this.legacyEvents(callIds.filter((callId) => !docs.has(callDocumentId(callId))));
     const out = new Map<string, CallEvent[]>();
     for (const callId of callIds) {
       const doc = docs.get(callDocumentId(callId));
-      const events = doc ? eventsOf(doc.source) : [];
+      const events = doc ? eventsOf(doc.source) : legacy.get(callId) ?? [];
       if (events.length > 0) out.set(callId, events);
+    }
+    return out;
+  }
+
+  /**
+   * Calls without a call document whose raw events are in the events index: written by a version
+   * before call documents (docs/scaling.md, upgrading). Searched, so near-real-time: such events
+   * are old. A call written by this version always has its document.
+   */
+  private async legacyEvents(callIds: readonly string[]): Promise<Map<string, CallEvent[]>> {
+    const out = new Map<string, CallEvent[]>();
+    for (let i = 0; i < callIds.length; i += LEGACY_CHUNK) {
+      const ids = callIds.slice(i, i + LEGACY_CHUNK);
+      let after: readonly unknown[] | undefined;
+      for (;;) {
+        const hits = await this.request(() => this.engine.search(indexPattern(this.options.indexPrefix, 'events'), {
+          query: { terms: { call_id: ids } }, sort: [{ id: 'asc' }], size: MAX_SEARCH_SIZE,
+          ...(after === undefined ? {} : { search_after: after }),
+        }));
+        for (const hit of hits) {
+          const event = callEventFromSource(hit.source);
+          const list = out.get(event.callId);
+          if (list) list.push(event);
+          else out.set(event.callId, [event]);
+        }
+        if (hits.length < MAX_SEARCH_SIZE) break;
+        after = hits[hits.length - 1]!.sort;
+      }
     }
     return out;
   }
