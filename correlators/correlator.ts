@@ -30,6 +30,8 @@ export interface CorrelatorStep {
   readonly openCalls: { callId: string; deadlineUs: number }[];
   /** Calls this step closed. */
   readonly closedCallIds: string[];
+  /** For every call in `cdrs` and `openCalls`: the number of distinct events folded (the CDR's version). */
+  readonly eventCounts: Map<string, number>;
   apply(): void;
 }
 
@@ -64,6 +66,18 @@ export class Correlator {
       if (oldest === null || state.firstEventAtUs < oldest) oldest = state.firstEventAtUs;
     }
     return oldest;
+  }
+
+  /** Drops a call from memory (its state in the store is newer than ours). */
+  forget(callId: string): void {
+    this.open.delete(callId);
+    this.stats.openCalls = this.open.size;
+  }
+
+  /** Drops every call from memory (an instance that lost its queue: the next owner's writes make ours stale). */
+  reset(): void {
+    this.open.clear();
+    this.stats.openCalls = 0;
   }
 
   /** Puts an open call back in memory from its stored events (after a restart). */
@@ -129,12 +143,14 @@ export class Correlator {
         const record = buildCdr(state, this.options.accToleranceMs);
         if (previousStartUs !== record.startUs) record.previousStartUs = previousStartUs;
         step.cdrs.push(record);
+        step.eventCounts.set(state.callId, state.eventIds.length);
         continue;
       }
       state.deadlineUs = this.deadlineOf(state);
       if (state.deadlineUs <= nowUs) this.close(state, step);
       else {
         step.openCalls.push({ callId: state.callId, deadlineUs: state.deadlineUs });
+        step.eventCounts.set(state.callId, state.eventIds.length);
         step.installs.push(state);
       }
     }
@@ -160,6 +176,7 @@ export class Correlator {
       cdrs: [] as CdrRecord[],
       openCalls: [] as { callId: string; deadlineUs: number }[],
       closedCallIds: [] as string[],
+      eventCounts: new Map<string, number>(),
       installs: [] as CallState[],
       onApply: undefined as (() => void) | undefined,
       apply: () => {
@@ -177,6 +194,7 @@ export class Correlator {
   private close(state: CallState, step: CorrelatorStep): void {
     step.cdrs.push(buildCdr(state, this.options.accToleranceMs));
     step.closedCallIds.push(state.callId);
+    step.eventCounts.set(state.callId, state.eventIds.length);
   }
 
   /** When the call closes if nothing else arrives; CLOSE_NOW when every event its outcome needs is in. */

@@ -50,3 +50,20 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/**
+ * Another consumer holds the queue exclusively (the broker answered ACCESS_REFUSED to our
+ * exclusive basic.consume): with the SQLite store a second instance must not consume at all.
+ */
+export class QueueTakenError extends Error {
+  readonly code = 'queue.taken';
+  constructor(readonly queue: string) {
+    super(`queue "${queue}" is taken: another instance consumes it, and the SQLite store is single-instance; `
+      + 'run one instance per queue and SQLite file, or, for several instances, use the search store '
+      + '(ELASTICSEARCH_URL or OPENSEARCH_URL: hot standbys, and QBL_PARTITIONS to scale out; docs/scaling.md)');
+    this.name = 'QueueTakenError';
+  }
+}
+
+/** `qbl start`'s exit code when the queue is taken (EX_TEMPFAIL: it may work once the holder is gone). */
+export const EXIT_QUEUE_TAKEN = 75;

@@ -13,14 +13,15 @@
  * A batch is acked (one multiple-ack) only after the handler resolved and every dead letter of
  * the batch was confirmed by the broker. Never emits `error`: failures are logged, counted in
  * `stats`, and recovered from. Events: `connected` (first connection and every reconnection),
- * `disconnected` (error).
+ * `disconnected` (error), `fatal` (QueueTakenError: an exclusive queue stayed taken by another
+ * instance past the grace; the consumer closes itself).
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { type BackoffPolicy, validateBackoff } from '../../src/backoff';
-import type { DeadLetterReason } from '../../src/errors';
+import { type DeadLetterReason, QueueTakenError } from '../../src/errors';
 import type { BatchHandler, DeadLetterVerdict, Delivery } from '../batch-handler';
 import { Attempts } from './attempts';
 import { Batcher, type Received, ackBatch } from './batching';
@@ -70,6 +71,25 @@ export interface BatchConsumerOptions {
   /** Wall clock in µs for `receivedAtUs` and `x-qbl-failed-at`. */
   readonly nowUs?: () => number;
   readonly random?: () => number;
+  /**
+   * With `consumers: 'exclusive'`: how long a reconnection keeps trying while the broker refuses
+   * the queue as taken — the broker drops our old connection's consumer only once it notices that
+   * connection is dead (missed heartbeats). Past it, `fatal` is emitted. Default 2 minutes.
+   */
+  readonly queueTakenGraceMs?: number;
+}
+
+export const DEFAULT_QUEUE_TAKEN_GRACE_MS = 120_000;
+
+/** The exclusive queue whose holder is the one instance consuming `queue` (SQLite store). */
+export function lockQueueName(queue: string): string {
+  return `${queue}.lock`;
+}
+
+/** 403 ACCESS_REFUSED (exclusive consumer) or 405 RESOURCE_LOCKED (exclusive queue): held by another connection. */
+function isRefused(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  return e?.code === 403 || e?.code === 405 || (typeof e?.message === 'string' && /ACCESS_REFUSED|RESOURCE_LOCKED/.test(e.message));
 }
 
 /** What consuming on one link holds: where to cancel it. */
@@ -95,6 +115,8 @@ export class BatchConsumer extends EventEmitter {
   private readonly attempts: Attempts;
   private readonly nowUs: () => number;
   private readonly logger: Logger;
+  /** Since when reconnections have found the (exclusive) queue taken. */
+  private takenSinceMs: number | undefined;
 
   constructor(private readonly options: BatchConsumerOptions) {
     super();
@@ -113,7 +135,7 @@ export class BatchConsumer extends EventEmitter {
       events: {
         up: (_link, reconnected) => this.onUp(reconnected),
         lost: (link, error) => this.onLost(link, error),
-        failed: (error) => { this.stats.lastError = error.message; },
+        failed: (error) => this.onFailed(error),
         blocked: (blocked) => { this.stats.blocked = blocked; },
       },
     });
@@ -166,19 +188,65 @@ export class BatchConsumer extends EventEmitter {
     await declareTopology(setup, topology);
     await setup.close();
     link.check();
+    const exclusive = topology.consumers === 'exclusive';
+    if (exclusive) await this.lockQueue(link);
     const channel = await link.channel('consume');
     await channel.prefetch(intake.prefetch);
     link.check();
-    const { consumerTag } = await channel.consume(topology.queue, (message) => this.onMessage(link, channel, message), { noAck: false });
+    let consumerTag: string;
+    try {
+      // `exclusive` is what classic queues honour; quorum queues ignore it, hence the lock first.
+      ({ consumerTag } = await channel.consume(topology.queue, (message) => this.onMessage(link, channel, message), { noAck: false, exclusive }));
+    } catch (error) {
+      // 403 ACCESS_REFUSED: another connection holds an exclusive consumer on the queue.
+      if (exclusive && isRefused(error)) throw new QueueTakenError(topology.queue);
+      throw error;
+    }
     this.subscription = { channel, consumerTag };
   }
 
+  /**
+   * The single-instance lock: an exclusive queue `<queue>.lock` on the consuming connection. The
+   * broker lets one connection at a time declare it (405 RESOURCE_LOCKED for the others) and
+   * deletes it when that connection closes or dies, when the broker also requeues that
+   * connection's unacked deliveries: holding the lock and consuming end together.
+   */
+  private async lockQueue(link: Link): Promise<void> {
+    const { queue } = this.options.topology;
+    const lock = await link.connection.createChannel();
+    lock.on('error', () => undefined);
+    try {
+      await lock.assertQueue(lockQueueName(queue), { exclusive: true, durable: false, autoDelete: false });
+    } catch (error) {
+      if (isRefused(error)) throw new QueueTakenError(queue);
+      throw error;
+    }
+    await lock.close();
+    link.check();
+  }
+
   private onUp(reconnected: boolean): void {
+    this.takenSinceMs = undefined;
     if (reconnected) this.stats.reconnects++;
     this.stats.connected = true;
     this.currentState = 'connected';
     this.logger.info({ prefetch: this.options.intake.prefetch, batchSize: this.options.intake.batchSize }, 'consuming');
     this.safeEmit('connected');
+  }
+
+  /** A reconnection failed; an exclusive queue refused for longer than the grace is fatal. */
+  private onFailed(error: Error): void {
+    this.stats.lastError = error.message;
+    if (!(error instanceof QueueTakenError)) {
+      this.takenSinceMs = undefined;
+      return;
+    }
+    const now = performance.now();
+    this.takenSinceMs ??= now;
+    if (now - this.takenSinceMs < (this.options.queueTakenGraceMs ?? DEFAULT_QUEUE_TAKEN_GRACE_MS)) return;
+    this.logger.error({ queue: this.options.topology.queue }, error.message);
+    this.safeEmit('fatal', error);
+    void this.close();
   }
 
   private onLost(link: Link, error: Error): void {
@@ -291,7 +359,7 @@ export class BatchConsumer extends EventEmitter {
   }
 
   /** A throwing listener must not break the consumer's own state machine. */
-  private safeEmit(event: 'connected' | 'disconnected', ...args: unknown[]): void {
+  private safeEmit(event: 'connected' | 'disconnected' | 'fatal', ...args: unknown[]): void {
     try {
       this.emit(event, ...args);
     } catch (error) {

@@ -22,7 +22,17 @@ export interface TopologyConfig {
   readonly deliveryLimit: number;
   readonly deadLetterExchange: string;
   readonly deadLetterQueue: string;
+  /**
+   * Who may consume the main queue at once (docs/scaling.md):
+   * - `exclusive`: one instance, an exclusive consumer; a second one is refused (the SQLite store);
+   * - `single-active`: any number, the queue's `x-single-active-consumer` makes one active and the
+   *   others hot standbys (the search store);
+   * - absent: competing consumers (tests and tools only).
+   */
+  readonly consumers?: ConsumerMode;
 }
+
+export type ConsumerMode = 'exclusive' | 'single-active';
 
 export interface IntakeConfig {
   readonly prefetch: number;

@@ -9,7 +9,7 @@
 import type { Channel, ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import { type BackoffPolicy, backoffDelayMs, sleep } from '../../src/backoff';
-import { ConfigError } from '../../src/errors';
+import { ConfigError, QueueTakenError } from '../../src/errors';
 import { redact } from '../../src/redact';
 import { connectAmqp } from './connection';
 import type { AmqpConfig } from './options';
@@ -230,7 +230,7 @@ export class Session {
     } catch (error) {
       link.retire();
       if (this.closing) return;
-      throw error instanceof ConfigError ? error : this.redact(error);
+      throw error instanceof ConfigError || error instanceof QueueTakenError ? error : this.redact(error);
     }
     link.markLive();
     this.current = link;
@@ -247,10 +247,11 @@ export class Session {
         this.logger.info({ attempts: attempt }, 'AMQP reconnected');
         return;
       } catch (error) {
-        const redacted = error instanceof ConfigError ? error : this.redact(error);
+        const redacted = error instanceof ConfigError || error instanceof QueueTakenError ? error : this.redact(error);
         this.options.events.failed(redacted);
         // One warning when reconnecting starts failing, then quiet retries; a topology conflict stays loud.
         if (error instanceof ConfigError) this.logger.error({ err: redacted }, 'topology conflict; retrying with backoff');
+        else if (error instanceof QueueTakenError) this.logger.warn({ attempt }, 'queue still held by a consumer (our lost connection\'s, until the broker drops it); retrying');
         else if (attempt === 1) this.logger.warn({ err: redacted }, 'AMQP reconnect failed; retrying with backoff');
         else this.logger.debug({ err: redacted, attempt }, 'AMQP reconnect failed');
       }

@@ -8,10 +8,13 @@ import { ConfigError } from '../../src/errors';
 
 /** Broker arguments of the main queue, by queue type. */
 export function mainQueueArguments(t: TopologyConfig): Record<string, unknown> {
+  // One active consumer, the others hot standbys: what makes any number of instances exact on one queue.
+  const single = t.consumers === 'single-active' ? { 'x-single-active-consumer': true } : {};
   if (t.queueType === 'classic') {
-    return { 'x-queue-type': 'classic', 'x-dead-letter-exchange': t.deadLetterExchange };
+    return { 'x-queue-type': 'classic', 'x-dead-letter-exchange': t.deadLetterExchange, ...single };
   }
   return {
+    ...single,
     'x-queue-type': 'quorum',
     'x-delivery-limit': t.deliveryLimit,
     'x-dead-letter-exchange': t.deadLetterExchange,
@@ -60,7 +63,12 @@ export async function declareTopology(channel: Channel, t: TopologyConfig): Prom
     await step(() => channel.assertQueue(t.deadLetterQueue, { durable: true, arguments: deadLetterQueueArguments() }),
       'QBL_DEAD_LETTER_QUEUE', `a durable classic queue "${t.deadLetterQueue}"`);
     await channel.bindQueue(t.deadLetterQueue, t.deadLetterExchange, '#');
-    await step(() => channel.assertQueue(t.queue, { durable: true, arguments: mainQueueArguments(t) }),
+    await step(() => channel.assertQueue(t.queue, { durable: true, arguments: mainQueueArguments(t) }).catch((error: unknown) => {
+      throw isPreconditionFailed(error) && brokerSays(error).includes('x-single-active-consumer') ? new ConfigError('QBL_QUEUE',
+        `queue "${t.queue}" ${t.consumers === 'single-active' ? 'with' : 'without'} x-single-active-consumer `
+        + `(${t.consumers === 'single-active' ? 'the search store runs one active instance and hot standbys' : 'the SQLite store'}), `
+        + 'but it exists with other arguments; move its messages, losing none, with `qbl migrate-queue` (docs/scaling.md)') : error;
+    }),
       'QBL_QUEUE_TYPE', `queue "${t.queue}" (QBL_QUEUE) declared as a durable ${t.queueType} queue`
         + (t.queueType === 'quorum' ? ` with delivery limit ${t.deliveryLimit} (QBL_DELIVERY_LIMIT)` : '')
         + ` and dead-letter exchange "${t.deadLetterExchange}"`);

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<{ command: CliCommand }>> = {
   prune: () => import('./commands/prune'),
   backup: () => import('./commands/backup'),
   healthcheck: () => import('./commands/healthcheck'),
+  'migrate-queue': () => import('./commands/migrate-queue'),
 };
 
 /** Every command with its one-line summary (each module is loaded for it: no I/O happens on load). */

@@ -178,16 +178,18 @@ function readLookup(env: Env): LookupOptions {
 }
 
 export function loadConfig(env: Env = process.env): Config {
+  const search = readSearch(env);
   return Object.freeze({
     amqp: readAmqp(env),
-    topology: readTopology(env),
+    // SQLite: one instance, an exclusive consumer; search store: hot standbys (docs/scaling.md).
+    topology: Object.freeze({ ...readTopology(env), consumers: search === undefined ? 'exclusive' as const : 'single-active' as const }),
     intake: readIntake(env),
     correlator: readCorrelator(env),
     decoder: readDecoder(env),
     dialPlan: readDialPlan(env),
     sqlitePath: read(env, V.SQLITE_PATH),
     sqliteRetentionDays: read(env, V.QBL_SQLITE_RETENTION_DAYS),
-    search: readSearch(env),
+    search,
     http: Object.freeze({
       port: read(env, V.QBL_HTTP_PORT),
       host: read(env, V.QBL_HTTP_HOST),

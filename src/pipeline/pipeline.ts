@@ -9,7 +9,8 @@ import type { DecoderOptions } from '../../consumers/decode/options';
 import type { CallEvent } from '../../correlators/events';
 import type { CdrRecord, CdrSource, Disposition } from '../../correlators/cdr';
 import { Correlator, type CorrelatorOptions, type CorrelatorStep } from '../../correlators/correlator';
-import type { CallStore, StoredEvent } from '../stores/store';
+import type { CallStore, StoredCallState, StoredEvent } from '../stores/store';
+import { StoreUnavailableError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { EventClock, wallClockUs } from './event-clock';
 import { Mutex } from './mutex';
@@ -43,7 +44,16 @@ export interface PipelineOptions {
   readonly onCommit?: (durationMs: number) => void;
   /** Called after every successful commit that wrote CDRs, with those CDRs as written (the number lookup). */
   readonly onCommitted?: (cdrs: readonly CdrRecord[]) => void;
+  /**
+   * The store is shared by several instances (the search store; docs/scaling.md): the pipeline
+   * starts as a standby, holding nothing, and becomes active at its first batch — it then reads
+   * the open calls from the store (`activate`). `deactivate()` when the queue is lost.
+   */
+  readonly sharedStore?: boolean;
 }
+
+/** How many times one batch folds calls again whose shared state moved on meanwhile, before it is retried later. */
+const MAX_REFOLDS = 3;
 
 const RESTORE_CHUNK = 500;
 
@@ -56,11 +66,47 @@ export class Pipeline {
   private readonly mutex = new Mutex();
   private readonly wallClock: () => number;
   private clock: EventClock;
+  /** Shared store only: not consuming (yet), so holding no call and sweeping none. */
+  private standby: boolean;
 
   constructor(private readonly options: PipelineOptions) {
     this.correlator = new Correlator(options.correlator);
     this.wallClock = options.wallClock ?? wallClockUs;
     this.clock = new EventClock(null, this.wallClock(), options.correlator.maxClockSkewUs);
+    this.standby = options.sharedStore === true;
+  }
+
+  /** Shared store: whether this instance is the active consumer (it has had a batch since it last lost the queue). */
+  get active(): boolean {
+    return !this.standby;
+  }
+
+  /**
+   * Shared store: the queue was lost (the broker gives it to a standby). Drops every call from
+   * memory once the batch in progress is over: the next owner's writes make them stale.
+   */
+  deactivate(): Promise<void> {
+    return this.mutex.run(async () => {
+      if (!this.options.sharedStore || this.standby) return;
+      this.standby = true;
+      this.correlator.reset();
+      this.options.logger.info('lost the queue: standing by, holding no call');
+    });
+  }
+
+  /** The first batch after standing by: this instance is the active consumer; the open calls come from the store. */
+  private async activate(): Promise<void> {
+    this.correlator.reset();
+    let restored: number;
+    try {
+      restored = await this.restore();
+    } catch (error) {
+      this.correlator.reset();
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new StoreUnavailableError(`cannot read the open calls from the store: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    this.standby = false;
+    this.options.logger.info({ openCalls: restored }, 'active consumer: restored the open calls from the shared store');
   }
 
   /** Puts the calls that were open at the last commit back in memory, and the event clock where they left it. */
@@ -90,6 +136,7 @@ export class Pipeline {
   /** Closes calls whose deadline passed; a store failure is logged and retried on the next sweep. */
   sweep(): Promise<void> {
     return this.mutex.run(async () => {
+      if (this.standby) return;
       const step = this.correlator.sweep(this.clock.now(this.wallClock()));
       if (step.closedCallIds.length === 0) return;
       await this.commit([], step);
@@ -112,6 +159,7 @@ export class Pipeline {
   }
 
   private async processBatch(batch: readonly Delivery[]): Promise<Verdict[]> {
+    if (this.standby) await this.activate();
     const verdicts: Verdict[] = new Array(batch.length);
     const stored: StoredEvent[] = [];
     const deliveryOfEvent: number[] = [];
@@ -153,18 +201,47 @@ export class Pipeline {
     return verdicts;
   }
 
-  private async commit(stored: readonly StoredEvent[], step: CorrelatorStep): Promise<ReadonlyMap<string, string>> {
+  private async commit(stored: readonly StoredEvent[], step: CorrelatorStep, refolds = 0): Promise<ReadonlyMap<string, string>> {
     const enrich = this.options.enrich;
-    const cdrs = enrich ? step.cdrs.map(enrich) : step.cdrs;
+    const all = enrich ? step.cdrs.map(enrich) : step.cdrs;
     const started = performance.now();
     const result = await this.options.store.commit({
-      events: stored, cdrs, openCalls: step.openCalls, closedCallIds: step.closedCallIds,
+      events: stored, cdrs: all, openCalls: step.openCalls, closedCallIds: step.closedCallIds, eventCounts: step.eventCounts,
     });
     const durationMs = performance.now() - started;
     step.apply();
     this.stats.commits += 1;
     this.stats.lastCommitMs = durationMs;
     this.options.onCommit?.(durationMs);
+    const stale = result.staleCalls;
+    const cdrs = stale === undefined ? all : all.filter((record) => !stale.has(record.cdr.call_id));
+    this.counted(cdrs);
+    if (stale === undefined || stale.size === 0) return result.rejectedEvents;
+    if (refolds >= MAX_REFOLDS) throw new StoreUnavailableError(`the shared state of ${stale.size} calls kept moving while this batch was committed`);
+    const again = await this.refold(stored, stale, refolds + 1);
+    const rejected = new Map(result.rejectedEvents);
+    for (const [id, reason] of again) rejected.set(id, reason);
+    return rejected;
+  }
+
+  /**
+   * Another instance wrote events of these calls that this one had not folded (a takeover while
+   * this one still wrote): take the calls as the store holds them, fold this batch's events of
+   * them again, and commit that (docs/scaling.md, fencing).
+   */
+  private refold(stored: readonly StoredEvent[], stale: ReadonlyMap<string, StoredCallState>, refolds: number): Promise<ReadonlyMap<string, string>> {
+    const history = new Map<string, CallEvent[]>();
+    for (const [callId, state] of stale) {
+      this.correlator.forget(callId);
+      if (state.open) this.correlator.restoreOpen(callId, state.events);
+      else if (state.events.length > 0) history.set(callId, [...state.events]);
+    }
+    const again = stored.filter((s) => stale.has(s.event.callId));
+    const step = this.correlator.ingest(again.map((s) => s.event), history, this.clock.now(this.wallClock()));
+    return this.commit(again, step, refolds);
+  }
+
+  private counted(cdrs: readonly CdrRecord[]): void {
     for (const record of cdrs) {
       const { disposition, source } = record.cdr;
       this.stats.cdrsByDisposition[disposition] = (this.stats.cdrsByDisposition[disposition] ?? 0) + 1;
@@ -175,7 +252,6 @@ export class Pipeline {
       this.stats.lastCdrAtUs = this.wallClock();
       this.options.onCommitted?.(cdrs);
     }
-    return result.rejectedEvents;
   }
 
   private count(messages: number, stored: readonly StoredEvent[], verdicts: readonly Verdict[]): void {

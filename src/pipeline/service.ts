@@ -3,10 +3,10 @@
  * close() is idempotent and ordered: stop intake → finish the in-flight batch (commit, ack)
  * → stop the sweep → close the store.
  */
-import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
+import { BatchConsumer, DEFAULT_QUEUE_TAKEN_GRACE_MS } from '../../consumers/amqp/batch-consumer';
 import type { Config } from '../config/config';
 import { formatUs } from '../../correlators/cdr';
-import { ConfigError } from '../errors';
+import { ConfigError, type QueueTakenError } from '../errors';
 import { OpsServer } from '../observability/http-server';
 import type { Logger } from '../observability/logger';
 import { type MetricsReadings, ServiceMetrics } from '../observability/metrics';
@@ -31,6 +31,9 @@ export class Service {
   private closing: Promise<void> | undefined;
   private ops: OpsServer | undefined;
   private readonly startedAtMs = Date.now();
+  /** Settles when the service cannot go on (the exclusive queue stayed taken): `qbl start` exits. */
+  readonly fatal: Promise<QueueTakenError>;
+  private failWith: (error: QueueTakenError) => void = () => undefined;
 
   private constructor(
     readonly config: Config,
@@ -41,7 +44,10 @@ export class Service {
     readonly metrics: ServiceMetrics,
     /** The number lookup, when QBL_LOOKUP_PORT is set. */
     readonly lookup?: LookupService,
-  ) {}
+  ) {
+    this.fatal = new Promise((resolve) => { this.failWith = resolve; });
+    consumer.on('fatal', (error: QueueTakenError) => this.failWith(error));
+  }
 
   /** The port the ops endpoint listens on (undefined when QBL_HTTP_PORT=0). */
   get httpPort(): number | undefined {
@@ -51,6 +57,8 @@ export class Service {
   static async start(options: ServiceOptions): Promise<Service> {
     const { config, logger } = options;
     const store = options.store ?? (await openCallStore(config, logger));
+    // The search store holds the join state for every instance; one active consumer at a time.
+    const sharedStore = config.topology.consumers === 'single-active';
     const lookup = config.lookup.port === 0 ? undefined : new LookupService({
       config: config.lookup, dialPlan: config.dialPlan, store: await openLookupStore(config), logger,
     });
@@ -58,13 +66,21 @@ export class Service {
     const pipeline = new Pipeline({
       correlator: config.correlator, decoder: config.decoder, store, logger,
       enrich: options.enrich ?? makeNumberEnricher(config.dialPlan), onCommit: metrics.observeCommit,
-      onCommitted: lookup?.onCommitted,
+      onCommitted: lookup?.onCommitted, sharedStore,
     });
-    const restored = await pipeline.restore();
-    logger.info({ openCalls: restored }, 'restored open calls from the store');
+    if (sharedStore) {
+      logger.info('shared store: standing by until the broker makes this instance the active consumer');
+    } else {
+      const restored = await pipeline.restore();
+      logger.info({ openCalls: restored }, 'restored open calls from the store');
+    }
     const consumer = new BatchConsumer({
       amqp: config.amqp, topology: config.topology, intake: config.intake, handler: pipeline.handleBatch, logger,
+      // The broker drops a dead connection (and its lock) after two missed heartbeats.
+      queueTakenGraceMs: Math.max(DEFAULT_QUEUE_TAKEN_GRACE_MS, 3 * config.amqp.heartbeatS * 1000),
     });
+    // With single-active-consumer, a lost connection hands the queue to a standby.
+    if (sharedStore) consumer.on('disconnected', () => void pipeline.deactivate());
     const service = new Service(config, logger, store, pipeline, consumer, metrics, lookup);
     metrics.bind({ read: () => service.readings(), pingStore: () => store.ping(), readLookup: lookup === undefined ? undefined : () => lookup.readings() });
     try {

@@ -7,7 +7,7 @@ import { SqliteReader } from './sqlite/sqlite-reader';
 import { openSearchReader, openSearchStore } from './search/open-search';
 import type { SearchConfig } from './search/options';
 
-/** Where the stores live: the SQLite file always (history, open calls), and a search engine when one is configured. */
+/** Where the stores live: the SQLite file, or the search engine (everything, the join state included) when one is configured. */
 export interface StoreConfig {
   readonly sqlitePath: string;
   /** Retention of the embedded store, in days (0 or absent: keep everything). */
@@ -28,9 +28,8 @@ export function openLocalReader(config: StoreConfig): SqliteReader {
 
 /** For the service: the writer the pipeline commits each batch to. */
 export async function openCallStore(config: StoreConfig, logger: Logger): Promise<CallStore> {
-  const options = { logger, retentionDays: config.sqliteRetentionDays };
-  if (config.search) return openSearchStore(config.search, await SqliteStore.open(config.sqlitePath, options), logger);
-  return SqliteStore.open(config.sqlitePath, options);
+  if (config.search) return openSearchStore(config.search, logger);
+  return SqliteStore.open(config.sqlitePath, { logger, retentionDays: config.sqliteRetentionDays });
 }
 
 /** For the number lookup and `qbl blocklist`: the block list and the CDRs, wherever the configuration keeps them. */

@@ -34,11 +34,29 @@ export interface CommitBatch {
   readonly openCalls: readonly OpenCall[];
   /** Calls closed by this batch: removed from the open set. */
   readonly closedCallIds: readonly string[];
+  /**
+   * For each call whose CDR or open state this batch writes: how many distinct events the writer
+   * folded (its CDR's version). A store shared by several instances uses it to find a writer whose
+   * view of a call is behind the store (docs/scaling.md, fencing); SQLite ignores it.
+   */
+  readonly eventCounts?: ReadonlyMap<string, number>;
+}
+
+/** What the shared store holds of a call: its events and whether it is open. */
+export interface StoredCallState {
+  readonly events: readonly CallEvent[];
+  readonly open: boolean;
 }
 
 export interface CommitResult {
   /** Events the store refused for good (e.g. a mapping conflict): event id → the store's reason. */
   readonly rejectedEvents: ReadonlyMap<string, string>;
+  /**
+   * Calls the store holds events of that the writer had not folded (another instance wrote them):
+   * nothing was written for these calls; here is what the store holds, for the writer to fold its
+   * events into and commit again.
+   */
+  readonly staleCalls?: ReadonlyMap<string, StoredCallState>;
 }
 
 export const NOTHING_REJECTED: CommitResult = Object.freeze({ rejectedEvents: new Map<string, string>() });
@@ -47,6 +65,11 @@ export const NOTHING_REJECTED: CommitResult = Object.freeze({ rejectedEvents: ne
 export interface CallHistory {
   /** All events stored for each of these calls (calls with none are absent from the map). */
   eventsForCalls(callIds: readonly string[]): Promise<Map<string, CallEvent[]>>;
+  /**
+   * Every open call. On a store shared by several instances (the search store) this reads the
+   * shared state and includes every write acknowledged before the call (docs/scaling.md), so a new
+   * owner calls it when it takes over; callers may filter the result (e.g. by partition).
+   */
   openCalls(): Promise<OpenCall[]>;
 }
 

@@ -32,7 +32,7 @@ describeLive('Elasticsearch (live)', () => {
     const effective = { ...config, ...overrides };
     const engine = ElasticsearchEngine.fromConfig(effective);
     const writer = new BulkWriter(engine, { ...writerOptions(effective), maxAttempts: 2, retry: { initialMs: 10, maxMs: 5_000 } });
-    const store = new SearchStore(new MemoryStore(), engine, writer, { indexPrefix: prefix, retentionDays: config.retentionDays });
+    const store = new SearchStore(engine, writer, { indexPrefix: prefix, retentionDays: config.retentionDays });
     stores.push(store);
     return store;
   }

@@ -1,7 +1,7 @@
 /**
  * `qbl cdrs` and `qbl events` read the real OpenSearch node exactly as they read SQLite: one run
- * of the service (OPENSEARCH_URL set) leaves the same CDRs and events in both its local SQLite
- * file and the node; every format and every filter must then print byte-for-byte the same.
+ * of the service (OPENSEARCH_URL set), its commits copied to a SQLite file (test/support/tee-store.ts),
+ * leaves the same CDRs and events in both; every format and every filter must then print byte-for-byte the same.
  * Skipped, with a message, when no node answers.
  */
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
 import { SqliteReader } from '../../src/stores/sqlite/sqlite-reader';
 import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
-import { openSearchStore } from '../../src/stores/search/open-search';
+import { SearchStore } from '../../src/stores/search/search-store';
+import { TeeStore } from '../support/tee-store';
 import type { StoredCdr } from '../../src/stores/store';
 import { silentLogger } from '../support/rabbit';
 import { NODE_URL, cleanUp, describeOnNode, nodeConfig, rawClient, uniquePrefix } from './node';
@@ -60,7 +61,9 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
     const config = loadConfig(env);
     f.admin.track(config.topology);
     const traffic = simulatedTraffic(150, 31);
-    const service = await Service.start({ config, logger: silentLogger() });
+    // The search store keeps no local file: the same commits also go to a SQLite file to compare with.
+    const store = new TeeStore(await SearchStore.open(config.search!, silentLogger()), SqliteStore.open(config.sqlitePath));
+    const service = await Service.start({ config, logger: silentLogger(), store });
     try {
       await publishInOrder(f.admin, config.topology.exchange, traffic.messages);
       await waitForDrain(f.admin, service, traffic.messages.length, 60_000);
@@ -140,8 +143,7 @@ describeOnNode('qbl cdrs and qbl events on the real OpenSearch node', () => {
     const bigPrefix = uniquePrefix();
     f.defer(() => cleanUp(raw, bigPrefix));
     const total = 10_500;
-    const local = SqliteStore.open(join(f.dir, 'big.db'));
-    const store = await openSearchStore(nodeConfig(bigPrefix, { bulkMaxDocs: 2000 }), local);
+    const store = new TeeStore(await SearchStore.open(nodeConfig(bigPrefix, { bulkMaxDocs: 2000 }), silentLogger()), SqliteStore.open(join(f.dir, 'big.db')));
     try {
       const startUs = Date.UTC(2026, 10, 27, 5, 24, 15) * 1000;
       for (let from = 0; from < total; from += 2500) {

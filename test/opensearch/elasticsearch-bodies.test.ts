@@ -38,7 +38,7 @@ describeOnNode('Elasticsearch engine bodies on a real OpenSearch node', () => {
 
   it('accepts the same templates from either engine, and ILM reads as unsupported', async () => {
     const result = await installSchema(elastic, prefix, 30);
-    expect(result).toEqual({ lifecycle: 'unsupported', templates: [`${prefix}-cdrs`, `${prefix}-events`] });
+    expect(result).toEqual({ lifecycle: 'unsupported', templates: [`${prefix}-cdrs`, `${prefix}-events`, `${prefix}-calls`] });
     const fromElastic = (await raw.indices.getIndexTemplate({ name: `${prefix}-*` })).body.index_templates;
 
     const opensearch = OpenSearchEngine.fromConfig(nodeConfig(prefix));

@@ -38,7 +38,7 @@ describeOnNode('the number lookup on a shared OpenSearch', () => {
 
   /** One instance's writer: a SearchStore over its own local SQLite, as `qbl start` opens it. */
   async function writer(name: string): Promise<SearchStore> {
-    const store = await SearchStore.open(nodeConfig(node.prefix), SqliteStore.open(join(f.dir, `${name}.db`)), logger);
+    const store = await SearchStore.open(nodeConfig(node.prefix), logger);
     f.defer(() => store.close());
     return store;
   }

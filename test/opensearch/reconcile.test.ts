@@ -17,6 +17,7 @@ import { SqliteStore } from '../../src/stores/sqlite/sqlite-store';
 import { integrationFixture } from '../support/fixture';
 import { qbl } from '../support/run-cli';
 import { commitCalls, simulatedCalls } from '../support/simulated-store';
+import { TeeStore } from '../support/tee-store';
 import { cleanUp, describeOnNode, NODE_URL, nodeConfig, rawClient, uniquePrefix } from './node';
 
 describeOnNode('qbl reconcile on the real OpenSearch node', () => {
@@ -33,7 +34,8 @@ describeOnNode('qbl reconcile on the real OpenSearch node', () => {
     raw = rawClient();
     // Across a month end: two monthly indices on each side.
     calls = simulatedCalls({ calls: 300, seed: 5, cps: 0.005, startTimeUs: Date.UTC(2026, 10, 30, 12) * 1000, concurrency: 100_000 });
-    const store = await SearchStore.open(nodeConfig(prefix), SqliteStore.open(join(dir, 'qbl.db')));
+    // The same calls in the node and in a SQLite file: the two runs below must agree.
+    const store = new TeeStore(await SearchStore.open(nodeConfig(prefix)), SqliteStore.open(join(dir, 'qbl.db')));
     await commitCalls(store, calls);
     await store.close();
     await raw.indices.refresh({ index: `${prefix}-*` });

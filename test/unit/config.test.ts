@@ -22,7 +22,7 @@ describe('configuration', () => {
     expect(config.amqp.urlForLogs).toBe('amqp://guest:***@127.0.0.1:5672');
     expect(config.topology).toEqual({
       exchange: 'opensips', queue: 'qbl.events', queueType: 'quorum', bindingKey: '#', deliveryLimit: 10,
-      deadLetterExchange: 'qbl.events.dlx', deadLetterQueue: 'qbl.events.dead',
+      deadLetterExchange: 'qbl.events.dlx', deadLetterQueue: 'qbl.events.dead', consumers: 'exclusive',
     });
     expect(config.sqlitePath).toBe('./data/qbl.db');
     expect(config.correlator).toMatchObject({ setupTimeoutUs: 300e6, maxCallDurationUs: 14_400e6, byeGraceUs: 5e6 });

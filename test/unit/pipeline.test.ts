@@ -167,3 +167,59 @@ describe('Pipeline against a fake store', () => {
     expect(second.oldestOpenCallAgeS()).toBe(0);
   });
 });
+
+describe('Pipeline on a store shared by several instances (docs/scaling.md)', () => {
+  function shared(store: CallStore, wall = { us: WALL_US }): Pipeline {
+    return new Pipeline({
+      correlator: { ...OPTIONS, maxClockSkewUs: 300 * S }, decoder: DEFAULT_DECODER_OPTIONS, store,
+      logger: pino({ level: 'silent' }), wallClock: () => wall.us, sharedStore: true,
+    });
+  }
+
+  it('a standby holds and sweeps nothing; its first batch restores the open calls; losing the queue drops them', async () => {
+    const store = new FakeStore();
+    const reads = jest.spyOn(store, 'openCalls');
+    const first = shared(store);
+    // Only the INVITE of the answered call: it stays open in the store.
+    await first.handleBatch(deliveries(SAMPLES.slice(0, 1)));
+    expect(store.open.size).toBe(1);
+
+    const standby = shared(store, { us: WALL_US + 3600 * S });
+    expect(standby.active).toBe(false);
+    await standby.sweep();
+    expect(store.commits).toHaveLength(1);
+    expect(reads).toHaveBeenCalledTimes(1);
+
+    await standby.handleBatch(deliveries(SAMPLES.slice(1, 2)));
+    expect(standby.active).toBe(true);
+    expect(reads).toHaveBeenCalledTimes(2);
+    expect(standby.correlator.isOpen([...store.open.keys()][0]!)).toBe(true);
+
+    await standby.deactivate();
+    expect(standby.active).toBe(false);
+    expect(standby.correlator.openCallCount).toBe(0);
+  });
+
+  it('a call the store says is ahead of this writer is taken as stored and folded again', async () => {
+    const store = new FakeStore();
+    const p = shared(store);
+    await p.handleBatch(deliveries(SAMPLES.slice(0, 1)));
+    const callId = [...store.open.keys()][0]!;
+    // Another instance stored an event of that call that this one never saw.
+    const foreign = { ...store.events.values().next().value!, event: { ...store.events.values().next().value!.event, id: 'foreign', timeUs: WALL_US - 5 * S } };
+    const commit = store.commit.bind(store);
+    let staleOnce = true;
+    jest.spyOn(store, 'commit').mockImplementation(async (batch) => {
+      if (staleOnce && batch.eventCounts?.has(callId)) {
+        staleOnce = false;
+        store.events.set('foreign', foreign);
+        return { rejectedEvents: new Map(), staleCalls: new Map([[callId, { events: [...store.events.values()].filter((s) => s.event.callId === callId).map((s) => s.event), open: true }]]) };
+      }
+      return commit(batch);
+    });
+    await p.handleBatch(deliveries(SAMPLES.slice(1, 2)));
+    const last = store.commits[store.commits.length - 1]!;
+    // Folded again: the INVITE, the foreign event and this batch's event.
+    expect(last.eventCounts?.get(callId)).toBe(3);
+  });
+});

@@ -40,6 +40,7 @@ class ManualEngine implements SearchEngine {
   async putIndexTemplate(): Promise<void> {}
   async putLifecyclePolicy() { return { status: 'installed' as const }; }
   async putMapping(): Promise<void> {}
+  async mget() { return new Map(); }
   async search() { return []; }
   async refresh(): Promise<void> {}
   async ping(): Promise<void> {}

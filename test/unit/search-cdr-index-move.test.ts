@@ -46,8 +46,7 @@ describe('review: a CDR rewrite whose start moves to another month', () => {
     const config = cluster.config();
     const { logger } = capturingLogger();
     const engine = cluster.engine(config);
-    const local = SqliteStore.open(':memory:');
-    const store = new SearchStore(local, engine, new BulkWriter(engine, { ...writerOptions(config, logger), sleep: noSleep }),
+    const store = new SearchStore(engine, new BulkWriter(engine, { ...writerOptions(config, logger), sleep: noSleep }),
       { indexPrefix: config.indexPrefix, retentionDays: config.retentionDays, logger });
     let wallUs = DEC_1_US + 120 * S;
     const pipeline = new Pipeline({

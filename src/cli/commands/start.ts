@@ -6,6 +6,7 @@ import { loadConfig } from '../../config/config';
 import { retiredVariablesSet, unknownVariablesSet } from '../../config/variables';
 import { createLogger } from '../../observability/logger';
 import { Service } from '../../pipeline/service';
+import { EXIT_QUEUE_TAKEN, QueueTakenError } from '../../errors';
 
 export const command: CliCommand = {
   name: 'start',
@@ -19,9 +20,21 @@ export const command: CliCommand = {
       const logger = createLogger(config.logLevel);
       for (const retired of retiredVariablesSet(process.env)) logger.warn(retired, 'this variable no longer has an effect');
       for (const unknown of unknownVariablesSet(process.env)) logger.warn(unknown, 'unknown QBL_ variable: it has no effect (misspelt?)');
-      const service = await Service.start({ config, logger });
-      const signal = await stopSignal;
-      logger.info({ signal }, 'shutting down');
+      let service: Service;
+      try {
+        service = await Service.start({ config, logger });
+      } catch (error) {
+        if (!(error instanceof QueueTakenError)) throw error;
+        process.stderr.write(`qbl start: ${error.message}\n`);
+        return EXIT_QUEUE_TAKEN;
+      }
+      const outcome = await Promise.race([stopSignal, service.fatal]);
+      if (outcome instanceof QueueTakenError) {
+        await service.close();
+        process.stderr.write(`qbl start: ${outcome.message}\n`);
+        return EXIT_QUEUE_TAKEN;
+      }
+      logger.info({ signal: outcome }, 'shutting down');
       await service.close();
       return 0;
     } finally {

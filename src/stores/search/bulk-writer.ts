@@ -15,7 +15,7 @@ import type { Logger } from '../../observability/logger';
 import { type BulkAction, type SearchEngine, SearchRequestError, isTransientStatus } from './engine';
 
 export type DocOutcome =
-  | { readonly accepted: true }
+  | { readonly accepted: true; readonly superseded?: true }
   | { readonly accepted: false; readonly status: number; readonly reason: string };
 
 export interface BulkWriterOptions {
@@ -181,7 +181,7 @@ export class BulkWriter {
         const item = items[position]!;
         if (result.ok) {
           this.stats.accepted++;
-          item.settle({ accepted: true });
+          item.settle(result.superseded ? { accepted: true, superseded: true } : { accepted: true });
         } else if (isTransientStatus(result.status)) {
           retry.push(item);
           retryReason = `HTTP ${result.status}: ${result.reason}`;

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch';
 import type { SearchConfig } from './options';
 import {
-  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, toSearchHits, type RawBulkItem,
+  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, storedDocuments, type StoredDocument, toSearchHits, type RawBulkItem,
 } from './engine';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -111,6 +111,12 @@ export class ElasticsearchEngine implements SearchEngine {
     await this.call('put mapping', () => this.client.indices.putMapping({
       index, properties: properties as never, ignore_unavailable: true, allow_no_indices: true,
     }));
+  }
+
+  async mget(index: string, ids: readonly string[]): Promise<Map<string, StoredDocument>> {
+    if (ids.length === 0) return new Map();
+    const response = await this.call('mget', () => this.client.mget({ index, ids: [...ids], realtime: true }));
+    return storedDocuments(response.docs as unknown as Parameters<typeof storedDocuments>[0]);
   }
 
   async search(index: string, body: SearchBody): Promise<SearchHit[]> {

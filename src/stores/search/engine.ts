@@ -8,13 +8,24 @@ export interface BulkAction {
   readonly index: string;
   readonly id: string;
   readonly document: Readonly<Record<string, unknown>>;
-  /** `delete` removes the document (a CDR whose call start moved to another index); default `index`. */
-  readonly op?: 'index' | 'delete';
+  /**
+   * `delete` removes the document (a CDR whose call start moved to another index); `create`
+   * writes only if no document has the id (409 otherwise); default `index`.
+   */
+  readonly op?: 'index' | 'delete' | 'create';
+  /**
+   * External version (`version_type: external_gte`): the write applies only if the stored
+   * version is not higher. A 409 then means a newer version is stored: success without effect.
+   */
+  readonly version?: number;
+  /** Optimistic concurrency: the write applies only if the document is still this one (409 otherwise). */
+  readonly ifSeqNo?: number;
+  readonly ifPrimaryTerm?: number;
 }
 
 /** Per-item outcome of a bulk request, in the order of the actions sent. */
 export type BulkItemResult =
-  | { readonly ok: true }
+  | { readonly ok: true; readonly superseded?: true }
   | { readonly ok: false; readonly status: number; readonly reason: string };
 
 /** Engine-neutral composable index template; the engine adds its own lifecycle settings. */
@@ -58,6 +69,13 @@ export interface SearchHit {
   readonly sort?: readonly unknown[];
 }
 
+/** A document read by id (real-time), with what a conditional write needs. */
+export interface StoredDocument {
+  readonly source: Readonly<Record<string, unknown>>;
+  readonly seqNo: number;
+  readonly primaryTerm: number;
+}
+
 export interface SearchEngine {
   readonly kind: 'elasticsearch' | 'opensearch';
   /** Throws SearchRequestError when the request as a whole failed. */
@@ -66,6 +84,8 @@ export interface SearchEngine {
   putLifecyclePolicy(spec: LifecyclePolicySpec): Promise<LifecycleInstall>;
   /** Adds fields to the mappings of the existing indices matching `index` (a template only reaches new ones). */
   putMapping(index: string, properties: Readonly<Record<string, unknown>>): Promise<void>;
+  /** Real-time reads by id from one index; ids not found (or a missing index) are absent. */
+  mget(index: string, ids: readonly string[]): Promise<Map<string, StoredDocument>>;
   /** `index` may be a pattern; no matching index means no hits. */
   search(index: string, body: SearchBody): Promise<SearchHit[]>;
   /** Makes recent writes searchable (tests and tools; the writer never needs it). */
@@ -103,10 +123,23 @@ export function describeEngineError(error: unknown): string {
 export function bulkOperations(actions: readonly BulkAction[]): unknown[] {
   const operations: unknown[] = [];
   for (const action of actions) {
-    if (action.op === 'delete') operations.push({ delete: { _index: action.index, _id: action.id } });
-    else operations.push({ index: { _index: action.index, _id: action.id } }, action.document);
+    const meta: Record<string, unknown> = { _index: action.index, _id: action.id };
+    if (action.version !== undefined) Object.assign(meta, { version: action.version, version_type: 'external_gte' });
+    if (action.ifSeqNo !== undefined) Object.assign(meta, { if_seq_no: action.ifSeqNo, if_primary_term: action.ifPrimaryTerm });
+    if (action.op === 'delete') operations.push({ delete: meta });
+    else operations.push({ [action.op ?? 'index']: meta }, action.document);
   }
   return operations;
+}
+
+/** mget's `docs` as both engines shape them. */
+export function storedDocuments(docs: ReadonlyArray<{ _id?: string; found?: boolean; _source?: unknown; _seq_no?: number; _primary_term?: number }>): Map<string, StoredDocument> {
+  const out = new Map<string, StoredDocument>();
+  for (const doc of docs) {
+    if (doc.found !== true || doc._id === undefined) continue;
+    out.set(doc._id, { source: (doc._source ?? {}) as Record<string, unknown>, seqNo: doc._seq_no ?? 0, primaryTerm: doc._primary_term ?? 0 });
+  }
+  return out;
 }
 
 /** One item of a bulk response, as both engines report it. */
@@ -121,11 +154,14 @@ export function bulkItemResults(items: ReadonlyArray<Record<string, RawBulkItem>
     throw new SearchRequestError(`bulk at ${urlForLogs} answered ${items.length} items for ${actions.length} actions`, true);
   }
   return items.map((item, position): BulkItemResult => {
-    const result = item.index ?? item.delete ?? Object.values(item)[0];
+    const result = item.index ?? item.delete ?? item.create ?? Object.values(item)[0];
     if (result === undefined) return { ok: false, status: 0, reason: 'empty bulk item' };
     if (result.status >= 200 && result.status < 300 && result.error === undefined) return { ok: true };
+    const action = actions[position]!;
     // Deleting what is already gone is done.
-    if (actions[position]!.op === 'delete' && result.status === 404) return { ok: true };
+    if (action.op === 'delete' && result.status === 404) return { ok: true };
+    // An externally versioned write that found a newer version: that newer one stays (fencing).
+    if (action.version !== undefined && result.status === 409) return { ok: true, superseded: true };
     return { ok: false, status: result.status, reason: describeEngineError(result.error) };
   });
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/logger';
 import { StoreUnavailableError } from '../../errors';
 import { SearchRequestError, type SearchEngine } from './engine';
 import { indexPattern } from './documents';
-import { ADDED_CDR_PROPERTIES, indexTemplate, retentionPolicy } from './templates';
+import { ADDED_CDR_PROPERTIES, callsTemplate, indexTemplate, retentionPolicy } from './templates';
 
 export interface SchemaInstall {
   readonly lifecycle: 'installed' | 'unsupported';
@@ -30,6 +30,9 @@ export async function installSchema(
       await engine.putIndexTemplate(template);
       templates.push(template.name);
     }
+    const calls = callsTemplate(prefix);
+    await engine.putIndexTemplate(calls);
+    templates.push(calls.name);
     // The indices created before a field was added (this month's, at least) get it too. An old
     // index that refuses (a write block) only lacks a field new CDRs rarely reach: say so, go on.
     try {

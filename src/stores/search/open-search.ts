@@ -1,4 +1,4 @@
-/** Entry points for src/stores/open.ts: the search engine as reader, or as store over a local one. */
+/** Entry points for src/stores/open.ts: the search engine as reader, or as the store (CDRs, events and the join state). */
 import type { SearchConfig } from './options';
 import type { Logger } from '../../observability/logger';
 import type { CallStore, CdrReader } from '../store';
@@ -9,7 +9,7 @@ export async function openSearchReader(config: SearchConfig): Promise<CdrReader>
   return new SearchReader(await createSearchEngine(config), config.indexPrefix);
 }
 
-/** `local` keeps the correlator's history; closing the search store closes it too. */
-export async function openSearchStore(config: SearchConfig, local: CallStore, logger?: Logger): Promise<CallStore> {
-  return SearchStore.open(config, local, logger);
+/** The whole state on the engine: no local file (docs/scaling.md). */
+export async function openSearchStore(config: SearchConfig, logger?: Logger): Promise<CallStore> {
+  return SearchStore.open(config, logger);
 }

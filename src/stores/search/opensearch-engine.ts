@@ -14,7 +14,7 @@ import { Client, errors, type ClientOptions } from '@opensearch-project/opensear
 import type { SearchConfig } from './options';
 import { ConfigError } from '../../errors';
 import {
-  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, toSearchHits, type RawBulkItem,
+  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, storedDocuments, type StoredDocument, toSearchHits, type RawBulkItem,
 } from './engine';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -228,6 +228,12 @@ export class OpenSearchEngine implements SearchEngine {
     await this.call('put mapping', () => this.client.indices.putMapping({
       index, body: { properties } as never, ignore_unavailable: true, allow_no_indices: true,
     }));
+  }
+
+  async mget(index: string, ids: readonly string[]): Promise<Map<string, StoredDocument>> {
+    if (ids.length === 0) return new Map();
+    const response = await this.call('mget', () => this.client.mget({ index, body: { ids: [...ids] }, realtime: true } as never));
+    return storedDocuments(((response.body as unknown as { docs?: Parameters<typeof storedDocuments>[0] }).docs) ?? []);
   }
 
   async search(index: string, body: SearchBody): Promise<SearchHit[]> {

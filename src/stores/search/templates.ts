@@ -8,6 +8,7 @@
 import type { DocumentKind } from './documents';
 import { indexPattern } from './documents';
 import type { IndexTemplateSpec, LifecyclePolicySpec } from './engine';
+import { CALL_PROPERTIES, callsIndex } from './calls';
 
 /** Schema version, stored in the template's `_meta`; bump it when a mapping changes. */
 export const SCHEMA_VERSION = 1;
@@ -113,6 +114,21 @@ export function indexTemplate(prefix: string, kind: DocumentKind, lifecyclePolic
       properties: propertiesFor(kind),
     },
     lifecyclePolicy,
+    meta: { managed_by: 'opensips-qbl', schema_version: SCHEMA_VERSION },
+  };
+}
+
+/**
+ * The call documents' index (calls.ts): one index named exactly, no lifecycle policy (a closed
+ * call's document is its history for late events; docs/scaling.md).
+ */
+export function callsTemplate(prefix: string): IndexTemplateSpec {
+  return {
+    name: `${prefix}-calls`,
+    indexPatterns: [callsIndex(prefix)],
+    priority: TEMPLATE_PRIORITY,
+    settings: { 'index.number_of_shards': 1, 'index.auto_expand_replicas': '0-1' },
+    mappings: { dynamic: false, properties: CALL_PROPERTIES },
     meta: { managed_by: 'opensips-qbl', schema_version: SCHEMA_VERSION },
   };
 }

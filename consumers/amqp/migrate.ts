@@ -1,0 +1,143 @@
+/**
+ * `qbl migrate-queue`: gives an existing main queue the arguments this configuration declares
+ * (e.g. `x-single-active-consumer` for the search store), moving its messages so that none is lost
+ * even if the process is killed at any point (docs/scaling.md, migration runbook):
+ *
+ *   bind `<queue>.migrating` → unbind the queue → move queue → temporary → delete the queue →
+ *   declare it (whole topology) → move temporary → queue → delete the temporary queue.
+ *
+ * A move publishes each message with confirms and acks the original only once confirmed: a
+ * message is always in one queue or both (a duplicate is harmless: ids are deterministic). Run
+ * again after a kill, it resumes from wherever it stopped.
+ */
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { TopologyConfig } from './options';
+import { checkQueue } from './probe';
+import { declareTopology, mainQueueArguments } from './topology';
+
+export interface MigrateProgress {
+  /** A move starts: how many messages it has to move. */
+  moving(from: string, to: string, messages: number): void;
+  moved(count: number): void;
+}
+
+export interface MigrateResult {
+  /** The queue already had the wanted arguments when the command started. */
+  readonly alreadyMigrated: boolean;
+  readonly moved: number;
+}
+
+/** Messages moved per confirm round. */
+const MOVE_CHUNK = 500;
+
+export function migratingQueueName(queue: string): string {
+  return `${queue}.migrating`;
+}
+
+/** Runs `use` on a fresh channel that a broker error (406, 404) may close without harm. */
+async function onChannel<T>(model: ChannelModel, use: (channel: Channel) => Promise<T>): Promise<T> {
+  const channel = await model.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    return await use(channel);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+/** Whether the queue exists with exactly the wanted arguments (a redeclare with them succeeds). */
+async function hasWantedArguments(model: ChannelModel, t: TopologyConfig): Promise<boolean> {
+  return onChannel(model, async (channel) => {
+    try {
+      await channel.assertQueue(t.queue, { durable: true, arguments: mainQueueArguments(t) });
+      return true;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 406) return false;
+      throw error;
+    }
+  });
+}
+
+export async function migrateQueue(model: ChannelModel, t: TopologyConfig, progress: MigrateProgress): Promise<MigrateResult> {
+  const temporary = migratingQueueName(t.queue);
+  const before = await checkQueue(model, t.queue);
+  if (before !== undefined && before.consumers > 0) {
+    throw new Error(`queue "${t.queue}" has ${before.consumers} consumer(s): stop every qbl start on it first`);
+  }
+  let moved = 0;
+  const alreadyMigrated = before !== undefined && await hasWantedArguments(model, t);
+  if (!alreadyMigrated && before !== undefined) {
+    // New publications land in the temporary queue from now on; then the old queue gets no more.
+    await onChannel(model, async (channel) => {
+      await channel.assertQueue(temporary, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+      await channel.bindQueue(temporary, t.exchange, t.bindingKey);
+      await channel.unbindQueue(t.queue, t.exchange, t.bindingKey);
+    });
+    moved += await move(model, t.queue, temporary, progress);
+    await onChannel(model, (channel) => channel.deleteQueue(t.queue));
+  }
+  // The queue as this configuration declares it (dead-letter exchange and queue, binding).
+  await onChannel(model, (channel) => declareTopology(channel, t));
+  if (await checkQueue(model, temporary) !== undefined) {
+    // The queue is bound again: unbound, the temporary queue's drain ends (a message published
+    // in between is in both queues: a duplicate, harmless).
+    await onChannel(model, (channel) => channel.unbindQueue(temporary, t.exchange, t.bindingKey));
+    moved += await move(model, temporary, t.queue, progress);
+    await onChannel(model, (channel) => channel.deleteQueue(temporary));
+  }
+  return { alreadyMigrated, moved };
+}
+
+/**
+ * Moves every message of `from` to `to`: publish with confirms, then ack. It consumes (basic.get
+ * is refused on quorum queues with single-active-consumer) in rounds of up to MOVE_CHUNK; a round
+ * that receives nothing for IDLE_MS on an empty queue ends the move.
+ */
+async function move(model: ChannelModel, from: string, to: string, progress: MigrateProgress): Promise<number> {
+  const channel: ConfirmChannel = await model.createConfirmChannel();
+  channel.on('error', () => undefined);
+  let total = 0;
+  try {
+    await channel.prefetch(MOVE_CHUNK);
+    progress.moving(from, to, (await channel.checkQueue(from)).messageCount);
+    const buffer: ConsumeMessage[] = [];
+    const { consumerTag } = await channel.consume(from, (message) => { if (message) buffer.push(message); }, { noAck: false });
+    for (;;) {
+      const round = await nextRound(buffer);
+      if (round.length === 0) {
+        if ((await checkQueue(model, from))?.ready === 0) break;
+        continue;
+      }
+      for (const message of round) {
+        const { properties } = message;
+        channel.publish('', to, message.content, {
+          persistent: true,
+          headers: properties.headers, contentType: properties.contentType, contentEncoding: properties.contentEncoding,
+          messageId: properties.messageId, timestamp: properties.timestamp, type: properties.type, appId: properties.appId,
+          correlationId: properties.correlationId, priority: properties.priority,
+        });
+      }
+      await channel.waitForConfirms();
+      channel.ack(round[round.length - 1]!, true);
+      total += round.length;
+      progress.moved(round.length);
+    }
+    await channel.cancel(consumerTag);
+    return total;
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+const IDLE_MS = 200;
+
+/** Waits until MOVE_CHUNK messages are buffered or none came for IDLE_MS; takes them. */
+async function nextRound(buffer: ConsumeMessage[]): Promise<ConsumeMessage[]> {
+  let seen = -1;
+  while (buffer.length < MOVE_CHUNK && buffer.length !== seen) {
+    seen = buffer.length;
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  }
+  return buffer.splice(0, buffer.length);
+}
