@@ -156,8 +156,8 @@ export async function measureSearchPath(
   const config = loadConfig(searchEnv()).search!;
   const pipeline = await measurePipeline(messages, expected, { ...intake, search: true, stallTimeoutMs: 120_000 });
   assertPipelineCorrect(pipeline, `${config.engine} pipeline`);
-  log(`search: service ${Math.round(pipeline.perS)}/s on ${config.engine}`);
   const batchSize = Math.ceil(pipeline.committedEvents / pipeline.commits);
+  log(`search: service ${Math.round(pipeline.perS)}/s on ${config.engine} (${pipeline.commits} commits, ${batchSize} events each on average)`);
   const limit = await measureSearchLimit(messages, batchSize);
   log(`search: bare client ${Math.round(limit.perS)}/s (${limit.documents} documents, ${limit.requests} requests)`);
   return {
