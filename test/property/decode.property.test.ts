@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import type { AccEventKind, CallEvent, Direction, QblEventKind } from '../../correlators/events';
 import { decodeMessage, type DecodeResult } from '../../consumers/decode/decode';
-import { canonicalEventText, eventIdFor } from '../../consumers/decode/event-id';
+import { eventIdFor } from '../../consumers/decode/event-id';
 import { MAX_TIME_S, MIN_TIME_S } from '../../consumers/decode/fields';
 import { DEFAULT_DECODER_OPTIONS } from '../../consumers/decode/options';
 import { encodeJsonRpc, encodeText, type WireParams, type WireValue } from '../../src/simulator/opensips-wire';
@@ -122,30 +122,5 @@ describe('decode ∘ encode', () => {
       const idB = eventOf(decodeMessage(encodeText(b.eventName, b.params), DEFAULT_DECODER_OPTIONS)).id;
       expect(idA).not.toBe(idB);
     }), { numRuns: 200 });
-  });
-});
-
-describe('the event id\'s canonical text', () => {
-  const text = fc.option(fc.string({ unit: 'binary' }), { nil: null });
-  const number = fc.option(fc.oneof(fc.integer(), fc.double()), { nil: null });
-  const acc = fc.option(fc.record({ method: text, durationS: number, durationMs: number, setupS: number, createdS: number, sipReason: text }), { nil: null });
-  const event = fc.record({
-    kind: fc.constantFrom(...(Object.keys(EVENT_NAMES) as Array<QblEventKind | AccEventKind>)),
-    callId: fc.string({ unit: 'binary' }),
-    timeUs: fc.oneof(fc.integer(), fc.double()),
-    caller: text, callee: text, replyCode: number,
-    direction: fc.constantFrom<Direction | null>('downstream', 'upstream', null),
-    acc,
-  });
-
-  it('is exactly JSON.stringify of the versioned field array (ids must not change)', () => {
-    fc.assert(fc.property(event, (e) => {
-      const a = e.acc;
-      const reference = JSON.stringify([
-        'qbl-event/1', e.kind, e.callId, e.timeUs, e.replyCode, e.direction, e.caller, e.callee,
-        a === null ? null : [a.method, a.durationS, a.durationMs, a.setupS, a.createdS, a.sipReason],
-      ]);
-      expect(canonicalEventText(e)).toBe(reference);
-    }), { numRuns: 2000 });
   });
 });
