@@ -53,26 +53,6 @@ const actions = (n: number, from = 0): BulkAction[] =>
 const settle = () => new Promise<void>((resolve) => { setImmediate(resolve); });
 
 describe('BulkWriter', () => {
-  it('splits a write larger than one round into equal requests, a multiple of concurrency', async () => {
-    const engine = new ManualEngine();
-    const writer = new BulkWriter(engine, { maxDocs: 3, concurrency: 2, sleep: noSleep });
-    // 7 documents in requests of 3 are 3 requests, the last one alone in flight: 4 requests instead.
-    const written = writer.write(actions(7));
-    expect(engine.sent.map((chunk) => chunk.length)).toEqual([2, 2]);
-    while (engine.open.length > 0) {
-      engine.open[0]!.answer();
-      await settle();
-    }
-    expect(engine.sent.map((chunk) => chunk.length)).toEqual([2, 2, 2, 1]);
-    expect(engine.maxConcurrent).toBe(2);
-    expect(await written).toEqual(Array.from({ length: 7 }, () => ({ accepted: true })));
-    // One that fits in a request is one request.
-    const small = writer.write(actions(3, 7));
-    expect(engine.sent.at(-1)).toHaveLength(3);
-    engine.open[0]!.answer();
-    expect(await small).toHaveLength(3);
-  });
-
   it('sends everything written at once, in chunks of at most maxDocs', async () => {
     const engine = new ManualEngine();
     const writer = new BulkWriter(engine, { maxDocs: 3, concurrency: 4, sleep: noSleep });

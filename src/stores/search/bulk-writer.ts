@@ -64,8 +64,6 @@ export class BulkWriter {
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private pending: Item[] = [];
-  /** Documents per request (see chunkShare). */
-  private share = 1;
   private readonly inFlight = new Set<Promise<void>>();
   private closing: Promise<void> | null = null;
 
@@ -114,7 +112,6 @@ export class BulkWriter {
           },
         });
       });
-      this.share = this.chunkShare();
       this.schedule();
     });
   }
@@ -128,28 +125,13 @@ export class BulkWriter {
   }
 
   private schedule(): void {
-    while (this.pending.length > 0 && this.inFlight.size < this.options.concurrency) this.start(this.takeChunk(this.share));
+    while (this.pending.length > 0 && this.inFlight.size < this.options.concurrency) this.start(this.takeChunk());
   }
 
-  /**
-   * Documents per request for what is queued (set when a write is queued, kept until the next): at most maxDocs, in equal requests; when they
-   * take more than one round of `concurrency`, their number is rounded up to a multiple of it, so
-   * the last round keeps every slot busy too (5,900 documents, 2,000 per request, 2 in flight:
-   * 4 × 1,475 in two rounds, not 2,000 + 2,000 and then 1,900 alone while a slot idles).
-   */
-  private chunkShare(): number {
-    const { maxDocs, concurrency } = this.options;
-    const waiting = this.pending.length;
-    let requests = Math.ceil(waiting / maxDocs);
-    if (requests > concurrency) requests = Math.ceil(requests / concurrency) * concurrency;
-    return Math.max(1, Math.ceil(waiting / Math.max(1, requests)));
-  }
-
-  /** The next request's items: `share` of them, fewer if maxBytes is reached first. */
-  private takeChunk(share: number): Item[] {
+  private takeChunk(): Item[] {
     let count = 0;
     let bytes = 0;
-    while (count < this.pending.length && count < share) {
+    while (count < this.pending.length && count < this.options.maxDocs) {
       const next = this.pending[count]!;
       if (count > 0 && bytes + next.bytes > this.maxBytes) break;
       bytes += next.bytes;
