@@ -61,7 +61,8 @@ export const BENCH_USAGE = `usage: qbl bench [--events N] [--queue-type quorum|c
   --lookup-connections N  keep-alive connections of the lookup load, as OpenSIPS workers (default ${DEFAULT_BENCH_OPTIONS.lookupConnections})
   --lookup-rebuild-cdrs N CDRs the lookup's rebuild at start reads back (default ${DEFAULT_BENCH_OPTIONS.lookupRebuildCdrs})
   --json-only          print only the JSON line
-RabbitMQ from AMQP_URL; with ELASTICSEARCH_URL set, also the pipeline figure with the Elasticsearch writer.`;
+RabbitMQ from AMQP_URL; with OPENSEARCH_URL or ELASTICSEARCH_URL set, also the search-store path:
+the service on the search store and a bare client bulk-indexing the same documents (search_ratio).`;
 
 const FLAGS = {
   events: { type: 'string' },

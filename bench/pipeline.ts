@@ -31,7 +31,8 @@ export interface PipelineResult extends RateResult {
 
 export interface PipelineOptions extends IntakeFlags {
   readonly queueType: QueueType;
-  readonly elasticsearch?: boolean;
+  /** The service on the search store (OPENSEARCH_URL or ELASTICSEARCH_URL); its CDRs are read back from the engine. */
+  readonly search?: boolean;
   /** Gives up waiting for the last commit after this long without progress. */
   readonly stallTimeoutMs?: number;
   /** Turns the number lookup on, on this port. */
@@ -40,7 +41,7 @@ export interface PipelineOptions extends IntakeFlags {
 }
 
 export async function measurePipeline(messages: readonly BenchMessage[], expected: readonly Cdr[], options: PipelineOptions): Promise<PipelineResult> {
-  const topology = benchTopology(options.queueType, options.elasticsearch ? 'es' : 'pipeline');
+  const topology = benchTopology(options.queueType, options.search ? 'search' : 'pipeline');
   const model = await openConnection('qbl-bench-publisher');
   try {
     await declare(model, topology);

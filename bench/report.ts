@@ -3,6 +3,10 @@ import type { QueueType } from '../src/config/config';
 
 export interface QueueFigures {
   readonly limit_per_s: number;
+  /** The durable bare consumer: parses each body, appends it to a file, writes + fsyncs each batch before its multiple-ack. */
+  readonly durable_limit_per_s: number;
+  /** pipeline_per_s / durable_limit_per_s. */
+  readonly durable_ratio: number;
   readonly pipeline_per_s: number;
   readonly ratio: number;
   /** Stored CDRs equal to the expected ones, out of `cdrs_expected`. */
@@ -44,9 +48,16 @@ export interface BenchReport {
   readonly cdr_latency_ms_p50: number;
   readonly cdr_latency_ms_p99: number;
   readonly cdr_latency_missing: number;
-  /** null when ELASTICSEARCH_URL is not set. */
-  readonly es_pipeline_per_s: number | null;
-  readonly es_ratio: number | null;
+  /** The search-store path (bench/search.ts); null when no engine is configured, and search_skipped says why. */
+  readonly search_engine: 'opensearch' | 'elasticsearch' | null;
+  readonly search_pipeline_per_s: number | null;
+  readonly search_limit_per_s: number | null;
+  /** search_pipeline_per_s / search_limit_per_s. */
+  readonly search_ratio: number | null;
+  readonly search_cdrs_ok: number | null;
+  readonly search_bulk_max_docs: number | null;
+  readonly search_bulk_concurrency: number | null;
+  readonly search_skipped: string | null;
   /** The number lookup, while the service drains the same backlog (bench/lookup.ts). */
   readonly lookup_rate_per_s: number;
   readonly lookup_connections: number;
@@ -74,6 +85,8 @@ export interface BenchReport {
 export const TARGETS = {
   quorumRatio: 0.8,
   classicRatio: 0.95,
+  quorumDurableRatio: 0.7,
+  searchRatio: 0.8,
   correlatorPerS: 1_000_000,
   bytesPerOpenCall: 1000,
   latencyP99Ms: 500,
@@ -106,6 +119,9 @@ export function table(report: BenchReport): string {
     rows.push([`${type}: limit_per_s (bare consumer)`, n(f.limit_per_s), '']);
     rows.push([`${type}: pipeline_per_s (service, SQLite)`, n(f.pipeline_per_s), `CDRs ${f.cdrs_ok}/${f.cdrs_expected} exact`]);
     rows.push([`${type}: ratio`, n(f.ratio, 3), `target >= ${target}: ${verdict(f.ratio >= target)}`]);
+    rows.push([`${type}: durable_limit_per_s (parse, append, fsync per batch)`, n(f.durable_limit_per_s), '']);
+    rows.push([`${type}: durable_ratio`, n(f.durable_ratio, 3),
+      type === 'quorum' ? `target >= ${TARGETS.quorumDurableRatio}: ${verdict(f.durable_ratio >= TARGETS.quorumDurableRatio)}` : '']);
     rows.push([`${type}: service CPU µs/event (broker's)`, `${n(f.pipeline_service_cpu_us, 1)} (${nullable(f.pipeline_broker_cpu_us, 1)})`,
       `bare consumer: ${n(f.limit_consumer_cpu_us, 1)} (${nullable(f.limit_broker_cpu_us, 1)})`]);
     rows.push([`${type}: cpu_ceiling_ratio`, nullable(f.cpu_ceiling_ratio, 3),
@@ -119,8 +135,17 @@ export function table(report: BenchReport): string {
   rows.push([`cdr_latency_ms_p50 (${report.cdr_latency_queue}, ${n(report.cdr_latency_rate_per_s)} ev/s)`, n(report.cdr_latency_ms_p50, 1), '']);
   rows.push(['cdr_latency_ms_p99', n(report.cdr_latency_ms_p99, 1),
     `target <= 500: ${verdict(report.cdr_latency_ms_p99 <= TARGETS.latencyP99Ms)}${report.cdr_latency_missing > 0 ? `; ${report.cdr_latency_missing} calls missing` : ''}`]);
-  rows.push(['es_pipeline_per_s', report.es_pipeline_per_s === null ? 'skipped (ELASTICSEARCH_URL not set)' : n(report.es_pipeline_per_s),
-    report.es_ratio === null ? '' : `ratio ${n(report.es_ratio, 3)}`]);
+  if (report.search_skipped !== null || report.search_pipeline_per_s === null || report.search_limit_per_s === null || report.search_ratio === null) {
+    const skipped = `skipped (${report.search_skipped ?? 'not measured'})`;
+    rows.push(['search_pipeline_per_s', skipped, '']);
+    rows.push(['search_limit_per_s', skipped, '']);
+    rows.push(['search_ratio', skipped, '']);
+  } else {
+    const bulk = `${report.search_engine}, bulk ${report.search_bulk_max_docs} docs, ${report.search_bulk_concurrency} in flight`;
+    rows.push(['search_pipeline_per_s (service, search store)', n(report.search_pipeline_per_s), `CDRs ${report.search_cdrs_ok}/${report.calls} exact`]);
+    rows.push(['search_limit_per_s (bare client, same documents)', n(report.search_limit_per_s), bulk]);
+    rows.push(['search_ratio', n(report.search_ratio, 3), `target >= ${TARGETS.searchRatio}: ${verdict(report.search_ratio >= TARGETS.searchRatio)}`]);
+  }
   rows.push([`lookup_p99_ms (${n(report.lookup_rate_per_s)}/s paced, turns with a bare server, during a drain)`, n(report.lookup_p99_ms, 2),
     `p50 ${n(report.lookup_p50_ms, 2)}; bare Node server p99 ${n(report.lookup_bare_p99_ms, 2)} (p50 ${n(report.lookup_bare_p50_ms, 2)})`]);
   rows.push(['lookup_p99_ratio (lookup / bare server)', n(report.lookup_p99_ratio, 2),

@@ -3,9 +3,14 @@
  * a table and as one JSON line. Method and latest figures: docs/performance.md.
  */
 import type { QueueType } from '../src/config/config';
+import type { Cdr } from '../correlators/cdr';
+import type { BenchMessage } from './broker';
+import type { IntakeFlags } from './service-run';
 import { parseBenchArgs, type BenchOptions, BENCH_USAGE } from './options';
 import { benchTraffic, type BenchTraffic } from './traffic';
-import { measureLimit, type LimitResult } from './limit';
+import { measureLimit, type LimitResult, type RateResult } from './limit';
+import { measureSearchLimit, searchEnv, searchSkipReason } from './search';
+import { loadConfig } from '../src/config/config';
 import { assertPipelineCorrect, measurePipeline, type PipelineResult } from './pipeline';
 
 export { assertPipelineCorrect };
@@ -21,11 +26,13 @@ const tenths = (value: number): number => Math.round(value * 10) / 10;
 const hundredths = (value: number): number => Math.round(value * 100) / 100;
 const tenthsOrNull = (value: number | null): number | null => (value === null ? null : tenths(value));
 
-export function queueFigures(queueType: QueueType, limit: LimitResult, pipeline: PipelineResult, coreCount = cores()): QueueFigures {
+export function queueFigures(queueType: QueueType, limit: LimitResult, pipeline: PipelineResult, durable: RateResult, coreCount = cores()): QueueFigures {
   const ceilingPerS = cpuCeilingPerS(pipeline.cpu, coreCount);
   const target = queueType === 'quorum' ? TARGETS.quorumRatio : TARGETS.classicRatio;
   return {
     limit_per_s: Math.round(limit.perS),
+    durable_limit_per_s: Math.round(durable.perS),
+    durable_ratio: durable.perS > 0 ? pipeline.perS / durable.perS : 0,
     pipeline_per_s: Math.round(pipeline.perS),
     ratio: limit.perS > 0 ? pipeline.perS / limit.perS : 0,
     cdrs_ok: pipeline.matchingCdrs,
@@ -51,10 +58,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   for (const queueType of options.queueTypes) {
     const limit = await measureLimit(messages, { queueType, prefetch: options.prefetch, ackEvery: options.ackEvery });
     log(`${queueType}: bare consumer ${Math.round(limit.perS)}/s`);
+    const durable = await measureLimit(messages, { queueType, prefetch: options.prefetch, ackEvery: options.ackEvery, durable: true });
+    log(`${queueType}: durable bare consumer ${Math.round(durable.perS)}/s (${durable.fsyncs} fsyncs)`);
     // The same stream: a backlog, whose age does not matter (the event clock starts at its first event).
     const pipeline = await measurePipeline(messages, expected, { ...intake, queueType });
     assertPipelineCorrect(pipeline, `${queueType} pipeline`);
-    queues[queueType] = queueFigures(queueType, limit, pipeline);
+    queues[queueType] = queueFigures(queueType, limit, pipeline, durable);
     storeBatchSize ??= Math.ceil(pipeline.committedEvents / pipeline.commits);
     log(`${queueType}: service ${Math.round(pipeline.perS)}/s`);
   }
@@ -79,16 +88,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     memoryNumbers: options.lookupNumbers, rebuildCdrs: options.lookupRebuildCdrs,
   }, log);
 
-  let esPerS: number | null = null;
-  let esRatio: number | null = null;
-  if (process.env.ELASTICSEARCH_URL) {
-    const queueType = options.queueTypes[0]!;
-    const es = await measurePipeline(messages, expected, { ...intake, queueType, elasticsearch: true });
-    assertPipelineCorrect(es, 'elasticsearch pipeline');
-    esPerS = Math.round(es.perS);
-    const limit = queues[queueType]?.limit_per_s;
-    esRatio = limit ? es.perS / limit : null;
-  }
+  const search = await measureSearchPath(messages, expected, { ...intake, queueType: options.queueTypes[0]! }, log);
 
   return {
     bench: 'opensips-qbl',
@@ -112,8 +112,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     cdr_latency_ms_p50: tenths(latency.p50Ms),
     cdr_latency_ms_p99: tenths(latency.p99Ms),
     cdr_latency_missing: latency.missing,
-    es_pipeline_per_s: esPerS,
-    es_ratio: esRatio,
+    ...search,
     lookup_rate_per_s: options.lookupRatePerS,
     lookup_connections: options.lookupConnections,
     lookup_max_connections: options.lookupConnections * MAX_LOAD_FACTOR,
@@ -132,6 +131,44 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     lookup_bytes_per_pair: lookup.bytesPerPair,
     lookup_rebuild_cdrs: lookup.rebuildCdrs,
     lookup_rebuild_ms: lookup.rebuildMs,
+  };
+}
+
+type SearchFigures = Pick<BenchReport, 'search_engine' | 'search_pipeline_per_s' | 'search_limit_per_s' | 'search_ratio' | 'search_cdrs_ok'
+  | 'search_bulk_max_docs' | 'search_bulk_concurrency' | 'search_skipped'>;
+
+/**
+ * With OPENSEARCH_URL or ELASTICSEARCH_URL: the service on the search store draining the backlog
+ * (its CDRs read back from the engine and checked), then a bare client indexing the same
+ * documents (bench/search.ts); otherwise every figure null and the reason.
+ */
+export async function measureSearchPath(
+  messages: readonly BenchMessage[], expected: readonly Cdr[], intake: IntakeFlags & { queueType: QueueType }, log: (line: string) => void,
+): Promise<SearchFigures> {
+  const skipped = searchSkipReason();
+  if (skipped !== null) {
+    log(`search path skipped: ${skipped}`);
+    return {
+      search_engine: null, search_pipeline_per_s: null, search_limit_per_s: null, search_ratio: null, search_cdrs_ok: null,
+      search_bulk_max_docs: null, search_bulk_concurrency: null, search_skipped: skipped,
+    };
+  }
+  const config = loadConfig(searchEnv()).search!;
+  const pipeline = await measurePipeline(messages, expected, { ...intake, search: true, stallTimeoutMs: 120_000 });
+  assertPipelineCorrect(pipeline, `${config.engine} pipeline`);
+  const batchSize = Math.ceil(pipeline.committedEvents / pipeline.commits);
+  log(`search: service ${Math.round(pipeline.perS)}/s on ${config.engine} (${pipeline.commits} commits, ${batchSize} events each on average)`);
+  const limit = await measureSearchLimit(messages, batchSize);
+  log(`search: bare client ${Math.round(limit.perS)}/s (${limit.documents} documents, ${limit.requests} requests)`);
+  return {
+    search_engine: config.engine,
+    search_pipeline_per_s: Math.round(pipeline.perS),
+    search_limit_per_s: Math.round(limit.perS),
+    search_ratio: limit.perS > 0 ? Math.round((pipeline.perS / limit.perS) * 1000) / 1000 : null,
+    search_cdrs_ok: pipeline.matchingCdrs,
+    search_bulk_max_docs: config.bulkMaxDocs,
+    search_bulk_concurrency: config.bulkConcurrency,
+    search_skipped: null,
   };
 }
 

@@ -9,6 +9,7 @@ import { openCallStore } from '../src/stores/open';
 import { SqliteReader } from '../src/stores/sqlite/sqlite-reader';
 import { CDR_FIELDS, type Cdr } from '../correlators/cdr';
 import { TimedStore, type CommitNote } from './timed-store';
+import { benchIndexPrefix, deleteBenchIndices, searchEnv, storedSearchCdrs } from './search';
 
 export interface IntakeFlags {
   readonly prefetch: number;
@@ -19,14 +20,12 @@ export interface IntakeFlags {
 export interface ServiceRunOptions extends IntakeFlags {
   readonly queueType: QueueType;
   readonly topology: TopologyConfig;
-  /** Also write to Elasticsearch (ELASTICSEARCH_* from the environment). */
-  readonly elasticsearch?: boolean;
+  /** The search store (OPENSEARCH_* or ELASTICSEARCH_* from the environment), on a fresh index prefix. */
+  readonly search?: boolean;
   readonly onCommit?: (note: CommitNote) => void;
   /** Turns the number lookup on, on this port. */
   readonly lookupPort?: number;
 }
-
-const SEARCH_VARS = ['ELASTICSEARCH_URL', 'ELASTICSEARCH_API_KEY', 'ELASTICSEARCH_USERNAME', 'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_CA_FILE'];
 
 export function benchConfig(options: ServiceRunOptions, sqlitePath: string): Config {
   const t = options.topology;
@@ -43,11 +42,10 @@ export function benchConfig(options: ServiceRunOptions, sqlitePath: string): Con
     SQLITE_PATH: sqlitePath,
     QBL_HTTP_PORT: '0',
     QBL_STATS_INTERVAL_S: '0',
-    QBL_INDEX_PREFIX: `qbl-bench-${t.queue.split('.').pop()}`,
+    QBL_INDEX_PREFIX: benchIndexPrefix('pipeline'),
     QBL_LOOKUP_PORT: options.lookupPort === undefined ? undefined : String(options.lookupPort),
   };
-  if (options.elasticsearch) for (const name of SEARCH_VARS) env[name] = process.env[name];
-  return loadConfig(env);
+  return loadConfig(options.search ? { ...env, ...searchEnv() } : env);
 }
 
 export interface RunningService {
@@ -75,6 +73,7 @@ export async function startService(options: ServiceRunOptions, logger: Logger = 
       store,
       config,
       async storedCdrs() {
+        if (config.search) return storedSearchCdrs(config.search);
         const db = reader();
         try {
           return (await db.searchCdrs({ limit: 10_000_000 })).map((s) => s.cdr);
@@ -92,6 +91,7 @@ export async function startService(options: ServiceRunOptions, logger: Logger = 
       },
       async stop() {
         await running.close();
+        if (config.search) await deleteBenchIndices(config.search);
         rmSync(dir, { recursive: true, force: true });
       },
     };

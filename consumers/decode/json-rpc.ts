@@ -44,11 +44,11 @@ export function parseJsonRpc(text: string): ParsedBody | DecodeFailure {
 }
 
 function firstOccurrenceWins(text: string, parsed: RawParams): RawParams {
-  const open = findParamsObject(text);
-  if (open < 0) return parsed; // `params` spelled with escapes: nothing cheap to compare against
-  if (walkObject(text, open, null).count === Object.keys(parsed).length) return parsed;
+  const found = findParamsObject(text);
+  if (found === null) return parsed; // `params` spelled with escapes: nothing cheap to compare against
+  if (found.count === Object.keys(parsed).length) return parsed;
   const members: Array<[string, string]> = [];
-  walkObject(text, open, members);
+  walkObject(text, found.open, members);
   const rebuilt: Record<string, unknown> = Object.create(null);
   for (const [keySource, valueSource] of members) {
     const key = JSON.parse(keySource) as string;
@@ -57,19 +57,30 @@ function firstOccurrenceWins(text: string, parsed: RawParams): RawParams {
   return rebuilt;
 }
 
-/** Index of the `{` of the last top-level `"params"` member (JSON.parse's choice), or -1. */
-function findParamsObject(text: string): number {
+/**
+ * The `{` of the last top-level `"params"` member (JSON.parse's choice) and its member count in
+ * the source, or null. One pass: each `params` object is counted as it is skipped.
+ */
+function findParamsObject(text: string): { open: number; count: number } | null {
   let i = skipSpace(text, 0) + 1;
-  let found = -1;
+  let open = -1;
+  let count = 0;
   for (;;) {
     i = skipSpace(text, i);
-    if (text.charCodeAt(i) !== QUOTE) return found; // `}`
+    if (text.charCodeAt(i) !== QUOTE) return open < 0 ? null : { open, count }; // `}`
     const keyStart = i;
     i = skipString(text, i);
     const isParams = i - keyStart === 8 && text.startsWith('"params"', keyStart);
     i = skipSpace(text, skipSpace(text, i) + 1); // past `:`
-    if (isParams && text.charCodeAt(i) === OPEN_BRACE) found = i;
-    i = skipSpace(text, skipValue(text, i));
+    if (isParams && text.charCodeAt(i) === OPEN_BRACE) {
+      open = i;
+      const walked = walkObject(text, i, null);
+      count = walked.count;
+      i = walked.end;
+    } else {
+      i = skipValue(text, i);
+    }
+    i = skipSpace(text, i);
     if (text.charCodeAt(i) === COMMA) i++;
   }
 }

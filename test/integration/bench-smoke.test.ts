@@ -13,6 +13,7 @@ import { percentile } from '../../bench/latency';
 import { jsonLine, table } from '../../bench/report';
 import { CDR_FIELDS } from '../../correlators/cdr';
 import { commitBatches, measureDecodeUs, measureStoreAlone } from '../../bench/store-alone';
+import { searchSkipReason } from '../../bench/search';
 
 const EVENTS = 1500;
 const INTAKE = { prefetch: 200, batchSize: 100, batchWaitMs: 5 };
@@ -54,6 +55,13 @@ describe('bench harness (small N)', () => {
     const limit = await measureLimit(traffic.messages, { queueType, prefetch: INTAKE.prefetch, ackEvery: 50 });
     expect(limit.messages).toBe(traffic.messages.length);
     expect(limit.perS).toBeCloseTo(limit.messages / (limit.elapsedMs / 1000), 6);
+    expect(limit.fsyncs).toBe(0);
+    // The durable bare consumer: every delivery parsed and appended, one write + fsync per batch before its ack.
+    const durable = await measureLimit(traffic.messages, { queueType, prefetch: INTAKE.prefetch, ackEvery: 50, durable: true });
+    expect(durable.messages).toBe(traffic.messages.length);
+    expect(durable.fsyncs).toBe(Math.ceil(traffic.messages.length / 50));
+    expect(durable.perS).toBeGreaterThan(0);
+    expect(durable.perS).toBeCloseTo(durable.messages / (durable.elapsedMs / 1000), 6);
 
     const pipeline = await measurePipeline(traffic.messages, traffic.expected, { ...INTAKE, queueType });
     expect(pipeline.committedEvents).toBe(traffic.messages.length);
@@ -66,14 +74,23 @@ describe('bench harness (small N)', () => {
     // CPU is counted over the drains: the service spends more per event than a consumer that only acks.
     expect(pipeline.cpu.consumerUs).toBeGreaterThan(limit.cpu.consumerUs);
     expect(limit.cpu.consumerUs).toBeGreaterThan(0);
-    const figures = queueFigures(queueType, limit, pipeline, 2);
+    const figures = queueFigures(queueType, limit, pipeline, durable, 2);
     expect(figures.ratio).toBe(pipeline.perS / limit.perS);
+    expect(figures.durable_limit_per_s).toBe(Math.round(durable.perS));
+    expect(figures.durable_ratio).toBe(pipeline.perS / durable.perS);
     expect(figures.cdrs_ok).toBe(traffic.expected.length);
     expect(figures.pipeline_service_cpu_us).toBeCloseTo(pipeline.cpu.consumerUs, 0);
     if (pipeline.cpu.brokerUs !== null && limit.cpu.brokerUs !== null) {
       // RabbitMQ runs on this machine (CI's too): its share is read from /proc.
       expect(figures.cpu_ceiling_ratio).toBeCloseTo(2e6 / (pipeline.cpu.consumerUs + pipeline.cpu.brokerUs) / limit.perS, 2);
     }
+  });
+
+  test('the search figures are skipped, with the reason, unless exactly one engine URL is set', () => {
+    expect(searchSkipReason({})).toBe('OPENSEARCH_URL / ELASTICSEARCH_URL not set');
+    expect(searchSkipReason({ OPENSEARCH_URL: 'http://127.0.0.1:9200' })).toBeNull();
+    expect(searchSkipReason({ ELASTICSEARCH_URL: 'http://127.0.0.1:9200' })).toBeNull();
+    expect(searchSkipReason({ OPENSEARCH_URL: 'http://a:1', ELASTICSEARCH_URL: 'http://b:2' })).toMatch(/both/);
   });
 
   test('the store alone commits every event of the stream, with the CDRs the pipeline would write', async () => {
@@ -108,22 +125,33 @@ describe('bench harness (small N)', () => {
       bench: 'opensips-qbl' as const, at: 'now', events: 10, calls: 2, prefetch: 1, batch_size: 1, batch_wait_ms: 0,
       queues: {
         classic: {
-          limit_per_s: 100, pipeline_per_s: 96, ratio: 0.96, cdrs_ok: 2, cdrs_expected: 2, limit_broker_cpu_us: null,
+          limit_per_s: 100, durable_limit_per_s: 80, durable_ratio: 1.2, pipeline_per_s: 96, ratio: 0.96, cdrs_ok: 2, cdrs_expected: 2, limit_broker_cpu_us: null,
           limit_consumer_cpu_us: 1, pipeline_broker_cpu_us: null, pipeline_service_cpu_us: 3, cpu_ceiling_ratio: null, service_cpu_budget_us: null,
         },
       },
       correlator_per_s: 1, store_per_s: 5, store_cpu_us_per_event: 4, decode_us_per_event: 2, cores: 2, open_calls: 1, bytes_per_open_call: 1, stored_bytes_per_open_call: 1,
       cdr_latency_queue: 'classic' as const, cdr_latency_rate_per_s: 1, cdr_latency_ms_p50: 1, cdr_latency_ms_p99: 2,
-      cdr_latency_missing: 0, es_pipeline_per_s: null, es_ratio: null,
+      cdr_latency_missing: 0, search_engine: null, search_pipeline_per_s: null, search_limit_per_s: null, search_ratio: null,
+      search_cdrs_ok: null, search_bulk_max_docs: null, search_bulk_concurrency: null, search_skipped: 'OPENSEARCH_URL / ELASTICSEARCH_URL not set',
       lookup_rate_per_s: 5000, lookup_connections: 16, lookup_max_connections: 64, lookup_p50_ms: 0.2, lookup_p99_ms: 0.9, lookup_bare_p50_ms: 0.2, lookup_bare_p99_ms: 0.6,
       lookup_p99_ratio: 1.5, lookup_alone_p99_ms: 1, lookup_server_p99_ms: 0.25, lookup_max_per_s: 9000, lookup_drain_alone_per_s: 100, lookup_drain_with_lookups_per_s: 95,
       lookup_pipeline_slowdown: 0.05, lookup_bytes_per_number: 180, lookup_bytes_per_pair: 150, lookup_rebuild_cdrs: 10, lookup_rebuild_ms: 5,
     };
     const json = JSON.parse(jsonLine(report));
     expect(json.classic_ratio).toBe(0.96);
-    expect(json.es_pipeline_per_s).toBeNull();
+    expect(json.classic_durable_limit_per_s).toBe(80);
+    expect(json.classic_durable_ratio).toBe(1.2);
+    expect(table(report)).toMatch(/classic: durable_limit_per_s \(parse, append, fsync per batch\)\s+80/);
+    for (const key of ['search_pipeline_per_s', 'search_limit_per_s', 'search_ratio']) {
+      expect(json).toHaveProperty(key, null);
+      expect(table(report)).toMatch(new RegExp(`${key}\\s+skipped \\(OPENSEARCH_URL / ELASTICSEARCH_URL not set\\)`));
+    }
+    expect(json.search_skipped).toBe('OPENSEARCH_URL / ELASTICSEARCH_URL not set');
+    const measured = { ...report, search_engine: 'opensearch' as const, search_pipeline_per_s: 800, search_limit_per_s: 1000, search_ratio: 0.8,
+      search_cdrs_ok: 2, search_bulk_max_docs: 2000, search_bulk_concurrency: 2, search_skipped: null };
+    expect(table(measured)).toMatch(/search_ratio\s+0\.800\s+target >= 0\.8: ok/);
+    expect(JSON.parse(jsonLine(measured)).search_limit_per_s).toBe(1000);
     expect(json.classic_cpu_ceiling_ratio).toBeNull();
-    expect(table(report)).toContain('skipped (ELASTICSEARCH_URL not set)');
     expect(table(report)).toContain('broker not on this host');
     expect(json.lookup_p99_ratio).toBe(1.5);
     expect(table(report)).toMatch(/lookup_p99_ratio \(lookup \/ bare server\)\s+1\.50\s+target <= 2: ok/);
