@@ -177,6 +177,9 @@ export function runLoad(options: LoadOptions, stopped: () => boolean): Promise<L
   });
 }
 
+/** Requests per server before the measured load: enough to warm the JIT and the connections. */
+const WARM_UP_REQUESTS = 300;
+
 // As a child process: options arrive as the first message, `end` ends the run, the result goes back.
 // (Not `stop`: test/unit/broker-safety.test.ts reads a quoted 'stop' as a broker command.)
 if (require.main === module && process.send) {
@@ -186,11 +189,15 @@ if (require.main === module && process.send) {
       stop = true;
       return;
     }
+    // A short warm-up (the drain it runs beside is already under way), then `started` to the parent.
     const warm = message.warmUp
       ? message.ports.reduce<Promise<unknown>>((before, port) => before.then(() =>
-        runLoad({ ...message, ports: [port], mode: 'max', maxRequests: message.paths.length }, () => stop)), Promise.resolve())
+        runLoad({ ...message, ports: [port], mode: 'max', maxRequests: Math.min(message.paths.length, WARM_UP_REQUESTS) }, () => stop)), Promise.resolve())
       : Promise.resolve();
-    void warm.then(() => runLoad(message, () => stop)).then((result) => {
+    void warm.then(() => {
+      process.send!('started');
+      return runLoad(message, () => stop);
+    }).then((result) => {
       process.send!(result, () => process.exit(0));
     });
   });

@@ -116,16 +116,23 @@ export function lookupPaths(expected: readonly Cdr[], limit = 10_000): string[] 
 }
 
 /** Starts the load in a child process; `stop()` ends it and resolves with what it measured. */
-function loadInChild(options: LoadOptions): { stop(): Promise<LoadResult> } {
+function loadInChild(options: LoadOptions): { started: Promise<void>; stop(): Promise<LoadResult> } {
   const child = fork(join(__dirname, 'lookup-load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let started!: () => void;
+  const startedPromise = new Promise<void>((resolve) => { started = resolve; });
   const result = new Promise<LoadResult>((resolve, reject) => {
-    child.once('message', (message) => resolve(message as LoadResult));
+    child.on('message', (message) => {
+      if (message === 'started') started();
+      else resolve(message as LoadResult);
+    });
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`lookup load exited with ${code} before answering`)));
   });
+  void result.catch(() => started()); // a child that dies does not leave the drain waiting
   child.send(options);
   let stopping: Promise<LoadResult> | undefined;
   return {
+    started: startedPromise,
     stop() {
       stopping ??= (child.send('end'), result);
       return stopping;
@@ -178,6 +185,8 @@ async function drain(messages: readonly BenchMessage[], expected: readonly Cdr[]
     alongside: async (running) => {
       if (load === null) return { stop: async () => undefined };
       const child = loadInChild(load(lookupPort));
+      // The drain's figures count only while the load runs: the load must be running before the drain is well under way.
+      await child.started;
       return {
         stop: async () => {
           if (result !== null) return;
