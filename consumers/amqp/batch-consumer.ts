@@ -268,10 +268,12 @@ export class BatchConsumer extends EventEmitter {
     this.currentState = 'closing';
     // Received but not batched: not processed; the broker redelivers them when the channel closes.
     this.stats.unacked -= this.batcher.stop();
+    // The batch in flight is committed and acked before the cancel: with single-active-consumer the
+    // cancel hands the queue to a standby at once, and the standby's restore must see that commit.
+    await this.batcher.idle();
     const subscription = this.subscription;
     if (subscription && this.session.link?.live) await subscription.channel.cancel(subscription.consumerTag).catch(() => undefined);
     await this.session.settled();
-    await this.batcher.idle();
     await this.session.close();
     this.stats.connected = false;
     this.stats.unacked = 0;

@@ -217,7 +217,12 @@ export class Pipeline {
     const cdrs = stale === undefined ? all : all.filter((record) => !stale.has(record.cdr.call_id));
     this.counted(cdrs);
     if (stale === undefined || stale.size === 0) return result.rejectedEvents;
-    if (refolds >= MAX_REFOLDS) throw new StoreUnavailableError(`the shared state of ${stale.size} calls kept moving while this batch was committed`);
+    if (refolds >= MAX_REFOLDS) {
+      // Memory holds this batch's fold of them, which the store did not take: forget it, so the
+      // retried batch folds these events again from what the store holds.
+      for (const callId of stale.keys()) this.correlator.forget(callId);
+      throw new StoreUnavailableError(`the shared state of ${stale.size} calls kept moving while this batch was committed`);
+    }
     const again = await this.refold(stored, stale, refolds + 1);
     const rejected = new Map(result.rejectedEvents);
     for (const [id, reason] of again) rejected.set(id, reason);

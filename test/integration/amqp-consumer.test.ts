@@ -63,6 +63,35 @@ describe('BatchConsumer', () => {
     expect(delivered).toBe(3);
   });
 
+  it('a stop with single-active-consumer acks the batch in flight before a standby gets the queue', async () => {
+    const t = testTopology('quorum', { consumers: 'single-active' });
+    const order: string[] = [];
+    let release: (() => void) | undefined;
+    const active = await started(t, (batch) => {
+      order.push(`active:${batch.map(text).join(',')}`);
+      return new Promise((resolve) => { release = () => { order.push('active:released'); resolve(batch.map(() => ACK)); }; });
+    }, { intake: testIntake({ prefetch: 5, batchSize: 5, batchWaitMs: 10_000 }) });
+    const standby = await started(t, async (batch) => {
+      order.push(`standby:${batch.map(text).join(',')}`);
+      return batch.map(() => ACK);
+    }, { intake: testIntake({ prefetch: 5, batchSize: 5, batchWaitMs: 50 }) });
+    await f.admin.publish(t.exchange, 'k', bodies(10));
+    await waitUntil(() => release !== undefined, 'the active consumer\'s first batch');
+    const closing = active.close();
+    // While the active one still holds its batch, the standby gets nothing.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    try {
+      expect(order).toEqual(['active:m0,m1,m2,m3,m4']);
+    } finally {
+      release!();
+    }
+    await closing;
+    await waitUntil(() => standby.stats.acked === 5, 'the standby to take the rest');
+    expect(order).toEqual(['active:m0,m1,m2,m3,m4', 'active:released', 'standby:m5,m6,m7,m8,m9']);
+    expect(active.stats.acked).toBe(5);
+    expect(await f.admin.depth(t.queue)).toBe(0);
+  });
+
   it('acks nothing before the handler resolves: a lost connection puts the whole batch back in the queue', async () => {
     const t = testTopology('quorum');
     const name = uniqueName('conn');

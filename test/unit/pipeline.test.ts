@@ -222,4 +222,30 @@ describe('Pipeline on a store shared by several instances (docs/scaling.md)', ()
     // Folded again: the INVITE, the foreign event and this batch's event.
     expect(last.eventCounts?.get(callId)).toBe(3);
   });
+
+  it('a call still stale after every refold is forgotten, so the retried batch folds its events again from the store', async () => {
+    const store = new FakeStore();
+    const p = shared(store);
+    await p.handleBatch(deliveries(SAMPLES.slice(0, 1)));
+    const callId = [...store.open.keys()][0]!;
+    const commit = store.commit.bind(store);
+    let racing = true;
+    // Another writer keeps moving the call: every commit of it is stale, and nothing of it is written.
+    jest.spyOn(store, 'commit').mockImplementation(async (batch) => {
+      if (racing && batch.eventCounts?.has(callId)) {
+        const events = [...store.events.values()].filter((s) => s.event.callId === callId).map((s) => s.event);
+        return { rejectedEvents: new Map(), staleCalls: new Map([[callId, { events, open: true }]]) };
+      }
+      return commit(batch);
+    });
+    const batch = deliveries(SAMPLES.slice(1, 2));
+    const verdicts = await p.handleBatch(batch).catch((error: unknown) => error);
+    expect(verdicts).toBeInstanceOf(StoreUnavailableError);
+    // The retry (the batch was not acked) once the race is over: this batch's event reaches the store.
+    racing = false;
+    await p.handleBatch(batch);
+    const last = store.commits[store.commits.length - 1]!;
+    expect(last.eventCounts?.get(callId)).toBe(2);
+    expect([...store.events.values()].filter((s) => s.event.callId === callId)).toHaveLength(2);
+  });
 });

@@ -120,7 +120,7 @@ describe('SearchStore.commit on Elasticsearch', () => {
     const cluster = new MockCluster();
     const batch = answeredCall('cdr@host', T0_US);
     const cdrId = batch.cdrs[0]!.cdr.cdr_id;
-    cluster.bulkScript = (ops) => ops.map((op) => (op.id === cdrId ? { status: 400, error: MAPPING_ERROR } : { status: 201 }));
+    cluster.bulkScript = (ops) => ops.map((op) => (op.id === cdrId && op.index.startsWith('qbl-cdrs-') ? { status: 400, error: MAPPING_ERROR } : { status: 201 }));
     const { store, lines } = await openStore(cluster);
     const result = await store.commit(batch);
     expect(result.rejectedEvents.size).toBe(0);
@@ -128,6 +128,21 @@ describe('SearchStore.commit on Elasticsearch', () => {
     const line = lines.find((l) => l.cdr_id === cdrId);
     expect(line).toMatchObject({ level: 50, call_id: 'cdr@host', index: 'qbl-cdrs-2026.11' });
     expect(String(line!.reason)).toMatch(/document_parsing_exception/);
+    await store.close();
+  });
+
+  it('a call document the engine refuses (a write block) leaves the batch unacked: StoreUnavailableError, then it lands', async () => {
+    const cluster = new MockCluster();
+    const batch = answeredCall('blocked@host', T0_US);
+    let blocked = true;
+    cluster.bulkScript = (ops) => ops.map((op) => (blocked && op.index === 'qbl-calls'
+      ? { status: 403, error: { type: 'cluster_block_exception', reason: 'index [qbl-calls] blocked by: [FORBIDDEN/8/index write (api)]' } }
+      : { status: 201 }));
+    const { store } = await openStore(cluster);
+    await expect(store.commit(batch)).rejects.toBeInstanceOf(StoreUnavailableError);
+    blocked = false;
+    await expect(store.commit(batch)).resolves.toEqual({ rejectedEvents: new Map() });
+    expect(cluster.docs.has(`qbl-calls/${batch.cdrs[0]!.cdr.cdr_id}`)).toBe(true);
     await store.close();
   });
 

@@ -65,6 +65,18 @@ const MGET_CHUNK = 1000;
 /** Calls per search of the events index for calls without a call document. */
 const LEGACY_CHUNK = 500;
 
+/**
+ * Above any internal version a CDR written before versioned writes can have got from being
+ * rewritten (once per batch touching its call, and per redelivery), so the first versioned write
+ * of an old CDR is never taken for an older one.
+ */
+export const CDR_VERSION_BASE = 1_000_000_000;
+
+/** A CDR's external version: the number of events it folds, above every internal version. */
+export function cdrVersion(eventsFolded: number): number {
+  return CDR_VERSION_BASE + eventsFolded;
+}
+
 export class SearchStore implements CallStore {
   readonly stats: SearchStoreStats = { commits: 0, rejectedEvents: 0, rejectedCdrs: 0, supersededCdrs: 0, staleCalls: 0 };
   private schema: Promise<unknown> | null = null;
@@ -159,8 +171,8 @@ export class SearchStore implements CallStore {
     const cdrWrites = dedupeActions(batch.cdrs
       .filter((record) => !stale.has(record.cdr.call_id))
       .flatMap((record) => {
-        const version = batch.eventCounts?.get(record.cdr.call_id);
-        return cdrActions(prefix, record, nowUs).map((action) => (version === undefined ? action : { ...action, version }));
+        const folded = batch.eventCounts?.get(record.cdr.call_id);
+        return cdrActions(prefix, record, nowUs).map((action) => (folded === undefined ? action : { ...action, version: cdrVersion(folded) }));
       }));
     const outcomes = await this.writer.write([...eventActions, ...cdrWrites]);
     const rejectedEvents = new Map<string, string>();
@@ -183,6 +195,7 @@ export class SearchStore implements CallStore {
 
     const callOutcomes = await this.writer.write(callWrites);
     const conflicts: string[] = [];
+    const refused: string[] = [];
     callOutcomes.forEach((outcome, position) => {
       if (outcome.accepted) return;
       const action = callWrites[position]!;
@@ -191,9 +204,15 @@ export class SearchStore implements CallStore {
         conflicts.push(callId);
         return;
       }
-      // Not a state this store can hold: its CDR stands as written; the call's events stay in the events index.
       this.options.logger?.error({ call_id: callId, reason: outcome.reason, status: outcome.status }, 'call document rejected by the search engine');
+      refused.push(`${callId} (HTTP ${outcome.status}: ${outcome.reason})`);
     });
+    // The shared state must hold every event any writer folded (docs/scaling.md, fencing): a call
+    // document the engine refuses (a write block, a size limit) leaves the batch unacked, to be
+    // written again once the engine takes it. Events and CDRs already written are idempotent.
+    if (refused.length > 0) {
+      throw new StoreUnavailableError(`${this.engine.kind} refused ${refused.length} call document(s): ${refused.slice(0, 3).join('; ')}`);
+    }
     if (conflicts.length > 0) {
       const fresh = await this.readCalls(conflicts);
       for (const callId of conflicts) stale.set(callId, stateOf(fresh.get(callDocumentId(callId))));
