@@ -8,7 +8,7 @@ import { callDocument, unionEvents } from '../../src/stores/search/calls';
 import { bulkItemResults, bulkOperations } from '../../src/stores/search/engine';
 import { eventDocument } from '../../src/stores/search/documents';
 import { BulkWriter } from '../../src/stores/search/bulk-writer';
-import { SearchStore, writerOptions } from '../../src/stores/search/search-store';
+import { SearchStore, cdrVersion, writerOptions } from '../../src/stores/search/search-store';
 import type { CommitBatch } from '../../src/stores/store';
 import { answeredCall, capturingLogger, noSleep, storedEvent, T0_US } from './search-fixtures';
 import { MockCluster } from './search-es-mock';
@@ -86,14 +86,14 @@ describe('SearchStore: a writer whose view of a call is behind', () => {
     expect(await a.commit(firstTwo)).toEqual({ rejectedEvents: new Map() });
     // The new owner folds all four and closes the call.
     expect(await b.commit({ ...full, events: full.events.slice(2), eventCounts: new Map([['late@host', 4]]) })).toEqual({ rejectedEvents: new Map() });
-    expect(cluster.meta.get(`qbl-cdrs-2026.11/${cdrId}`)?.version).toBe(4);
+    expect(cluster.meta.get(`qbl-cdrs-2026.11/${cdrId}`)?.version).toBe(cdrVersion(4));
     const callDoc = cluster.docs.get(`qbl-calls/${cdrId}`);
 
     // The old owner writes its in-flight batch: three events folded, the store has four.
     const late = await a.commit({ ...full, events: full.events.slice(2, 3), eventCounts: new Map([['late@host', 3]]) });
     expect(late.staleCalls?.get('late@host')).toEqual({ events: full.events.map((s) => s.event), open: false });
     expect(cluster.docs.get(`qbl-calls/${cdrId}`)).toBe(callDoc);
-    expect(cluster.meta.get(`qbl-cdrs-2026.11/${cdrId}`)?.version).toBe(4);
+    expect(cluster.meta.get(`qbl-cdrs-2026.11/${cdrId}`)?.version).toBe(cdrVersion(4));
     expect(a.stats.staleCalls).toBe(1);
     expect(a.stats.rejectedCdrs).toBe(0);
   });
