@@ -75,7 +75,7 @@ export async function migrateQueue(model: ChannelModel, t: TopologyConfig, progr
       await channel.unbindQueue(t.queue, t.exchange, t.bindingKey);
     });
     moved += await move(model, t.queue, temporary, progress);
-    await onChannel(model, (channel) => channel.deleteQueue(t.queue));
+    await deleteIfDrained(model, t.queue);
   }
   // The queue as this configuration declares it (dead-letter exchange and queue, binding).
   await onChannel(model, (channel) => declareTopology(channel, t));
@@ -84,9 +84,24 @@ export async function migrateQueue(model: ChannelModel, t: TopologyConfig, progr
     // in between is in both queues: a duplicate, harmless).
     await onChannel(model, (channel) => channel.unbindQueue(temporary, t.exchange, t.bindingKey));
     moved += await move(model, temporary, t.queue, progress);
-    await onChannel(model, (channel) => channel.deleteQueue(temporary));
+    await deleteIfDrained(model, temporary);
   }
   return { alreadyMigrated, moved };
+}
+
+/**
+ * Deletes a queue the move emptied, only if it is still empty and nobody consumes it: a qbl start
+ * begun meanwhile would otherwise lose what it holds unacked. (Quorum queues refuse the
+ * if-unused flag, so the check is made just before.) Refused, running the command again moves
+ * what is left.
+ */
+async function deleteIfDrained(model: ChannelModel, queue: string): Promise<void> {
+  const status = await checkQueue(model, queue);
+  if (status === undefined) return;
+  if (status.ready > 0 || status.consumers > 0) {
+    throw new Error(`queue "${queue}" got ${status.ready} message(s) and ${status.consumers} consumer(s) during the move (is a qbl start running?): stop it and run qbl migrate-queue again`);
+  }
+  await onChannel(model, (channel) => channel.deleteQueue(queue));
 }
 
 /**
