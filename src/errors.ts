@@ -60,7 +60,7 @@ export class QueueTakenError extends Error {
   constructor(readonly queue: string) {
     super(`queue "${queue}" is taken: another instance consumes it, and the SQLite store is single-instance; `
       + 'run one instance per queue and SQLite file, or, for several instances, use the search store '
-      + '(ELASTICSEARCH_URL or OPENSEARCH_URL: hot standbys, and QBL_PARTITIONS to scale out; docs/scaling.md)');
+      + '(ELASTICSEARCH_URL or OPENSEARCH_URL: hot standbys; docs/scaling.md)');
     this.name = 'QueueTakenError';
   }
 }

@@ -46,7 +46,7 @@ describe('SQLite store: one consuming instance per queue', () => {
       expect(cli.code).toBe(EXIT_QUEUE_TAKEN);
       const lines = cli.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^qbl start: queue ".*" is taken: .*SQLite store is single-instance.*OPENSEARCH_URL.*QBL_PARTITIONS/);
+      expect(lines[0]).toMatch(/^qbl start: queue ".*" is taken: .*SQLite store is single-instance.*OPENSEARCH_URL.*hot standbys/);
 
       for (const message of readSamples()) await f.admin.publish(first.topology.exchange, message.routingKey, [message.body]);
       await waitUntil(async () => a.consumer.stats.acked === readSamples().length, 'the first instance to consume every message');
