@@ -10,9 +10,9 @@
  * message is always in one queue or both (a duplicate is harmless: ids are deterministic). Run
  * again after a kill, it resumes from wherever it stopped.
  */
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { TopologyConfig } from './options';
-import { checkQueue } from './probe';
+import { checkQueue, onThrowawayChannel } from './probe';
 import { declareTopology, mainQueueArguments } from './topology';
 
 export interface MigrateProgress {
@@ -34,20 +34,9 @@ export function migratingQueueName(queue: string): string {
   return `${queue}.migrating`;
 }
 
-/** Runs `use` on a fresh channel that a broker error (406, 404) may close without harm. */
-async function onChannel<T>(model: ChannelModel, use: (channel: Channel) => Promise<T>): Promise<T> {
-  const channel = await model.createChannel();
-  channel.on('error', () => undefined);
-  try {
-    return await use(channel);
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
-}
-
 /** Whether the queue exists with exactly the wanted arguments (a redeclare with them succeeds). */
 async function hasWantedArguments(model: ChannelModel, t: TopologyConfig): Promise<boolean> {
-  return onChannel(model, async (channel) => {
+  return onThrowawayChannel(model, async (channel) => {
     try {
       await channel.assertQueue(t.queue, { durable: true, arguments: mainQueueArguments(t) });
       return true;
@@ -69,7 +58,7 @@ export async function migrateQueue(model: ChannelModel, t: TopologyConfig, progr
   const alreadyMigrated = before !== undefined && await hasWantedArguments(model, t);
   if (!alreadyMigrated && before !== undefined) {
     // New publications land in the temporary queue from now on; then the old queue gets no more.
-    await onChannel(model, async (channel) => {
+    await onThrowawayChannel(model, async (channel) => {
       await channel.assertQueue(temporary, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
       await channel.bindQueue(temporary, t.exchange, t.bindingKey);
       await channel.unbindQueue(t.queue, t.exchange, t.bindingKey);
@@ -78,11 +67,11 @@ export async function migrateQueue(model: ChannelModel, t: TopologyConfig, progr
     await deleteIfDrained(model, t.queue);
   }
   // The queue as this configuration declares it (dead-letter exchange and queue, binding).
-  await onChannel(model, (channel) => declareTopology(channel, t));
+  await onThrowawayChannel(model, (channel) => declareTopology(channel, t));
   if (await checkQueue(model, temporary) !== undefined) {
     // The queue is bound again: unbound, the temporary queue's drain ends (a message published
     // in between is in both queues: a duplicate, harmless).
-    await onChannel(model, (channel) => channel.unbindQueue(temporary, t.exchange, t.bindingKey));
+    await onThrowawayChannel(model, (channel) => channel.unbindQueue(temporary, t.exchange, t.bindingKey));
     moved += await move(model, temporary, t.queue, progress);
     await deleteIfDrained(model, temporary);
   }
@@ -101,7 +90,7 @@ async function deleteIfDrained(model: ChannelModel, queue: string): Promise<void
   if (status.ready > 0 || status.consumers > 0) {
     throw new Error(`queue "${queue}" got ${status.ready} message(s) and ${status.consumers} consumer(s) during the move (is a qbl start running?): stop it and run qbl migrate-queue again`);
   }
-  await onChannel(model, (channel) => channel.deleteQueue(queue));
+  await onThrowawayChannel(model, (channel) => channel.deleteQueue(queue));
 }
 
 /**

@@ -38,7 +38,8 @@ export function exchangeExists(connection: ChannelModel, exchange: string): Prom
   });
 }
 
-async function onThrowawayChannel<T>(connection: ChannelModel, ask: (channel: Channel) => Promise<T>): Promise<T> {
+/** Runs `ask` on a fresh channel that a broker error (404, 406) may close without harm. */
+export async function onThrowawayChannel<T>(connection: ChannelModel, ask: (channel: Channel) => Promise<T>): Promise<T> {
   const channel = await connection.createChannel();
   // The broker's channel.close for a 404 would otherwise surface as an unhandled 'error' event.
   channel.on('error', () => undefined);
