@@ -41,7 +41,10 @@ export interface PipelineOptions extends IntakeFlags {
 }
 
 export async function measurePipeline(messages: readonly BenchMessage[], expected: readonly Cdr[], options: PipelineOptions): Promise<PipelineResult> {
-  const topology = benchTopology(options.queueType, options.search ? 'search' : 'pipeline');
+  // Declared as the service will declare it: on the search store, with single-active-consumer.
+  const topology = options.search
+    ? { ...benchTopology(options.queueType, 'search'), consumers: 'single-active' as const }
+    : benchTopology(options.queueType, 'pipeline');
   const model = await openConnection('qbl-bench-publisher');
   try {
     await declare(model, topology);
