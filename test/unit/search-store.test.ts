@@ -235,6 +235,8 @@ describe('schema installation', () => {
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect(String(error)).toMatch(/cannot install index templates.*security_exception/);
     expect(cluster.bulkRequests).toHaveLength(0);
+    // The same for a standby's restore of the open calls.
+    await expect(store.openCalls()).rejects.toBeInstanceOf(StoreUnavailableError);
     cluster.down = null;
     await expect(store.commit(answeredCall('x@host', T0_US))).resolves.toBeDefined();
     expect(cluster.bulkRequests.length).toBeGreaterThan(0);

@@ -120,14 +120,21 @@ export class SearchStore implements CallStore {
     return callsIndex(this.options.indexPrefix);
   }
 
-  async commit(batch: CommitBatch): Promise<CommitResult> {
-    await this.ensureSchema().catch((error: unknown) => {
-      // No message is to blame for templates the engine refuses (a role without the right, a block):
-      // pause intake until it accepts them, rather than dead-letter every message one by one.
+  /**
+   * The schema, for the running pipeline (commits, the restore of a standby): no message is to
+   * blame for templates the engine refuses (a role without the right, a block), so any failure
+   * pauses intake until it accepts them, rather than dead-letter every message one by one.
+   */
+  private schemaReady(): Promise<unknown> {
+    return this.ensureSchema().catch((error: unknown) => {
       if (error instanceof StoreUnavailableError) throw error;
       const message = error instanceof Error ? error.message : String(error);
       throw new StoreUnavailableError(`cannot install index templates: ${message}`, { cause: error });
     });
+  }
+
+  async commit(batch: CommitBatch): Promise<CommitResult> {
+    await this.schemaReady();
     const prefix = this.options.indexPrefix;
     const nowUs = this.nowUs();
 
@@ -278,7 +285,7 @@ export class SearchStore implements CallStore {
    * pages. A write not acknowledged yet belongs to a batch not acked yet: the broker redelivers it.
    */
   async openCalls(): Promise<OpenCall[]> {
-    await this.ensureSchema();
+    await this.schemaReady();
     await this.request(() => this.engine.refresh(this.calls));
     const open: OpenCall[] = [];
     let after: readonly unknown[] | undefined;
