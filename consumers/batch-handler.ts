@@ -9,6 +9,8 @@ export interface Delivery {
   readonly exchange: string;
   readonly routingKey: string;
   readonly headers: Readonly<Record<string, unknown>>;
+  /** The message's AMQP properties as received (the router republishes them unchanged). */
+  readonly properties?: Readonly<Record<string, unknown>>;
   readonly redelivered: boolean;
   readonly receivedAtUs: number;
 }

@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { type BackoffPolicy, validateBackoff } from '../../src/backoff';
 import { type DeadLetterReason, QueueTakenError } from '../../src/errors';
@@ -77,6 +77,17 @@ export interface BatchConsumerOptions {
    * connection is dead (missed heartbeats). Past it, `fatal` is emitted. Default 2 minutes.
    */
   readonly queueTakenGraceMs?: number;
+  /** Declares what this consumer reads from, on each new link; `declareTopology(topology)` unless told. */
+  readonly declare?: (connection: ChannelModel) => Promise<void>;
+  /**
+   * An exclusive lock queue to hold before consuming (a partition's owner queue): `start()` rejects
+   * with QueueTakenError while another connection holds it. `exclusive` consumers use `<queue>.lock`.
+   */
+  readonly lockQueue?: string;
+  /** Runs on each new link once the lock is held, before consuming (a partition's new owner restores its calls). */
+  readonly beforeConsume?: () => Promise<void>;
+  /** Runs at close once the last batch is acked and the consumer cancelled, before the connections (and the lock) go. */
+  readonly beforeRelease?: () => Promise<void>;
 }
 
 export const DEFAULT_QUEUE_TAKEN_GRACE_MS = 120_000;
@@ -184,12 +195,18 @@ export class BatchConsumer extends EventEmitter {
 
   private async subscribe(link: Link): Promise<void> {
     const { topology, intake } = this.options;
-    const setup = await link.connection.createChannel();
-    await declareTopology(setup, topology);
-    await setup.close();
+    if (this.options.declare) {
+      await this.options.declare(link.connection);
+    } else {
+      const setup = await link.connection.createChannel();
+      await declareTopology(setup, topology);
+      await setup.close();
+    }
     link.check();
     const exclusive = topology.consumers === 'exclusive';
-    if (exclusive) await this.lockQueue(link);
+    if (exclusive || this.options.lockQueue !== undefined) await this.lockQueue(link);
+    await this.options.beforeConsume?.();
+    link.check();
     const channel = await link.channel('consume');
     await channel.prefetch(intake.prefetch);
     link.check();
@@ -216,7 +233,7 @@ export class BatchConsumer extends EventEmitter {
     const lock = await link.connection.createChannel();
     lock.on('error', () => undefined);
     try {
-      await lock.assertQueue(lockQueueName(queue), { exclusive: true, durable: false, autoDelete: false });
+      await lock.assertQueue(this.options.lockQueue ?? lockQueueName(queue), { exclusive: true, durable: false, autoDelete: false });
     } catch (error) {
       if (isRefused(error)) throw new QueueTakenError(queue);
       throw error;
@@ -274,6 +291,7 @@ export class BatchConsumer extends EventEmitter {
     const subscription = this.subscription;
     if (subscription && this.session.link?.live) await subscription.channel.cancel(subscription.consumerTag).catch(() => undefined);
     await this.session.settled();
+    await this.options.beforeRelease?.();
     await this.session.close();
     this.stats.connected = false;
     this.stats.unacked = 0;
@@ -296,6 +314,7 @@ export class BatchConsumer extends EventEmitter {
       exchange: fields.exchange,
       routingKey: fields.routingKey,
       headers: (properties.headers ?? {}) as Record<string, unknown>,
+      properties: properties as unknown as Record<string, unknown>,
       redelivered: fields.redelivered,
       receivedAtUs: this.nowUs(),
     };

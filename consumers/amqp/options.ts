@@ -27,12 +27,12 @@ export interface TopologyConfig {
    * - `exclusive`: one instance, an exclusive consumer; a second one is refused (the SQLite store);
    * - `single-active`: any number, the queue's `x-single-active-consumer` makes one active and the
    *   others hot standbys (the search store);
-   * - absent: competing consumers (tests and tools only).
+   * - `competing` (or absent): competing consumers — the routers of QBL_PARTITIONS > 1, tests and tools.
    */
   readonly consumers?: ConsumerMode;
 }
 
-export type ConsumerMode = 'exclusive' | 'single-active';
+export type ConsumerMode = 'exclusive' | 'single-active' | 'competing';
 
 export interface IntakeConfig {
   readonly prefetch: number;

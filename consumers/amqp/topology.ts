@@ -3,7 +3,7 @@
  * drops events for a missing exchange). Every declaration is idempotent.
  */
 import type { Channel } from 'amqplib';
-import type { TopologyConfig } from './options';
+import type { ConsumerMode, TopologyConfig } from './options';
 import { ConfigError } from '../../src/errors';
 
 /** Broker arguments of the main queue, by queue type. */
@@ -35,6 +35,12 @@ export function deadLetterQueueArguments(): Record<string, unknown> {
   return { 'x-queue-type': 'classic' };
 }
 
+const WHY_ARGUMENTS: Record<ConsumerMode, string> = {
+  'single-active': 'the search store runs one active instance and hot standbys',
+  exclusive: 'the SQLite store',
+  competing: 'QBL_PARTITIONS above 1: every instance\'s router consumes it',
+};
+
 function isPreconditionFailed(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown } | null;
   return e?.code === 406 || (typeof e?.message === 'string' && e.message.includes('PRECONDITION'));
@@ -65,8 +71,7 @@ export async function declareTopology(channel: Channel, t: TopologyConfig): Prom
     await channel.bindQueue(t.deadLetterQueue, t.deadLetterExchange, '#');
     await step(() => channel.assertQueue(t.queue, { durable: true, arguments: mainQueueArguments(t) }).catch((error: unknown) => {
       throw isPreconditionFailed(error) && brokerSays(error).includes('x-single-active-consumer') ? new ConfigError('QBL_QUEUE',
-        `queue "${t.queue}" ${t.consumers === 'single-active' ? 'with' : 'without'} x-single-active-consumer `
-        + `(${t.consumers === 'single-active' ? 'the search store runs one active instance and hot standbys' : 'the SQLite store'}), `
+        `queue "${t.queue}" ${t.consumers === 'single-active' ? 'with' : 'without'} x-single-active-consumer (${WHY_ARGUMENTS[t.consumers ?? 'competing']}), `
         + 'but it exists with other arguments; move its messages, losing none, with `qbl migrate-queue` (docs/scaling.md)') : error;
     }),
       'QBL_QUEUE_TYPE', `queue "${t.queue}" (QBL_QUEUE) declared as a durable ${t.queueType} queue`

@@ -49,6 +49,8 @@ export interface Config {
   readonly lookup: LookupOptions;
   readonly logLevel: string;
   readonly statsIntervalS: number;
+  /** Partitions by call id (docs/scaling.md): 1 is one queue, one active consumer; above 1 (search store only) a router and owned partitions. */
+  readonly partitions: number;
 }
 
 export { DEFAULT_AMQP_URL };
@@ -179,10 +181,16 @@ function readLookup(env: Env): LookupOptions {
 
 export function loadConfig(env: Env = process.env): Config {
   const search = readSearch(env);
+  const partitions = read(env, V.QBL_PARTITIONS);
+  if (partitions > 1 && search === undefined) {
+    throw new ConfigError('QBL_PARTITIONS', '1 with the SQLite store (partitions need the search store: ELASTICSEARCH_URL or OPENSEARCH_URL)', String(partitions));
+  }
   return Object.freeze({
     amqp: readAmqp(env),
     // SQLite: one instance, an exclusive consumer; search store: hot standbys (docs/scaling.md).
-    topology: Object.freeze({ ...readTopology(env), consumers: search === undefined ? 'exclusive' as const : 'single-active' as const }),
+    // Partitions: every instance's router consumes the queue (competing consumers).
+    topology: Object.freeze({ ...readTopology(env), consumers: search === undefined ? 'exclusive' as const : partitions > 1 ? 'competing' as const : 'single-active' as const }),
+    partitions,
     intake: readIntake(env),
     correlator: readCorrelator(env),
     decoder: readDecoder(env),

@@ -104,6 +104,10 @@ export const VARIABLES = table({
     shownDefault: '`<queue>.dlx`', parse: brokerName, meaning: 'where unusable messages go, with `x-qbl-reason`',
   },
   QBL_DEAD_LETTER_QUEUE: { shownDefault: '`<queue>.dead`', parse: brokerName, meaning: 'the queue bound to it, read by `qbl dlq`' },
+  QBL_PARTITIONS: {
+    default: 1, parse: integer(1, 256),
+    meaning: 'partitions by call id (search store only): above 1, every instance routes the queue onto `<queue>.p<i>` and owns its share of them (docs/scaling.md)',
+  },
   QBL_PREFETCH: { default: 10_000, parse: integer(1, 65535), meaning: 'unacked deliveries in flight' },
   QBL_BATCH_SIZE: {
     default: 5000, parse: integer(1, 65535),

@@ -50,6 +50,8 @@ export interface PipelineOptions {
    * the open calls from the store (`activate`). `deactivate()` when the queue is lost.
    */
   readonly sharedStore?: boolean;
+  /** Only these calls are this pipeline's (a partition's, docs/scaling.md): `restore()` takes the open calls it owns. */
+  readonly ownsCall?: (callId: string) => boolean;
 }
 
 /** How many times one batch folds calls again whose shared state moved on meanwhile, before it is retried later. */
@@ -111,7 +113,9 @@ export class Pipeline {
 
   /** Puts the calls that were open at the last commit back in memory, and the event clock where they left it. */
   async restore(): Promise<number> {
-    const open = await this.options.store.openCalls();
+    const { ownsCall } = this.options;
+    const all = await this.options.store.openCalls();
+    const open = ownsCall === undefined ? all : all.filter((call) => ownsCall(call.callId));
     let latestUs = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < open.length; i += RESTORE_CHUNK) {
       const ids = open.slice(i, i + RESTORE_CHUNK).map((call) => call.callId);

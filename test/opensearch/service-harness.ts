@@ -142,3 +142,30 @@ export async function matchingIds(raw: Client, index: string, query: Record<stri
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return (response.body as any).hits.hits.map((hit: { _id: string }) => hit._id).sort();
 }
+
+/** Every CDR the simulator expects (and one per acc-only call) is on the node, once and exact. */
+export async function expectExactCdrs(raw: Client, prefix: string, traffic: Traffic): Promise<void> {
+  const expected = traffic.expected;
+  const accOnly = accOnlyCallIds(traffic);
+  let cdrs = new Map<string, Record<string, unknown>>();
+  let hits = 0;
+  await waitUntil(async () => {
+    await raw.indices.refresh({ index: `${prefix}-*` });
+    const found = (await raw.search({ index: `${prefix}-cdrs-*`, body: { query: { match_all: {} }, size: 10_000 } })).body.hits.hits;
+    hits = found.length;
+    cdrs = new Map(found.map((hit: { _source?: Record<string, unknown> }) => [hit._source!.call_id as string, hit._source!]));
+    return cdrs.size >= expected.length + accOnly.size && expected.every((cdr) => cdrs.get(cdr.call_id)?.events === cdr.events);
+  }, 'every CDR complete', 60_000);
+  expect(hits).toBe(cdrs.size);
+  for (const cdr of expected) expect(cdrs.get(cdr.call_id)).toMatchObject(cdr as unknown as Record<string, unknown>);
+  expect(cdrs.size).toBe(expected.length + accOnly.size);
+}
+
+/** No call document left open on the node. */
+export async function waitForNoOpenCall(raw: Client, prefix: string): Promise<void> {
+  await waitUntil(async () => {
+    await raw.indices.refresh({ index: `${prefix}-calls` });
+    const open = await raw.count({ index: `${prefix}-calls`, body: { query: { term: { open: true } } } });
+    return open.body.count === 0;
+  }, 'no call left open in the shared state', 30_000);
+}

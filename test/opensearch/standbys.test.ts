@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/config';
 import { waitUntil } from '../support/rabbit';
 import { integrationFixture } from '../support/fixture';
 import { describeOnNode, nodeFixture } from './node';
-import { accOnlyCallIds, publishInOrder, serviceEnv, simulatedTraffic } from './service-harness';
+import { expectExactCdrs, publishInOrder, serviceEnv, simulatedTraffic, waitForNoOpenCall } from './service-harness';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 
@@ -76,27 +76,10 @@ describeOnNode('three instances on the search store with the default configurati
       }
 
       await waitUntil(async () => (await f.admin.depth(config.topology.queue)) === 0, 'the queue to drain', 120_000);
-      const expected = traffic.expected;
-      const accOnly = accOnlyCallIds(traffic);
-      let cdrs = new Map<string, Record<string, unknown>>();
-      let hits = 0;
-      await waitUntil(async () => {
-        await node.raw.indices.refresh({ index: `${node.prefix}-*` });
-        const found = (await node.raw.search({ index: `${node.prefix}-cdrs-*`, body: { query: { match_all: {} }, size: 10_000 } })).body.hits.hits;
-        hits = found.length;
-        cdrs = new Map(found.map((hit: { _source?: Record<string, unknown> }) => [hit._source!.call_id as string, hit._source!]));
-        return cdrs.size >= expected.length + accOnly.size && expected.every((cdr) => cdrs.get(cdr.call_id)?.events === cdr.events);
-      }, 'every CDR complete', 60_000);
-      expect(hits).toBe(cdrs.size);
-      for (const cdr of expected) expect(cdrs.get(cdr.call_id)).toMatchObject(cdr as unknown as Record<string, unknown>);
-      expect(cdrs.size).toBe(expected.length + accOnly.size);
+      await expectExactCdrs(node.raw, node.prefix, traffic);
       // Each kill handed the queue to exactly one standby.
       expect(instances.reduce((sum, i) => sum + i.activations, 0)).toBe(3);
-      await waitUntil(async () => {
-        await node.raw.indices.refresh({ index: `${node.prefix}-calls` });
-        const open = await node.raw.count({ index: `${node.prefix}-calls`, body: { query: { term: { open: true } } } });
-        return open.body.count === 0;
-      }, 'no call left open in the shared state', 30_000);
+      await waitForNoOpenCall(node.raw, node.prefix);
       expect(await f.admin.depth(config.topology.deadLetterQueue)).toBe(0);
     } catch (error) {
       for (const i of instances) process.stderr.write(`--- ${i.name}\n${i.output.slice(-15).join('\n')}\n`);

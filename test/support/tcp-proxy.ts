@@ -2,6 +2,9 @@
  * A TCP proxy for resilience tests: listens on 127.0.0.1 (a free port) and forwards every
  * connection to a target (RabbitMQ on 5672). `dropAll()` destroys every open pair at once, as a
  * network cut would; new connections are accepted again right after, unless `refuse` is set.
+ * `stall()` is the silent cut: nothing is forwarded either way and no close is passed on (each side
+ * only learns it from missed heartbeats), new connections wait; `resume()` lets traffic through
+ * again (a pair the other side closed meanwhile is closed then).
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +15,9 @@ export class TcpProxy {
   /** Connections accepted since start. */
   accepted = 0;
   private readonly pairs = new Set<[Socket, Socket]>();
+  private stalled = false;
+  /** While stalled: what to do on resume (start a held connection, pass on a close, unpause). */
+  private onResume: Array<() => void> = [];
 
   private constructor(private readonly server: Server) {}
 
@@ -24,18 +30,31 @@ export class TcpProxy {
         return;
       }
       proxy.accepted += 1;
-      const upstream = connect(targetPort, targetHost);
-      const pair: [Socket, Socket] = [client, upstream];
-      proxy.pairs.add(pair);
-      const end = () => {
-        client.destroy();
-        upstream.destroy();
-        proxy.pairs.delete(pair);
+      const open = (): void => {
+        const upstream = connect(targetPort, targetHost);
+        const pair: [Socket, Socket] = [client, upstream];
+        proxy.pairs.add(pair);
+        const end = () => {
+          if (proxy.stalled) {
+            proxy.onResume.push(end);
+            return;
+          }
+          client.destroy();
+          upstream.destroy();
+          proxy.pairs.delete(pair);
+        };
+        client.on('error', end).on('close', end);
+        upstream.on('error', end).on('close', end);
+        client.pipe(upstream);
+        upstream.pipe(client);
       };
-      client.on('error', end).on('close', end);
-      upstream.on('error', end).on('close', end);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      if (proxy.stalled) {
+        client.pause();
+        client.on('error', () => undefined);
+        proxy.onResume.push(() => { client.resume(); open(); });
+      } else {
+        open();
+      }
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -50,6 +69,29 @@ export class TcpProxy {
 
   get openConnections(): number {
     return this.pairs.size;
+  }
+
+  /** The silent cut: every byte stays where it is, both ways; no close is passed on. */
+  stall(): void {
+    this.stalled = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+      this.onResume.push(() => {
+        if (client.destroyed || upstream.destroyed) return;
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+    }
+  }
+
+  resume(): void {
+    this.stalled = false;
+    const steps = this.onResume;
+    this.onResume = [];
+    for (const step of steps) step();
   }
 
   /** Cuts every proxied connection; returns how many were cut. */
