@@ -84,7 +84,7 @@ export async function migrateQueue(model: ChannelModel, t: TopologyConfig, progr
  * if-unused flag, so the check is made just before.) Refused, running the command again moves
  * what is left.
  */
-async function deleteIfDrained(model: ChannelModel, queue: string): Promise<void> {
+export async function deleteIfDrained(model: ChannelModel, queue: string): Promise<void> {
   const status = await checkQueue(model, queue);
   if (status === undefined) return;
   if (status.ready > 0 || status.consumers > 0) {
@@ -98,7 +98,7 @@ async function deleteIfDrained(model: ChannelModel, queue: string): Promise<void
  * is refused on quorum queues with single-active-consumer) in rounds of up to MOVE_CHUNK; a round
  * that receives nothing for IDLE_MS on an empty queue ends the move.
  */
-async function move(model: ChannelModel, from: string, to: string, progress: MigrateProgress): Promise<number> {
+export async function move(model: ChannelModel, from: string, to: string, progress: MigrateProgress): Promise<number> {
   const channel: ConfirmChannel = await model.createConfirmChannel();
   channel.on('error', () => undefined);
   let total = 0;

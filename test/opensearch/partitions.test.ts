@@ -189,7 +189,6 @@ describeOnNode('QBL_PARTITIONS=8: instances join, die, are cut off and come back
           }
         }
       }
-      if (process.env.QBL_TEST_DUMP) require('node:fs').writeFileSync(process.env.QBL_TEST_DUMP, JSON.stringify({ stallAtMs, resumeAtMs, ownerships, x: x.output }, null, 1));
       // The ownerships the test expects happened: takeovers after the kill, the cut, the stop and the restart.
       expect(ownerships.some((o) => o.instance === 'x' && o.from > resumeAtMs)).toBe(true);
       expect(ownerships.some((o) => o.instance === 'd2')).toBe(true);

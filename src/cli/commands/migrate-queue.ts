@@ -1,6 +1,7 @@
 /** `qbl migrate-queue`: gives an existing queue the arguments the configuration declares, losing no message (docs/scaling.md). */
 import { connectAmqp } from '../../../consumers/amqp/connection';
 import { migrateQueue } from '../../../consumers/amqp/migrate';
+import { migratePartitions } from '../../../consumers/amqp/migrate-partitions';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../observability/logger';
 import { closeQuietly } from '../../dlq/connect';
@@ -25,14 +26,20 @@ export const command: CliCommand = {
     const model = await connectAmqp(config.amqp, logger, { connectionName: 'opensips-qbl-migrate-queue' });
     let bar: Progress | undefined;
     try {
-      const result = await migrateQueue(model, config.topology, {
-        moving: (from, to, messages) => {
+      const progress = {
+        moving: (from: string, to: string, messages: number) => {
           bar?.stop();
           bar = startProgress(`moving ${from} → ${to}`, messages);
         },
-        moved: (count) => bar?.increment(count),
-      });
+        moved: (count: number) => bar?.increment(count),
+      };
+      const result = await migrateQueue(model, config.topology, progress);
+      // Partitions of another QBL_PARTITIONS: their messages back to the queue, where the new P routes them (docs/scaling.md).
+      const partitions = await migratePartitions(model, config.topology, config.partitions, progress);
       bar?.stop();
+      if (partitions.removed > 0) {
+        process.stdout.write(`${partitions.removed} partition queues of another QBL_PARTITIONS moved back to "${config.topology.queue}" and deleted; ${partitions.moved} messages moved\n`);
+      }
       process.stdout.write(result.alreadyMigrated && result.moved === 0
         ? `queue "${config.topology.queue}" already has the arguments this configuration declares; nothing to do\n`
         : `queue "${config.topology.queue}" redeclared with the arguments this configuration declares; ${result.moved} messages moved\n`);

@@ -6,7 +6,7 @@ import { loadConfig } from '../../config/config';
 import { retiredVariablesSet, unknownVariablesSet } from '../../config/variables';
 import { createLogger } from '../../observability/logger';
 import { Service } from '../../pipeline/service';
-import { EXIT_QUEUE_TAKEN, QueueTakenError } from '../../errors';
+import { ConfigError, EXIT_QUEUE_TAKEN, QueueTakenError } from '../../errors';
 
 export const command: CliCommand = {
   name: 'start',
@@ -29,6 +29,11 @@ export const command: CliCommand = {
         return EXIT_QUEUE_TAKEN;
       }
       const outcome = await Promise.race([stopSignal, service.fatal]);
+      if (outcome instanceof ConfigError) {
+        // QBL_PARTITIONS differs from an older instance's: stop (after the in-flight batches) rather than split calls.
+        await service.close();
+        throw outcome;
+      }
       if (outcome instanceof QueueTakenError) {
         await service.close();
         process.stderr.write(`qbl start: ${outcome.message}\n`);
