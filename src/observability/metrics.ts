@@ -71,6 +71,20 @@ export interface MetricsSources {
   pingStore?(): Promise<void>;
   /** The number lookup's readings (only asked when the metrics were made with `lookup: true`). */
   readLookup?(): Promise<LookupReadings>;
+  /** The partitions' and the router's counts (only asked when the metrics were made with `partitions: true`). */
+  readPartitions?(): PartitionReadings;
+}
+
+/** QBL_PARTITIONS > 1: per partition (keyed by its number), and the router's. */
+export interface PartitionReadings {
+  /** 1 for each partition this instance owns now (0 for the others). */
+  readonly owned: Counts;
+  readonly delivered: Counts;
+  readonly committed: Counts;
+  readonly routed: Counts;
+  readonly routerDeadLetters: number;
+  readonly confirmSeconds: number;
+  readonly confirmBatches: number;
 }
 
 export interface MetricsOptions {
@@ -80,6 +94,8 @@ export interface MetricsOptions {
   readonly storeEngine?: string;
   /** The number lookup is on: export its metrics too (without it, its series do not exist). */
   readonly lookup?: boolean;
+  /** QBL_PARTITIONS > 1: export the per-partition and router series too. */
+  readonly partitions?: boolean;
 }
 
 export const COMMIT_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -119,7 +135,18 @@ export const LOOKUP_METRIC_NAMES = [
   'qbl_lookup_poll_failures_total',
 ] as const;
 
-export type MetricName = (typeof METRIC_NAMES)[number] | (typeof LOOKUP_METRIC_NAMES)[number];
+/** Exported only with QBL_PARTITIONS > 1. */
+export const PARTITION_METRIC_NAMES = [
+  'qbl_partition_owned',
+  'qbl_partition_deliveries_total',
+  'qbl_partition_committed_total',
+  'qbl_router_routed_total',
+  'qbl_router_dead_letters_total',
+  'qbl_router_confirm_seconds_total',
+  'qbl_router_confirm_batches_total',
+] as const;
+
+export type MetricName = (typeof METRIC_NAMES)[number] | (typeof LOOKUP_METRIC_NAMES)[number] | (typeof PARTITION_METRIC_NAMES)[number];
 
 /** One series per key of `values`, labelled `label` (and `fixed`); zero and missing counts add none. */
 function addCounts(counter: Counter<string>, label: string, values: Counts, fixed: Readonly<Record<string, string>> = {}): void {
@@ -254,6 +281,7 @@ export class ServiceMetrics {
     });
     this.lookupOn = options.lookup ?? false;
     if (this.lookupOn) this.registerLookup(registers);
+    if (options.partitions ?? false) this.registerPartitions(registers);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -291,6 +319,33 @@ export class ServiceMetrics {
       level((r) => r.figuresAgeS));
     mirroredCounter(registers, 'qbl_lookup_poll_failures_total', 'Polls of the store (block list, shared figures) that failed; the lookup answered from what it held.',
       undefined, level((r) => r.pollFailures));
+  }
+
+  /** Per partition and the router's, read at scrape time. */
+  private registerPartitions(registers: Registry[]): void {
+    const read = (): PartitionReadings | undefined => this.sources?.readPartitions?.();
+    new Gauge({
+      name: 'qbl_partition_owned' satisfies MetricName,
+      help: '1 while this instance owns the partition (holds its lock and consumes it), else 0.',
+      labelNames: ['partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [partition, owned] of Object.entries(read()?.owned ?? {})) this.set({ partition }, owned ?? 0);
+      },
+    });
+    mirroredCounter(registers, 'qbl_partition_deliveries_total', 'Deliveries of the partition handed to its pipeline on this instance (redeliveries included).',
+      'partition', () => read()?.delivered ?? {});
+    mirroredCounter(registers, 'qbl_partition_committed_total', 'Deliveries of the partition committed (then acked) on this instance.',
+      'partition', () => read()?.committed ?? {});
+    mirroredCounter(registers, 'qbl_router_routed_total', 'Messages the router republished to the partition, confirmed by the broker.',
+      'partition', () => read()?.routed ?? {});
+    mirroredCounter(registers, 'qbl_router_dead_letters_total', 'Messages the router dead-lettered (no call id could be read).',
+      undefined, () => read()?.routerDeadLetters ?? 0);
+    mirroredCounter(registers, 'qbl_router_confirm_seconds_total', 'Time from publishing a routed batch to the broker\'s last confirm of it, summed.',
+      undefined, () => read()?.confirmSeconds ?? 0);
+    mirroredCounter(registers, 'qbl_router_confirm_batches_total', 'Routed batches confirmed by the broker.',
+      undefined, () => read()?.confirmBatches ?? 0);
   }
 
   /** The stages to read; until then the mirrored metrics read as zero. */

@@ -24,18 +24,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config';
 import { type ConfigError, QueueTakenError } from '../errors';
 import type { Logger } from '../observability/logger';
+import type { PartitionReadings } from '../observability/metrics';
 import type { CallStore } from '../stores/store';
 import { Pipeline, type PipelineOptions, type PipelineStats } from './pipeline';
 
 /** How often a partition whose lock another connection holds is tried again. */
 const LOCK_RETRY_MS = 500;
-
-export interface PartitionReading {
-  readonly partition: number;
-  readonly owned: boolean;
-  readonly delivered: number;
-  readonly committed: number;
-}
 
 interface Slot {
   readonly partition: number;
@@ -234,8 +228,20 @@ export class Partitioned {
     return Math.max(0, ...[...this.slots.values()].map((s) => s.pipeline.oldestOpenCallAgeS()));
   }
 
-  partitions(): PartitionReading[] {
-    return this.perPartition.map((p, partition) => ({ partition, owned: this.slots.has(partition), ...p }));
+  /** What /metrics exports per partition and for the router. */
+  readings(): PartitionReadings {
+    const byPartition = (pick: (partition: number) => number): Record<string, number> =>
+      Object.fromEntries(this.perPartition.map((_, partition) => [String(partition), pick(partition)]));
+    const { stats } = this.router;
+    return {
+      owned: byPartition((p) => (this.slots.has(p) ? 1 : 0)),
+      delivered: byPartition((p) => this.perPartition[p]!.delivered),
+      committed: byPartition((p) => this.perPartition[p]!.committed),
+      routed: byPartition((p) => stats.routed[p]!),
+      routerDeadLetters: Object.values(this.router.consumer.stats.deadLettered).reduce((a, b) => a + (b ?? 0), 0),
+      confirmSeconds: stats.confirmSecondsSum,
+      confirmBatches: stats.confirmBatches,
+    };
   }
 
   /** The partition consumers' and the router's counts, summed over every one this instance has had. */

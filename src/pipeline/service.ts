@@ -90,7 +90,7 @@ export class Service {
     const lookup = config.lookup.port === 0 ? undefined : new LookupService({
       config: config.lookup, dialPlan: config.dialPlan, store: await openLookupStore(config), logger,
     });
-    const metrics = new ServiceMetrics({ storeEngine: config.search?.engine ?? 'sqlite', lookup: lookup !== undefined });
+    const metrics = new ServiceMetrics({ storeEngine: config.search?.engine ?? 'sqlite', lookup: lookup !== undefined, partitions: config.partitions > 1 });
     const pipelineOptions = {
       correlator: config.correlator, decoder: config.decoder,
       enrich: options.enrich ?? makeNumberEnricher(config.dialPlan), onCommit: metrics.observeCommit, onCommitted: lookup?.onCommitted,
@@ -129,7 +129,11 @@ export class Service {
   /** Ops endpoint, lookup, then intake; on a failure, what was started is closed again. */
   private async run(startIntake: () => Promise<void>, options: ServiceOptions): Promise<void> {
     const { store, lookup } = this;
-    this.metrics.bind({ read: () => this.readings(), pingStore: () => store.ping(), readLookup: lookup === undefined ? undefined : () => lookup.readings() });
+    const { work } = this;
+    this.metrics.bind({
+      read: () => this.readings(), pingStore: () => store.ping(), readLookup: lookup === undefined ? undefined : () => lookup.readings(),
+      readPartitions: work.kind === 'partitioned' ? () => work.partitioned.readings() : undefined,
+    });
     const service = this;
     try {
       // Before the broker: /readyz answers not_ready while the first connection is being made.

@@ -21,6 +21,7 @@ import { membersExchange, partitionExchange, partitionQueue } from '../../consum
 import { RABBIT_URL, waitUntil } from '../support/rabbit';
 import { integrationFixture } from '../support/fixture';
 import { TcpProxy } from '../support/tcp-proxy';
+import { freePort, httpGet, metricValue } from '../support/http';
 import { describeOnNode, nodeFixture } from './node';
 import { expectExactCdrs, publishInOrder, serviceEnv, simulatedTraffic, waitForNoOpenCall } from './service-harness';
 
@@ -132,7 +133,8 @@ describeOnNode('QBL_PARTITIONS=8: instances join, die, are cut off and come back
       expect(traffic.messages.length).toBeGreaterThanOrEqual(20_000);
       const a = start('a');
       const b = start('b');
-      const x = start('x', { AMQP_URL: RABBIT_URL.replace(/:\d+(\/|$)/, `:${proxy.port}$1`) });
+      const xPort = await freePort();
+      const x = start('x', { AMQP_URL: RABBIT_URL.replace(/:\d+(\/|$)/, `:${proxy.port}$1`), QBL_HTTP_PORT: String(xPort), QBL_HTTP_HOST: '127.0.0.1' });
       await settled([a, b, x], 'start');
 
       await slice(0);
@@ -174,6 +176,14 @@ describeOnNode('QBL_PARTITIONS=8: instances join, die, are cut off and come back
       expect(await f.admin.depth(queue)).toBe(0);
       for (let i = 0; i < P; i++) expect(await f.admin.depth(partitionQueue(queue, i))).toBe(0);
       expect(await f.admin.depth(config.topology.deadLetterQueue)).toBe(0);
+
+      // x's /metrics: the partitions it owns, and what its router routed.
+      const metrics = (await httpGet(xPort, '/metrics')).body;
+      const owned = Array.from({ length: P }, (_, i) => metricValue(metrics, `qbl_partition_owned{partition="${i}"}`) ?? -1);
+      expect(owned.filter((v) => v === 1).length).toBe(x.owned.size);
+      expect(owned.every((v) => v === 0 || v === 1)).toBe(true);
+      expect(Array.from({ length: P }, (_, i) => metricValue(metrics, `qbl_router_routed_total{partition="${i}"}`) ?? 0).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      expect(metricValue(metrics, 'qbl_router_confirm_batches_total')).toBeGreaterThan(0);
 
       // Never two owners: two instances' ownerships of a partition overlap only when the earlier
       // one is the cut-off instance's, begun before the cut and taken over by another after it.

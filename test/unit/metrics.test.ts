@@ -1,6 +1,6 @@
 /** ServiceMetrics exports what it is told to count, read at scrape time, in a registry of its own. */
 import {
-  LOOKUP_METRIC_NAMES, METRIC_NAMES, ServiceMetrics, type LookupReadings, type MetricsReadings, type MetricsSources,
+  LOOKUP_METRIC_NAMES, METRIC_NAMES, PARTITION_METRIC_NAMES, ServiceMetrics, type LookupReadings, type MetricsReadings, type MetricsSources,
 } from '../../src/observability/metrics';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -118,7 +118,7 @@ describe('ServiceMetrics', () => {
 
   test('docs/operations.md describes every metric', () => {
     const operations = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
-    for (const name of [...METRIC_NAMES, ...LOOKUP_METRIC_NAMES]) expect(operations).toContain(`| \`${name}\` |`);
+    for (const name of [...METRIC_NAMES, ...LOOKUP_METRIC_NAMES, ...PARTITION_METRIC_NAMES]) expect(operations).toContain(`| \`${name}\` |`);
   });
 });
 
@@ -176,5 +176,30 @@ describe('ServiceMetrics with the number lookup', () => {
     expect(asked).toBe(2);
     expect(metricValue(next, 'qbl_lookups_total{verdict="warn",reasons="invalid_number"}')).toBe(3);
     expect(metricValue(next, 'qbl_lookup_up')).toBe(0);
+  });
+});
+
+describe('ServiceMetrics with QBL_PARTITIONS > 1', () => {
+  test('per-partition and router series, exported only with partitions on', async () => {
+    const off = await new ServiceMetrics({ processMetrics: false }).text();
+    for (const name of PARTITION_METRIC_NAMES) expect(off).not.toContain(name);
+    const on = new ServiceMetrics({ processMetrics: false, partitions: true });
+    on.bind({
+      ...sources().src,
+      readPartitions: () => ({
+        owned: { 0: 1, 1: 0 }, delivered: { 0: 40, 1: 7 }, committed: { 0: 38, 1: 7 }, routed: { 0: 25, 1: 30 },
+        routerDeadLetters: 2, confirmSeconds: 0.5, confirmBatches: 4,
+      }),
+    });
+    const text = await on.text();
+    for (const name of PARTITION_METRIC_NAMES) expect(text).toContain(`# TYPE ${name} `);
+    expect(metricValue(text, 'qbl_partition_owned{partition="0"}')).toBe(1);
+    expect(metricValue(text, 'qbl_partition_owned{partition="1"}')).toBe(0);
+    expect(metricValue(text, 'qbl_partition_deliveries_total{partition="0"}')).toBe(40);
+    expect(metricValue(text, 'qbl_partition_committed_total{partition="0"}')).toBe(38);
+    expect(metricValue(text, 'qbl_router_routed_total{partition="1"}')).toBe(30);
+    expect(metricValue(text, 'qbl_router_dead_letters_total')).toBe(2);
+    expect(metricValue(text, 'qbl_router_confirm_seconds_total')).toBe(0.5);
+    expect(metricValue(text, 'qbl_router_confirm_batches_total')).toBe(4);
   });
 });
