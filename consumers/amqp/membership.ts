@@ -8,7 +8,7 @@
  * `live` is told the sorted live ids whenever they change, once the instance has listened for one
  * and a half heartbeats after (re)joining: before that it would not know every member yet.
  */
-import type { ConsumeMessage } from 'amqplib';
+import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { ConfigError } from '../../src/errors';
 import type { AmqpConfig } from './options';
@@ -20,6 +20,8 @@ export interface Heartbeat {
   readonly seq: number;
   readonly partitions: number;
   readonly startedAtMs: number;
+  /** The partitions it owns as it sends the heartbeat (`qbl status`). */
+  readonly owned?: readonly number[];
 }
 
 export interface MembershipOptions {
@@ -37,6 +39,8 @@ export interface MembershipOptions {
   readonly lost: () => void;
   /** An older member runs with another P: this instance must not run (one line, exit 78). */
   readonly refused: (error: ConfigError) => void;
+  /** The partitions this instance owns now, told in every heartbeat. */
+  readonly owned?: () => readonly number[];
 }
 
 export const HEARTBEAT_MS = 2000;
@@ -135,7 +139,9 @@ export class Membership {
     clearInterval(this.checker);
     const beat = (): void => {
       if (!link.live) return;
-      const body: Heartbeat = { id: this.options.id, seq: this.seq++, partitions: this.options.partitions, startedAtMs: this.startedAtMs };
+      const body: Heartbeat = {
+        id: this.options.id, seq: this.seq++, partitions: this.options.partitions, startedAtMs: this.startedAtMs, owned: this.options.owned?.() ?? [],
+      };
       link.publisher.publish(membersExchange(this.options.queue), '', Buffer.from(JSON.stringify(body))).catch(() => undefined);
     };
     beat();
@@ -170,5 +176,37 @@ export class Membership {
     this.told = undefined;
     this.heard.clear();
     this.options.lost();
+  }
+}
+
+/**
+ * The members' latest heartbeats, heard for `listenMs` on a queue of our own (`qbl status`); none
+ * when the members exchange does not exist (no instance with QBL_PARTITIONS > 1 ever ran).
+ */
+export async function listenToMembers(model: ChannelModel, queue: string, listenMs = HEARTBEAT_MS * 2 + 500): Promise<Heartbeat[]> {
+  const channel = await model.createChannel();
+  channel.on('error', () => undefined);
+  const latest = new Map<string, Heartbeat>();
+  try {
+    await channel.checkExchange(membersExchange(queue));
+  } catch {
+    return []; // a 404 closed the channel
+  }
+  try {
+    const { queue: own } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
+    await channel.bindQueue(own, membersExchange(queue), '');
+    await channel.consume(own, (message) => {
+      if (message === null) return;
+      try {
+        const beat = JSON.parse(message.content.toString('utf8')) as Heartbeat;
+        if (typeof beat.id === 'string') latest.set(beat.id, beat);
+      } catch {
+        // not a heartbeat
+      }
+    }, { noAck: true });
+    await new Promise((resolve) => setTimeout(resolve, listenMs));
+    return [...latest.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  } finally {
+    await channel.close().catch(() => undefined);
   }
 }

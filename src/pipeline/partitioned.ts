@@ -84,6 +84,7 @@ export class Partitioned {
       live: (members) => this.assign(members),
       lost: () => this.assign([]),
       refused: options.refused,
+      owned: () => this.owned,
     });
   }
 

@@ -39,6 +39,8 @@ interface Ownership {
 
 interface Instance {
   readonly name: string;
+  /** Its instance id, as its logs give it. */
+  id?: string;
   readonly process: ChildProcess;
   readonly owned: Set<number>;
   killedAtMs?: number;
@@ -51,6 +53,16 @@ function alive(i: Instance): boolean {
 
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+}
+
+/** `qbl status --json`'s output (its exit code also says whether a local SQLite file answered: none here, the search store needs none). */
+function statusJson(env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, 'status', '--json'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => { out += text; });
+    child.on('error', reject).on('exit', () => resolve(out));
+  });
 }
 
 describeOnNode('QBL_PARTITIONS=8: instances join, die, are cut off and come back, and every CDR stays exact', () => {
@@ -86,7 +98,8 @@ describeOnNode('QBL_PARTITIONS=8: instances join, die, are cut off and come back
         for (const line of lines) {
           instance.output.push(line);
           if (!line.includes('"msg":"partition ')) continue;
-          const entry = JSON.parse(line) as { msg: string; partition: number; atMs: number; reason?: string };
+          const entry = JSON.parse(line) as { msg: string; partition: number; owner: string; atMs: number; reason?: string };
+          instance.id = entry.owner;
           if (entry.msg === 'partition acquired') {
             instance.owned.add(entry.partition);
             ownerships.push({ instance: name, partition: entry.partition, from: entry.atMs });
@@ -176,6 +189,19 @@ describeOnNode('QBL_PARTITIONS=8: instances join, die, are cut off and come back
       expect(await f.admin.depth(queue)).toBe(0);
       for (let i = 0; i < P; i++) expect(await f.admin.depth(partitionQueue(queue, i))).toBe(0);
       expect(await f.admin.depth(config.topology.deadLetterQueue)).toBe(0);
+
+      // qbl status: each partition's depth, and its owner from the heartbeats.
+      // Not spawnSync: the proxy x reaches the broker through lives in this process, and must keep forwarding.
+      const status = JSON.parse(await statusJson({ ...process.env, ...base })) as {
+        broker: { partitions: Array<{ partition: number; ready: number; owner?: string }> };
+      };
+      const owners = instances.filter(alive).map((i) => `${i.name}=${i.id}:${[...i.owned].join(',')}`).join(' ');
+      if (status.broker.partitions.some((p) => p.owner === undefined)) process.stderr.write(`status ${JSON.stringify(status.broker)}; instances ${owners}\n`);
+      expect(status.broker.partitions).toHaveLength(P);
+      for (const p of status.broker.partitions) {
+        expect(p.ready).toBe(0);
+        expect(p.owner).toBe(instances.find((i) => alive(i) && i.owned.has(p.partition))?.id);
+      }
 
       // x's /metrics: the partitions it owns, and what its router routed.
       const metrics = (await httpGet(xPort, '/metrics')).body;

@@ -5,9 +5,12 @@
  * own line; no credential is ever printed (URLs are redacted, error texts scrubbed).
  */
 import { request } from 'node:http';
+import type { ChannelModel } from 'amqplib';
 import pino from 'pino';
 import { connectAmqp } from '../../../consumers/amqp/connection';
 import { checkQueue } from '../../../consumers/amqp/probe';
+import { listenToMembers } from '../../../consumers/amqp/membership';
+import { partitionQueue } from '../../../consumers/amqp/partitions';
 import { loadConfig, type Config } from '../../config/config';
 import { ConfigError } from '../../errors';
 import { redact } from '../../redact';
@@ -30,6 +33,16 @@ export interface BrokerStatus {
   readonly error?: string;
   readonly queue?: QueueStatus;
   readonly deadLetterQueue?: QueueStatus;
+  /** QBL_PARTITIONS > 1: each partition's queue, and its owner as the members' heartbeats tell it. */
+  readonly partitions?: readonly PartitionStatus[];
+  /** QBL_PARTITIONS > 1: the instances heard, with the partitions each says it owns. */
+  readonly members?: ReadonlyArray<{ readonly id: string; readonly owned: readonly number[] }>;
+}
+
+export interface PartitionStatus extends QueueStatus {
+  readonly partition: number;
+  /** The instance whose heartbeat says it owns the partition; absent: none heard. */
+  readonly owner?: string;
 }
 
 export interface StoreStatus {
@@ -95,10 +108,25 @@ export async function probeBroker(config: Config, timeoutMs: number): Promise<Br
       url, connected: true,
       queue: await check(config.topology.queue),
       deadLetterQueue: await check(config.topology.deadLetterQueue),
+      ...(config.partitions > 1 ? await probePartitions(model, config, check) : {}),
     };
   } finally {
     await model.close().catch(() => undefined);
   }
+}
+
+/** Each partition's depth (a passive declare) and owner (the heartbeats heard for a few seconds). */
+async function probePartitions(model: ChannelModel, config: Config, check: (name: string) => Promise<QueueStatus>): Promise<Pick<BrokerStatus, 'partitions' | 'members'>> {
+  const queue = config.topology.queue;
+  const heard = await listenToMembers(model, queue).catch(() => []);
+  const owners = new Map<number, string>();
+  for (const beat of heard) for (const partition of beat.owned ?? []) owners.set(partition, beat.id);
+  const out: PartitionStatus[] = [];
+  for (let partition = 0; partition < config.partitions; partition++) {
+    const owner = owners.get(partition);
+    out.push({ partition, ...(await check(partitionQueue(queue, partition))), ...(owner === undefined ? {} : { owner }) });
+  }
+  return { partitions: out, members: heard.map((beat) => ({ id: beat.id, owned: beat.owned ?? [] })) };
 }
 
 export async function probeStore(config: Config): Promise<StoreStatus> {
@@ -182,6 +210,8 @@ export function renderStatus(report: StatusReport): string {
   if (broker.connected) {
     lines.push(queueLine(pad('queue'), broker.queue));
     lines.push(queueLine(pad('dead letters'), broker.deadLetterQueue));
+    if (broker.members) lines.push(`${pad('members')}${broker.members.map((m) => `${m.id} (${m.owned.length})`).join('  ') || 'none heard'}`);
+    for (const p of broker.partitions ?? []) lines.push(`${queueLine(pad(`partition ${p.partition}`), p)}  owner ${p.owner ?? 'none heard'}`);
   }
   if (store.error) lines.push(`${pad('store')}${store.path}: ${store.error}`);
   else lines.push(`${pad('store')}${store.path}  open calls ${store.openCalls}  CDRs ${store.cdrs}  events ${store.events}`);
