@@ -12,20 +12,9 @@ import { Service } from '../../src/pipeline/service';
 import { silentLogger, waitUntil } from '../support/rabbit';
 import { EXPECTED_SAMPLE_CDRS, readSamples } from '../support/samples';
 import { integrationFixture } from '../support/fixture';
-import { qbl, type CliRun } from '../support/run-cli';
+import { qblWithEnv as runCli } from '../support/run-cli';
 import { NODE_URL, describeOnNode, nodeFixture } from './node';
 import { serviceEnv } from './service-harness';
-
-/** `qbl argv…` in-process with exactly these variables (no search engine but the one they name). */
-async function runCli(argv: readonly string[], env: Record<string, string>): Promise<CliRun> {
-  const saved = process.env;
-  process.env = { PATH: saved.PATH ?? '', ...env };
-  try {
-    return await qbl(...argv);
-  } finally {
-    process.env = saved;
-  }
-}
 
 describeOnNode('qbl status with the search store', () => {
   const f = integrationFixture('os-status');
