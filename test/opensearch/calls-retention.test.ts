@@ -7,6 +7,7 @@ import { callDocumentId, callsIndex } from '../../src/stores/search/calls';
 import { BulkWriter } from '../../src/stores/search/bulk-writer';
 import { OpenSearchEngine } from '../../src/stores/search/opensearch-engine';
 import { SearchStore, writerOptions } from '../../src/stores/search/search-store';
+import { callsCutoffUs, countPrunableCalls, pruneCalls } from '../../src/stores/search/calls-retention';
 import { answeredCall, storedEvent, T0_US } from '../unit/search-fixtures';
 import { silentLogger, waitUntil } from '../support/rabbit';
 import { integrationFixture } from '../support/fixture';
@@ -80,6 +81,23 @@ describeOnNode('the calls index retention on the real OpenSearch node', () => {
     } finally {
       await old.close();
       await recent.close();
+    }
+  });
+
+  test('a pass deletes in bounded steps until nothing old is left', async () => {
+    const old = storeWrittenAgo(40);
+    try {
+      await old.ensureSchema();
+      for (const k of [1, 2, 3, 4, 5]) await old.commit(answeredCall(`step-${k}@pbx`, T0_US));
+      await node.raw.indices.refresh({ index: callsIndex(node.prefix) });
+      const engine = (old as unknown as { engine: OpenSearchEngine }).engine;
+      const steps: number[] = [];
+      const cutoff = callsCutoffUs(Date.now(), 30);
+      expect(await countPrunableCalls(engine, node.prefix, cutoff)).toBe(5);
+      expect(await pruneCalls(engine, node.prefix, cutoff, (deleted) => steps.push(deleted), 2)).toEqual({ deleted: 5, conflicts: 0 });
+      expect(steps).toEqual([2, 2, 1]);
+    } finally {
+      await old.close();
     }
   });
 

@@ -49,8 +49,9 @@ export async function pruneCalls(
     deleted += done.deleted;
     conflicts += done.conflicts;
     onStep?.(done.deleted);
-    // A short step went through every match: nothing old is left (conflicts are kept on purpose).
-    if (done.deleted < step) return { deleted, conflicts };
+    // A short step went through every match: nothing old is left. Conflicts count towards the
+    // step (documents written meanwhile: kept, and no longer old); a step of conflicts only ends it.
+    if (done.deleted === 0 || done.deleted + done.conflicts < step) return { deleted, conflicts };
   }
 }
 

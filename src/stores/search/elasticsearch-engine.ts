@@ -143,7 +143,7 @@ export class ElasticsearchEngine implements SearchEngine {
 
   async deleteByQuery(index: string, query: Readonly<Record<string, unknown>>, maxDocs: number): Promise<DeleteByQueryResult> {
     const response = await this.call('delete by query', () => this.client.deleteByQuery({
-      index, query: query as never, max_docs: maxDocs, conflicts: 'proceed', ignore_unavailable: true, allow_no_indices: true,
+      index, query: query as never, max_docs: maxDocs, conflicts: 'proceed', refresh: true, ignore_unavailable: true, allow_no_indices: true,
     }));
     return { deleted: response.deleted ?? 0, conflicts: response.version_conflicts ?? 0 };
   }

@@ -97,8 +97,10 @@ export interface SearchEngine {
   /** Documents matching `query` in `index` (a pattern; none matching: 0). Near-real-time. */
   count(index: string, query?: Readonly<Record<string, unknown>>): Promise<number>;
   /**
-   * Deletes at most `maxDocs` documents matching `query` from `index`, each only if it is still
-   * the version the query found (a document written meanwhile is a conflict, skipped, not deleted).
+   * Deletes documents matching `query` from `index`, each only if it is still the version the
+   * query found (a document written meanwhile is a conflict, skipped, not deleted); at most
+   * `maxDocs` processed, conflicts included. Refreshes after, so the next call does not find the
+   * deleted ones again (a search would otherwise still see them, as conflicts).
    */
   deleteByQuery(index: string, query: Readonly<Record<string, unknown>>, maxDocs: number): Promise<DeleteByQueryResult>;
   /** When `index` was created, in ms since the epoch; undefined when it does not exist. */

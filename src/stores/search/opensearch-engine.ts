@@ -259,7 +259,7 @@ export class OpenSearchEngine implements SearchEngine {
 
   async deleteByQuery(index: string, query: Readonly<Record<string, unknown>>, maxDocs: number): Promise<DeleteByQueryResult> {
     const response = await this.call('delete by query', () => this.client.deleteByQuery({
-      index, body: { query } as never, max_docs: maxDocs, conflicts: 'proceed', ignore_unavailable: true, allow_no_indices: true,
+      index, body: { query } as never, max_docs: maxDocs, conflicts: 'proceed', refresh: true, ignore_unavailable: true, allow_no_indices: true,
     }));
     const body = response.body as { deleted?: unknown; version_conflicts?: unknown };
     return { deleted: Number(body.deleted ?? 0), conflicts: Number(body.version_conflicts ?? 0) };
