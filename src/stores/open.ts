@@ -26,8 +26,8 @@ export async function openCdrReader(config: StoreConfig): Promise<CdrReader> {
 }
 
 /** What the search engine holds, for `qbl status` in search mode (counts, near-real-time). */
-export function countSearchStore(config: SearchConfig): Promise<SearchCounts> {
-  return openSearchCounts(config);
+export function countSearchStore(config: SearchConfig, timeoutMs?: number): Promise<SearchCounts> {
+  return openSearchCounts(config, timeoutMs);
 }
 
 /** The embedded store's reader (`qbl status` counts its rows when no search engine is configured); read-only. */

@@ -6,6 +6,7 @@
  * nothing is read from a local SQLite file.
  */
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { Service } from '../../src/pipeline/service';
@@ -56,6 +57,21 @@ describeOnNode('qbl status with the search store', () => {
       await active.close();
     }
   });
+
+  test('an engine that accepts connections and never answers is given the probe\'s timeout, not the client\'s 30 s', async () => {
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => held.add(socket)); // holds every connection open, answers nothing
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    f.defer(() => new Promise<void>((resolve) => {
+      for (const socket of held) socket.destroy();
+      silent.close(() => resolve());
+    }));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const run = await runCli(['status', '--timeout-ms', '500'], { OPENSEARCH_URL: url, QBL_INDEX_PREFIX: node.prefix, QBL_HTTP_PORT: '0' });
+    expect(run.code).toBe(1);
+    const store = run.out.split('\n').filter((line) => line.startsWith('store'));
+    expect(store).toEqual([expect.stringMatching(new RegExp(`^store +opensearch ${url}/? prefix ${node.prefix}: count at .*Timeout`))]);
+  }, 20_000);
 
   test('an engine that does not answer: one line, exit code 1, no password', async () => {
     const env = { OPENSEARCH_URL: 'http://someone:pw-never-shown@127.0.0.1:1', QBL_INDEX_PREFIX: node.prefix, QBL_HTTP_PORT: '0', SQLITE_PATH: join(f.dir, 'none.db') };

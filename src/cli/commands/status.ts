@@ -108,8 +108,8 @@ export async function probeBroker(config: Config, timeoutMs: number): Promise<Br
   }
 }
 
-export async function probeStore(config: Config): Promise<StoreStatus> {
-  if (config.search) return probeSearchStore(config.search);
+export async function probeStore(config: Config, timeoutMs?: number): Promise<StoreStatus> {
+  if (config.search) return probeSearchStore(config.search, timeoutMs);
   const path = config.sqlitePath;
   let local: SqliteReader;
   try {
@@ -137,12 +137,13 @@ export async function probeStore(config: Config): Promise<StoreStatus> {
  * The search store: everything is on the engine (no local file in search mode), so the counts
  * come from it — CDRs, raw events, call documents and the open ones among them.
  */
-async function probeSearchStore(search: SearchConfig): Promise<StoreStatus> {
+async function probeSearchStore(search: SearchConfig, timeoutMs?: number): Promise<StoreStatus> {
   const path = `${search.urlForLogs} prefix ${search.indexPrefix}`;
   const scrubSearch = (error: unknown) => redact(messageOf(error), { urls: [search.url], values: [search.password, search.apiKey] });
   let status: StoreStatus;
   try {
-    const counts = await countSearchStore(search);
+    // Within the probe's timeout: an engine that does not answer must not hold the report.
+    const counts = await countSearchStore(search, timeoutMs);
     status = { path, engine: search.engine, openCalls: counts.openCalls, cdrs: counts.cdrs, events: counts.events, callDocuments: counts.callDocuments };
   } catch (error) {
     return { path, engine: search.engine, error: scrubSearch(error) };
@@ -249,7 +250,7 @@ export const command: CliCommand = {
     const timeoutMs = intFlag('timeout-ms', values['timeout-ms'], 5000, 100, 600_000);
     const config = loadConfig();
     const [broker, storeStatus, service] = await Promise.all([
-      probeBroker(config, timeoutMs), probeStore(config), probeService(config, timeoutMs),
+      probeBroker(config, timeoutMs), probeStore(config, timeoutMs), probeService(config, timeoutMs),
     ]);
     const report: StatusReport = { broker, store: storeStatus, service };
     process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : renderStatus(report));

@@ -15,9 +15,9 @@ export async function openSearchStore(config: SearchConfig, logger?: Logger, ope
   return SearchStore.open(config, logger, undefined, openHorizonUs);
 }
 
-/** What the engine holds (`qbl status`): CDRs, raw events, call documents, open calls. */
-export async function openSearchCounts(config: SearchConfig): Promise<SearchCounts> {
-  const engine = await createSearchEngine(config);
+/** What the engine holds (`qbl status`): CDRs, raw events, call documents, open calls; each request within `timeoutMs`. */
+export async function openSearchCounts(config: SearchConfig, timeoutMs?: number): Promise<SearchCounts> {
+  const engine = await createSearchEngine(config, timeoutMs);
   try {
     return await searchCounts(engine, config.indexPrefix);
   } finally {

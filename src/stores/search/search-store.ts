@@ -55,13 +55,14 @@ export interface SearchStoreOptions {
 }
 
 /** The engine for a config; loaded lazily so only the configured client is required. */
-export async function createSearchEngine(config: SearchConfig): Promise<SearchEngine> {
+export async function createSearchEngine(config: SearchConfig, requestTimeoutMs?: number): Promise<SearchEngine> {
+  const overrides = requestTimeoutMs === undefined ? {} : { requestTimeout: requestTimeoutMs };
   if (config.engine === 'elasticsearch') {
     const { ElasticsearchEngine } = await import('./elasticsearch-engine');
-    return ElasticsearchEngine.fromConfig(config);
+    return ElasticsearchEngine.fromConfig(config, overrides);
   }
   const { OpenSearchEngine } = await import('./opensearch-engine');
-  return OpenSearchEngine.fromConfig(config);
+  return OpenSearchEngine.fromConfig(config, overrides);
 }
 
 export function writerOptions(config: SearchConfig, logger?: Logger): BulkWriterOptions {
