@@ -89,23 +89,6 @@ export class Correlator {
   }
 
   /**
-   * A call known only by its stored events, with no stored open state (written before the store
-   * kept one: an upgrade): its state is the fold of its events. Complete (every event its outcome
-   * needs is in), it was closed with its last event; otherwise it is restored as open with the
-   * deadline its events give, and the sweep closes it then. Returns whether it was restored.
-   */
-  restoreIfOpen(callId: string, events: readonly CallEvent[]): boolean {
-    if (events.length === 0) return false;
-    const state = foldEvents(callId, events);
-    const deadlineUs = this.deadlineOf(state);
-    if (deadlineUs === CLOSE_NOW) return false;
-    state.deadlineUs = deadlineUs;
-    this.open.set(callId, state);
-    this.stats.openCalls = this.open.size;
-    return true;
-  }
-
-  /**
    * Merges a batch of events. `history` holds the stored events of calls that are not open in
    * memory: a call found there is closed, so its new events rewrite its CDR at once.
    */

@@ -113,20 +113,13 @@ export class Pipeline {
   async restore(): Promise<number> {
     const open = await this.options.store.openCalls();
     let latestUs = Number.NEGATIVE_INFINITY;
-    let restored = 0;
     for (let i = 0; i < open.length; i += RESTORE_CHUNK) {
-      const calls = open.slice(i, i + RESTORE_CHUNK);
-      const history = await this.options.store.eventsForCalls(calls.map((call) => call.callId));
-      for (const { callId, fromEvents } of calls) {
+      const ids = open.slice(i, i + RESTORE_CHUNK).map((call) => call.callId);
+      const history = await this.options.store.eventsForCalls(ids);
+      for (const callId of ids) {
         const events = history.get(callId) ?? [];
-        // Without a stored open state, the fold of the call's events says whether it is open.
-        if (fromEvents) {
-          if (!this.correlator.restoreIfOpen(callId, events)) continue;
-        } else {
-          this.correlator.restoreOpen(callId, events);
-        }
-        restored += 1;
         for (const event of events) latestUs = Math.max(latestUs, event.timeUs);
+        this.correlator.restoreOpen(callId, events);
       }
     }
     const wallUs = this.wallClock();
@@ -134,7 +127,7 @@ export class Pipeline {
       // Stored events from the future (a skewed SIP host) must not start the clock ahead of the wall.
       this.clock = new EventClock(Math.min(latestUs, wallUs), wallUs, this.options.correlator.maxClockSkewUs);
     }
-    return restored;
+    return open.length;
   }
 
   readonly handleBatch = (batch: readonly Delivery[]): Promise<Verdict[]> =>

@@ -1,6 +1,5 @@
 /** Picks the store engine from the configuration: the one place that knows every engine. */
 import type { Logger } from '../observability/logger';
-import type { CorrelatorOptions } from '../../correlators/correlator';
 import type { CallStore, CdrReader } from './store';
 import type { LookupStore } from './lookup-store';
 import { SqliteStore } from './sqlite/sqlite-store';
@@ -15,8 +14,6 @@ export interface StoreConfig {
   /** Retention of the embedded store, in days (0 or absent: keep everything). */
   readonly sqliteRetentionDays?: number;
   readonly search?: SearchConfig;
-  /** The correlator's timeouts: how long a call may stay open (the search store's upgrade path). */
-  readonly correlator?: Pick<CorrelatorOptions, 'setupTimeoutUs' | 'maxCallDurationUs' | 'byeGraceUs'> & { readonly maxClockSkewUs: number };
 }
 
 /** For `qbl cdrs` / `qbl events`: where CDRs are searched (the search engine when configured); read-only, never creates a database. */
@@ -37,10 +34,7 @@ export function openLocalReader(config: StoreConfig): SqliteReader {
 
 /** For the service: the writer the pipeline commits each batch to. */
 export async function openCallStore(config: StoreConfig, logger: Logger): Promise<CallStore> {
-  if (config.search) {
-    const c = config.correlator;
-    return openSearchStore(config.search, logger, c && c.setupTimeoutUs + c.maxCallDurationUs + c.byeGraceUs + c.maxClockSkewUs);
-  }
+  if (config.search) return openSearchStore(config.search, logger);
   return SqliteStore.open(config.sqlitePath, { logger, retentionDays: config.sqliteRetentionDays });
 }
 

@@ -25,11 +25,6 @@ export interface StoredEvent {
 export interface OpenCall {
   readonly callId: string;
   readonly deadlineUs: number;
-  /**
-   * The store holds no open state for this call, only its events (a call written before the
-   * search store kept call documents): whether it is open, and its deadline, are the fold's.
-   */
-  readonly fromEvents?: true;
 }
 
 export interface CommitBatch {

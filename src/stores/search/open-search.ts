@@ -11,8 +11,8 @@ export async function openSearchReader(config: SearchConfig): Promise<CdrReader>
 }
 
 /** The whole state on the engine: no local file (docs/scaling.md). */
-export async function openSearchStore(config: SearchConfig, logger?: Logger, openHorizonUs?: number): Promise<CallStore> {
-  return SearchStore.open(config, logger, undefined, openHorizonUs);
+export async function openSearchStore(config: SearchConfig, logger?: Logger): Promise<CallStore> {
+  return SearchStore.open(config, logger);
 }
 
 /** What the engine holds (`qbl status`): CDRs, raw events, call documents, open calls; each request within `timeoutMs`. */

@@ -16,7 +16,6 @@
  * `rejectedEvents` (the pipeline dead-letters those messages); a rejected CDR is logged and counted.
  */
 import { StoreUnavailableError } from '../../errors';
-import { formatUs, parseUs } from '../../../correlators/cdr';
 import type { SearchConfig } from './options';
 import type { Logger } from '../../observability/logger';
 import type { CallEvent } from '../../../correlators/events';
@@ -43,12 +42,6 @@ export interface SearchStoreOptions {
   readonly retentionDays: number;
   /** Closed calls' documents not written for this many days are deleted, hourly (0 or absent: kept). */
   readonly callsRetentionDays?: number;
-  /**
-   * How long before its deadline a call's last event can be (setup timeout + longest call + BYE
-   * grace + clock skew): how far back calls left open by a version before call documents are
-   * looked for (`openCalls`). Absent: not looked for.
-   */
-  readonly openHorizonUs?: number;
   readonly logger?: Logger;
   /** Wall clock in µs for `updated_at` and `written_at`. */
   readonly nowUs?: () => number;
@@ -68,8 +61,6 @@ export async function createSearchEngine(config: SearchConfig, requestTimeoutMs?
 export function writerOptions(config: SearchConfig, logger?: Logger): BulkWriterOptions {
   return { maxDocs: config.bulkMaxDocs, concurrency: config.bulkConcurrency, logger };
 }
-
-const DAY_US = 86_400_000_000;
 
 /** Open calls per page when a new owner reads them all. */
 const OPEN_CALLS_PAGE = 5000;
@@ -106,10 +97,10 @@ export class SearchStore implements CallStore {
   }
 
   /** Opens the engine and installs the schema; an engine down at start only delays the first commit. */
-  static async open(config: SearchConfig, logger?: Logger, engine?: SearchEngine, openHorizonUs?: number): Promise<SearchStore> {
+  static async open(config: SearchConfig, logger?: Logger, engine?: SearchEngine): Promise<SearchStore> {
     const searchEngine = engine ?? await createSearchEngine(config);
     const store = new SearchStore(searchEngine, new BulkWriter(searchEngine, writerOptions(config, logger)), {
-      indexPrefix: config.indexPrefix, retentionDays: config.retentionDays, callsRetentionDays: config.callsRetentionDays, openHorizonUs, logger,
+      indexPrefix: config.indexPrefix, retentionDays: config.retentionDays, callsRetentionDays: config.callsRetentionDays, logger,
     });
     try {
       await store.ensureSchema();
@@ -324,51 +315,9 @@ export class SearchStore implements CallStore {
         source: ['call_id', 'deadline_us'], ...(after === undefined ? {} : { search_after: after }),
       }));
       for (const hit of hits) open.push({ callId: String(hit.source.call_id), deadlineUs: Number(hit.source.deadline_us) });
-      if (hits.length < OPEN_CALLS_PAGE) break;
+      if (hits.length < OPEN_CALLS_PAGE) return open;
       after = hits[hits.length - 1]!.sort;
     }
-    for (const callId of await this.callsBeforeCallDocuments()) open.push({ callId, deadlineUs: Number.NaN, fromEvents: true });
-    return open;
-  }
-
-  /**
-   * Calls a version before call documents may have left open (docs/scaling.md, upgrading): those
-   * with an event received in the `openHorizonUs` before that version's last event, and no call
-   * document. A call open when it stopped had its deadline ahead, so an event within the horizon.
-   * The pipeline folds their events to decide. Looked for until the calls index is
-   * QBL_CALLS_RETENTION_DAYS old: by then the active instances have closed and written them all,
-   * and documents of the window's calls may have aged out.
-   */
-  private async callsBeforeCallDocuments(): Promise<string[]> {
-    const horizonUs = this.options.openHorizonUs;
-    if (horizonUs === undefined) return [];
-    const nowUs = this.nowUs();
-    const createdMs = await this.request(() => this.engine.indexCreatedAtMs(this.calls));
-    // No calls index yet: this is the upgrade's first activation.
-    const callDocumentsSinceUs = createdMs === undefined ? nowUs : createdMs * 1000;
-    const retentionDays = this.options.callsRetentionDays ?? 0;
-    if (retentionDays > 0 && nowUs - callDocumentsSinceUs > retentionDays * DAY_US) return [];
-    const events = indexPattern(this.options.indexPrefix, 'events');
-    const before = { range: { received_at: { lt: formatUs(callDocumentsSinceUs) } } };
-    const [last] = await this.request(() => this.engine.search(events, {
-      query: before, sort: [{ received_at: 'desc' }], size: 1, source: ['received_at'],
-    }));
-    const lastUs = last === undefined ? null : parseUs(String(last.source.received_at));
-    if (lastUs === null) return [];
-    const window = { bool: { filter: [before, { range: { received_at: { gte: formatUs(lastUs - horizonUs) } } }] } };
-    const callIds = new Set<string>();
-    let after: readonly unknown[] | undefined;
-    for (;;) {
-      const hits = await this.request(() => this.engine.search(events, {
-        query: window, sort: [{ id: 'asc' }], size: MAX_SEARCH_SIZE, source: ['call_id'],
-        ...(after === undefined ? {} : { search_after: after }),
-      }));
-      for (const hit of hits) callIds.add(String(hit.source.call_id));
-      if (hits.length < MAX_SEARCH_SIZE) break;
-      after = hits[hits.length - 1]!.sort;
-    }
-    const documents = await this.readCalls([...callIds]);
-    return [...callIds].filter((callId) => !documents.has(callDocumentId(callId))).sort();
   }
 
   async ping(): Promise<void> {
