@@ -60,7 +60,9 @@ export class SqliteStore implements CallStore {
     const write = db.transaction((batch: CommitBatch) => {
       for (const stored of batch.events) insertEventRow(this.insertEvent, stored);
       for (const record of batch.cdrs) upsertCdrRow(this.upsertCdr, record);
-      for (const call of batch.openCalls) this.upsertOpenCall.run(call.callId, call.deadlineUs);
+      // Written when a call opens, deleted when it closes: the rows are the open set (restore folds
+      // each call's events again and recomputes its deadline), so a call already open is skipped.
+      for (const call of batch.openCalls) if (call.alreadyOpen !== true) this.upsertOpenCall.run(call.callId, call.deadlineUs);
       for (const callId of batch.closedCallIds) this.deleteOpenCall.run(callId);
     });
     // IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN, not half-way.
