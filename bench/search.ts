@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/config';
 import type { SearchConfig } from '../src/stores/search/options';
 import type { BulkAction, SearchEngine } from '../src/stores/search/engine';
-import { cdrActions, dedupeActions, eventAction, indexPattern } from '../src/stores/search/documents';
+import { batchCdrIds, cdrActions, dedupeActions, eventAction, indexPattern } from '../src/stores/search/documents';
 import { installSchema } from '../src/stores/search/install';
 import { callsTemplate, lifecyclePolicyName, templateName } from '../src/stores/search/templates';
 import { searchCdrPages } from '../src/stores/search/search-stream';
@@ -71,7 +71,8 @@ export function searchActions(messages: readonly BenchMessage[], batchSize: numb
   const callEvents = new Map<string, CallEvent[]>();
   for (const batch of commitBatches(messages, batchSize)) {
     events += batch.events.length;
-    actions.push(...dedupeActions(batch.events.map((stored) => eventAction(indexPrefix, stored))));
+    const cdrIdOf = batchCdrIds();
+    actions.push(...dedupeActions(batch.events.map((stored) => eventAction(indexPrefix, stored, cdrIdOf))));
     actions.push(...dedupeActions(batch.cdrs.flatMap((record) => cdrActions(indexPrefix, record, writtenAtUs))));
     if (!state) continue;
     for (const { event } of batch.events) {

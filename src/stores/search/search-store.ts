@@ -22,7 +22,7 @@ import type { CallEvent } from '../../../correlators/events';
 import type { CallStore, CommitBatch, CommitResult, OpenCall, StoredCallState } from '../store';
 import { BulkWriter, type BulkWriterOptions } from './bulk-writer';
 import { callDocument, callDocumentId, callEventFromSource, callsIndex, eventsOf, unionEvents } from './calls';
-import { MAX_SEARCH_SIZE, cdrActions, dedupeActions, eventAction, indexPattern } from './documents';
+import { MAX_SEARCH_SIZE, batchCdrIds, cdrActions, dedupeActions, eventAction, indexPattern } from './documents';
 import { type BulkAction, SearchRequestError, type SearchEngine, type StoredDocument } from './engine';
 import { installSchema } from './install';
 import { CallsRetentionSchedule, type CallsRetentionOptions } from './calls-retention';
@@ -188,7 +188,8 @@ export class SearchStore implements CallStore {
 
     // Raw events and CDRs first: a crash before the call documents are written leaves the batch
     // unacked and the stored state without its events, so the redelivery folds and writes them again.
-    const eventActions = dedupeActions(batch.events.map((s) => eventAction(prefix, s)));
+    const cdrIdOf = batchCdrIds();
+    const eventActions = dedupeActions(batch.events.map((s) => eventAction(prefix, s, cdrIdOf)));
     const cdrWrites = dedupeActions(batch.cdrs
       .filter((record) => !stale.has(record.cdr.call_id))
       .flatMap((record) => {
