@@ -4,7 +4,7 @@
  * Both share this machine's cores, so together they bound any rate: the ceiling below is the
  * rate at which their measured costs would fill every core, were the work perfectly parallel.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 export interface CpuSample {
@@ -45,6 +45,51 @@ export function findBrokerPid(): number | null {
 export function procCpuUs(statLine: string): number {
   const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / PROC_TICKS_PER_S;
+}
+
+/**
+ * The pid of the process listening on a local TCP port (a search node on this host), from
+ * /proc/net/tcp{,6} and the processes' socket descriptors; null when none is visible here.
+ */
+export function findListenerPid(port: number): number | null {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; state 0A is LISTEN; the inode is the tenth field.
+      if (fields.length > 9 && fields[3] === '0A' && parseInt(fields[1]!.split(':')[1]!, 16) === port) inodes.add(fields[9]!);
+    }
+  }
+  if (inodes.size === 0) return null;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        if (target.startsWith('socket:[') && inodes.has(target.slice(8, -1))) return Number(entry);
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+  }
+  return null;
+}
+
+/** user + system CPU µs of any process on this host; null when it cannot be read. */
+export function processCpuUs(pid: number | null): number | null {
+  return brokerCpuUs(pid);
 }
 
 function brokerCpuUs(pid: number | null): number | null {

@@ -4,7 +4,8 @@
  *   bytes) from a worker thread of the same process, each under the same paced load from a child
  *   process, in drains of the same backlog; p99 of the lookup over p99 of the bare server;
  * - throughput: as many lookups as 64 busy connections get answered, during a drain;
- * - the pipeline's slowdown: the drain's rate with paced lookups against its rate without;
+ * - the pipeline's slowdown: drains with paced lookups, each between two drains without (after a
+ *   warm-up drain that is not counted), their rates compared;
  * - bytes per tracked number and per (caller, prefix) pair (a child with --expose-gc);
  * - the rebuild at start: CDRs read back from SQLite into the figures, timed.
  */
@@ -209,6 +210,20 @@ function within(d: Drain, target = 0): LatencyFigures {
   return figures;
 }
 
+const mean = (values: readonly number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
+
+/**
+ * `1 − rate with lookups / rate without`, each with-drain against the mean of the drains just
+ * before and after it, averaged: `alone` has one more entry than `withLookups` (alone, with,
+ * alone, with, …, alone).
+ */
+export function bracketedSlowdown(alone: readonly number[], withLookups: readonly number[]): number {
+  if (alone.length !== withLookups.length + 1 || withLookups.length === 0) {
+    throw new Error(`lookup bench: ${alone.length} drains without lookups around ${withLookups.length} with them`);
+  }
+  return 1 - mean(withLookups.map((rate, i) => rate / ((alone[i]! + alone[i + 1]!) / 2)));
+}
+
 /** The answer the bare server sends for every request: a real answer's bytes. */
 export const BARE_BODY = '{"number":"+5511987654321","e164":"+5511987654321","verdict":"allow","reasons":[],'
   + '"figures":{"window_days":7,"calls":3,"answered":2,"invalid":0,"last_final_code":200,"last_seen":"2026-11-27T13:05:09.000000Z"},'
@@ -222,31 +237,41 @@ export async function measureLookup(messages: readonly BenchMessage[], expected:
     const load = (ports: number[], mode: 'paced' | 'max'): LoadOptions => ({
       ports, paths, mode, ratePerS: options.ratePerS, sliceMs: 250, connections: options.connections, maxDurationMs: 600_000, warmUp: true,
     });
-    const alone1 = await drain(messages, expected, options, null);
-    const lookups = await drain(messages, expected, options, (port) => load([port], 'paced'));
-    log(`lookup: drain ${Math.round(alone1.pipeline.perS)}/s alone, ${Math.round(lookups.pipeline.perS)}/s with ${options.ratePerS} lookups/s`);
+    // A first drain warms the JIT, the broker's queue and the page cache; it is not counted.
+    const warm = await drain(messages, expected, options, null);
+    log(`lookup: warm-up drain ${Math.round(warm.pipeline.perS)}/s (not counted)`);
+    // Drains without and with the paced lookups alternate, each with-drain between two without:
+    // the machine's drift (other processes, the broker's own housekeeping) falls on both sides.
+    const alone = [await drain(messages, expected, options, null)];
+    const lookups: Drain[] = [];
+    const paced = (port: number) => load([port], 'paced');
+    for (let pair = 0; pair < 2; pair += 1) {
+      lookups.push(await drain(messages, expected, options, paced));
+      alone.push(await drain(messages, expected, options, null));
+    }
+    const alonePerS = alone.map((d) => d.pipeline.perS);
+    const withPerS = lookups.map((d) => d.pipeline.perS);
+    log(`lookup: drains ${alonePerS.map(Math.round).join(', ')}/s alone, ${withPerS.map(Math.round).join(', ')}/s with ${options.ratePerS} lookups/s (in turns)`);
     // Lookup and bare server in turns of 250 ms within one drain: both measured under the same conditions.
     const both = await drain(messages, expected, options, (port) => load([port, bare.port], 'paced'));
     const lookup = within(both, 0);
     const bareFigures = within(both, 1);
     log(`lookup: p99 ${lookup.p99Ms.toFixed(2)} ms, bare server ${bareFigures.p99Ms.toFixed(2)} ms (alternating, during a drain)`);
-    const alone2 = await drain(messages, expected, options, null);
     // As many in flight as OpenSIPS's async transfers allow: 4 per connection of the paced load (16 workers × 4).
     const max = within(await drain(messages, expected, options, (port) => ({ ...load([port], 'max'), connections: options.connections * MAX_LOAD_FACTOR })));
     log(`lookup: ${Math.round(max.perS)} lookups/s at most (${options.connections * MAX_LOAD_FACTOR} connections, during a drain)`);
-    const alonePerS = (alone1.pipeline.perS + alone2.pipeline.perS) / 2;
     const memory = await measureLookupMemory(options.memoryNumbers);
     const rebuild = await measureRebuild(options.rebuildCdrs);
     log(`lookup: ${memory.bytesPerNumber} B/number, ${memory.bytesPerPair} B/pair; rebuild of ${rebuild.cdrs} CDRs ${rebuild.ms} ms`);
     return {
-      serverP99Ms: lookups.server === null ? null : histogramPercentileMs(lookups.server, 99),
+      serverP99Ms: lookups[0]!.server === null ? null : histogramPercentileMs(lookups[0]!.server, 99),
       lookup,
       bare: bareFigures,
-      lookupOnly: within(lookups),
+      lookupOnly: within(lookups[0]!),
       maxPerS: max.perS,
-      drainAlonePerS: alonePerS,
-      drainWithLookupsPerS: lookups.pipeline.perS,
-      slowdown: alonePerS > 0 ? 1 - lookups.pipeline.perS / alonePerS : 0,
+      drainAlonePerS: mean(alonePerS),
+      drainWithLookupsPerS: mean(withPerS),
+      slowdown: bracketedSlowdown(alonePerS, withPerS),
       bytesPerNumber: memory.bytesPerNumber,
       bytesPerPair: memory.bytesPerPair,
       rebuildCdrs: rebuild.cdrs,

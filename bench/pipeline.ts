@@ -7,7 +7,7 @@ import type { QueueType } from '../src/config/config';
 import type { Cdr } from '../correlators/cdr';
 import { type BenchMessage, benchTopology, declare, delay, deleteTopology, openConnection, publishConfirmed, waitForDepth } from './broker';
 import { rate, type RateResult } from './limit';
-import { type CpuPerEvent, cpuPerEvent, findBrokerPid, sampleCpu } from './cpu';
+import { type CpuPerEvent, cpuPerEvent, findBrokerPid, processCpuUs, sampleCpu } from './cpu';
 import { compareCdrs, startService, type IntakeFlags, type RunningService } from './service-run';
 
 /** Something run while the service drains (the lookup bench's load): started once it runs, stopped at its last commit. */
@@ -24,6 +24,8 @@ export interface PipelineResult extends RateResult {
   readonly commits: number;
   /** CPU per event from the end of the service's start-up to its last commit: the service's (every thread), and the broker's. */
   readonly cpu: CpuPerEvent;
+  /** The search node's CPU µs per event over the same interval, when `enginePid` was given and readable. */
+  readonly engineCpuUs: number | null;
   /** Epoch ms of the first delivery and of the last commit: the interval the rate covers. */
   readonly firstReceivedAtMs: number;
   readonly lastCommitAtMs: number;
@@ -38,6 +40,8 @@ export interface PipelineOptions extends IntakeFlags {
   /** Turns the number lookup on, on this port. */
   readonly lookupPort?: number;
   readonly alongside?: DrainCompanion;
+  /** A search node on this host whose CPU time to account (bench/cpu.ts findListenerPid). */
+  readonly enginePid?: number | null;
 }
 
 export async function measurePipeline(messages: readonly BenchMessage[], expected: readonly Cdr[], options: PipelineOptions): Promise<PipelineResult> {
@@ -54,6 +58,7 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
     const running = await startService({ ...options, topology });
     // After the start-up (SQLite open, connect, declare): the rate does not count it either.
     const cpuAtStart = sampleCpu(brokerPid);
+    const engineAtStart = processCpuUs(options.enginePid ?? null);
     const companion = await options.alongside?.(running);
     try {
       const { store } = running;
@@ -69,6 +74,8 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
         await delay(5);
       }
       const cpu = cpuPerEvent(cpuAtStart, sampleCpu(brokerPid), store.committedEvents);
+      const engineAtEnd = processCpuUs(options.enginePid ?? null);
+      const engineCpuUs = engineAtStart === null || engineAtEnd === null ? null : (engineAtEnd - engineAtStart) / store.committedEvents;
       await companion?.stop();
       const elapsedMs = (store.lastCommitAtUs - store.firstReceivedAtUs) / 1000;
       const stored = await running.storedCdrs();
@@ -85,6 +92,7 @@ export async function measurePipeline(messages: readonly BenchMessage[], expecte
         openCallsLeft: running.service.pipeline.correlator.openCallCount,
         commits: store.commits,
         cpu,
+        engineCpuUs,
         firstReceivedAtMs: store.firstReceivedAtUs / 1000,
         lastCommitAtMs: store.lastCommitAtUs / 1000,
       };

@@ -58,6 +58,14 @@ export interface BenchReport {
   readonly search_bulk_max_docs: number | null;
   readonly search_bulk_concurrency: number | null;
   readonly search_skipped: string | null;
+  /** The bare client again, with the call documents (the join state) the service also writes. */
+  readonly search_limit_with_state_per_s: number | null;
+  /** search_pipeline_per_s / search_limit_with_state_per_s. */
+  readonly search_ratio_with_state: number | null;
+  /** The search node's CPU µs per event in the drain and in each bare run; null unless it runs on this host. */
+  readonly search_engine_cpu_us_pipeline: number | null;
+  readonly search_engine_cpu_us_limit: number | null;
+  readonly search_engine_cpu_us_limit_with_state: number | null;
   /** The number lookup, while the service drains the same backlog (bench/lookup.ts). */
   readonly lookup_rate_per_s: number;
   readonly lookup_connections: number;
@@ -145,6 +153,10 @@ export function table(report: BenchReport): string {
     rows.push(['search_pipeline_per_s (service, search store)', n(report.search_pipeline_per_s), `CDRs ${report.search_cdrs_ok}/${report.calls} exact`]);
     rows.push(['search_limit_per_s (bare client, same documents)', n(report.search_limit_per_s), bulk]);
     rows.push(['search_ratio', n(report.search_ratio, 3), `target >= ${TARGETS.searchRatio}: ${verdict(report.search_ratio >= TARGETS.searchRatio)}`]);
+    rows.push(['search_limit_with_state_per_s (bare client, + call documents)', nullable(report.search_limit_with_state_per_s, 0),
+      `search_ratio_with_state ${nullable(report.search_ratio_with_state, 3)}`]);
+    rows.push(['search engine CPU µs/event: service drain', nullable(report.search_engine_cpu_us_pipeline, 1),
+      `bare client ${nullable(report.search_engine_cpu_us_limit, 1)}, with call documents ${nullable(report.search_engine_cpu_us_limit_with_state, 1)}`]);
   }
   rows.push([`lookup_p99_ms (${n(report.lookup_rate_per_s)}/s paced, turns with a bare server, during a drain)`, n(report.lookup_p99_ms, 2),
     `p50 ${n(report.lookup_p50_ms, 2)}; bare Node server p99 ${n(report.lookup_bare_p99_ms, 2)} (p50 ${n(report.lookup_bare_p50_ms, 2)})`]);

@@ -9,7 +9,7 @@ import type { IntakeFlags } from './service-run';
 import { parseBenchArgs, type BenchOptions, BENCH_USAGE } from './options';
 import { benchTraffic, type BenchTraffic } from './traffic';
 import { measureLimit, type LimitResult, type RateResult } from './limit';
-import { measureSearchLimit, searchEnv, searchSkipReason } from './search';
+import { localEnginePid, measureSearchLimit, searchEnv, searchSkipReason } from './search';
 import { loadConfig } from '../src/config/config';
 import { assertPipelineCorrect, measurePipeline, type PipelineResult } from './pipeline';
 
@@ -135,7 +135,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
 }
 
 type SearchFigures = Pick<BenchReport, 'search_engine' | 'search_pipeline_per_s' | 'search_limit_per_s' | 'search_ratio' | 'search_cdrs_ok'
-  | 'search_bulk_max_docs' | 'search_bulk_concurrency' | 'search_skipped'>;
+  | 'search_bulk_max_docs' | 'search_bulk_concurrency' | 'search_skipped' | 'search_limit_with_state_per_s' | 'search_ratio_with_state'
+  | 'search_engine_cpu_us_pipeline' | 'search_engine_cpu_us_limit' | 'search_engine_cpu_us_limit_with_state'>;
+
+const ratio = (part: number, whole: number): number | null => (whole > 0 ? Math.round((part / whole) * 1000) / 1000 : null);
 
 /**
  * With OPENSEARCH_URL or ELASTICSEARCH_URL: the service on the search store draining the backlog
@@ -151,20 +154,30 @@ export async function measureSearchPath(
     return {
       search_engine: null, search_pipeline_per_s: null, search_limit_per_s: null, search_ratio: null, search_cdrs_ok: null,
       search_bulk_max_docs: null, search_bulk_concurrency: null, search_skipped: skipped,
+      search_limit_with_state_per_s: null, search_ratio_with_state: null,
+      search_engine_cpu_us_pipeline: null, search_engine_cpu_us_limit: null, search_engine_cpu_us_limit_with_state: null,
     };
   }
   const config = loadConfig(searchEnv()).search!;
-  const pipeline = await measurePipeline(messages, expected, { ...intake, search: true, stallTimeoutMs: 120_000 });
+  const enginePid = localEnginePid(config.url);
+  const pipeline = await measurePipeline(messages, expected, { ...intake, search: true, stallTimeoutMs: 120_000, enginePid });
   assertPipelineCorrect(pipeline, `${config.engine} pipeline`);
   const batchSize = Math.ceil(pipeline.committedEvents / pipeline.commits);
   log(`search: service ${Math.round(pipeline.perS)}/s on ${config.engine} (${pipeline.commits} commits, ${batchSize} events each on average)`);
   const limit = await measureSearchLimit(messages, batchSize);
   log(`search: bare client ${Math.round(limit.perS)}/s (${limit.documents} documents, ${limit.requests} requests)`);
+  const withState = await measureSearchLimit(messages, batchSize, true);
+  log(`search: bare client with the call documents ${Math.round(withState.perS)}/s (${withState.documents} documents, ${withState.requests} requests)`);
   return {
     search_engine: config.engine,
     search_pipeline_per_s: Math.round(pipeline.perS),
     search_limit_per_s: Math.round(limit.perS),
-    search_ratio: limit.perS > 0 ? Math.round((pipeline.perS / limit.perS) * 1000) / 1000 : null,
+    search_ratio: ratio(pipeline.perS, limit.perS),
+    search_limit_with_state_per_s: Math.round(withState.perS),
+    search_ratio_with_state: ratio(pipeline.perS, withState.perS),
+    search_engine_cpu_us_pipeline: tenthsOrNull(pipeline.engineCpuUs),
+    search_engine_cpu_us_limit: tenthsOrNull(limit.engineCpuUs),
+    search_engine_cpu_us_limit_with_state: tenthsOrNull(withState.engineCpuUs),
     search_cdrs_ok: pipeline.matchingCdrs,
     search_bulk_max_docs: config.bulkMaxDocs,
     search_bulk_concurrency: config.bulkConcurrency,

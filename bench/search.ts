@@ -13,15 +13,18 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/config';
 import type { SearchConfig } from '../src/stores/search/options';
 import type { BulkAction, SearchEngine } from '../src/stores/search/engine';
-import { cdrActions, dedupeActions, eventAction, indexPattern } from '../src/stores/search/documents';
+import { batchCdrIds, cdrActions, dedupeActions, eventAction, indexPattern } from '../src/stores/search/documents';
 import { installSchema } from '../src/stores/search/install';
-import { lifecyclePolicyName, templateName } from '../src/stores/search/templates';
+import { callsTemplate, lifecyclePolicyName, templateName } from '../src/stores/search/templates';
 import { searchCdrPages } from '../src/stores/search/search-stream';
 import { createSearchEngine } from '../src/stores/search/search-store';
 import type { Cdr } from '../correlators/cdr';
 import type { BenchMessage } from './broker';
 import { rate, type RateResult } from './limit';
 import { commitBatches } from './store-alone';
+import { findListenerPid, processCpuUs } from './cpu';
+import { callDocument, callDocumentId, callsIndex } from '../src/stores/search/calls';
+import type { CallEvent } from '../correlators/events';
 
 export const SEARCH_ENV = ['OPENSEARCH_URL', 'ELASTICSEARCH_URL'] as const;
 
@@ -54,15 +57,37 @@ export function benchSearchConfig(indexPrefix: string): SearchConfig {
   return search;
 }
 
-/** The documents the service writes for the stream, per commit as it would (deduplicated within a commit). */
-export function searchActions(messages: readonly BenchMessage[], batchSize: number, indexPrefix: string): { actions: BulkAction[]; events: number } {
+/**
+ * The documents the service writes for the stream, per commit as it would (deduplicated within a
+ * commit). With `state`, also the join state (src/stores/search/calls.ts): after each commit's
+ * events and CDRs, one call document for every call the commit changes, holding every event of
+ * the call so far, as the service writes it (unconditionally here: a bare client has no other
+ * writer to guard against).
+ */
+export function searchActions(messages: readonly BenchMessage[], batchSize: number, indexPrefix: string, state = false): { actions: BulkAction[]; events: number } {
   const actions: BulkAction[] = [];
   let events = 0;
   const writtenAtUs = Date.now() * 1000;
+  const callEvents = new Map<string, CallEvent[]>();
   for (const batch of commitBatches(messages, batchSize)) {
     events += batch.events.length;
-    actions.push(...dedupeActions(batch.events.map((stored) => eventAction(indexPrefix, stored))));
+    const cdrIdOf = batchCdrIds();
+    actions.push(...dedupeActions(batch.events.map((stored) => eventAction(indexPrefix, stored, cdrIdOf))));
     actions.push(...dedupeActions(batch.cdrs.flatMap((record) => cdrActions(indexPrefix, record, writtenAtUs))));
+    if (!state) continue;
+    for (const { event } of batch.events) {
+      const list = callEvents.get(event.callId);
+      if (list === undefined) callEvents.set(event.callId, [event]);
+      else if (!list.some((e) => e.id === event.id)) list.push(event);
+    }
+    const changed = new Map<string, number | null>();
+    for (const call of batch.openCalls) changed.set(call.callId, call.deadlineUs);
+    for (const callId of batch.closedCallIds) changed.set(callId, null);
+    for (const record of batch.cdrs) if (!changed.has(record.cdr.call_id)) changed.set(record.cdr.call_id, null);
+    for (const [callId, deadlineUs] of changed) {
+      const document = callDocument(callId, callEvents.get(callId) ?? [], deadlineUs !== null, deadlineUs, writtenAtUs);
+      actions.push({ index: callsIndex(indexPrefix), id: callDocumentId(callId), document: { ...document } });
+    }
   }
   return { actions, events };
 }
@@ -70,6 +95,8 @@ export function searchActions(messages: readonly BenchMessage[], batchSize: numb
 export interface SearchLimitResult extends RateResult {
   readonly documents: number;
   readonly requests: number;
+  /** The search node's CPU µs per event while indexing, when it runs on this host. */
+  readonly engineCpuUs: number | null;
 }
 
 /** Bulk-indexes the actions in requests of `maxDocs`, `concurrency` in flight; throws if the engine refused any. */
@@ -91,14 +118,29 @@ export async function bulkIndexAll(engine: SearchEngine, actions: readonly BulkA
   return { elapsedMs: performance.now() - started, requests };
 }
 
-export async function measureSearchLimit(messages: readonly BenchMessage[], batchSize: number): Promise<SearchLimitResult> {
-  const config = benchSearchConfig(benchIndexPrefix('limit'));
-  const { actions, events } = searchActions(messages, batchSize, config.indexPrefix);
+/** The search node's pid when it listens on this host (its CPU is then accounted), else null. */
+export function localEnginePid(url: string): number | null {
+  try {
+    const parsed = new URL(url);
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)) return null;
+    return findListenerPid(Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)));
+  } catch {
+    return null;
+  }
+}
+
+export async function measureSearchLimit(messages: readonly BenchMessage[], batchSize: number, state = false): Promise<SearchLimitResult> {
+  const config = benchSearchConfig(benchIndexPrefix(state ? 'state' : 'limit'));
+  const { actions, events } = searchActions(messages, batchSize, config.indexPrefix, state);
   const engine = await createSearchEngine(config);
+  const enginePid = localEnginePid(config.url);
   try {
     await installSchema(engine, config.indexPrefix, config.retentionDays);
+    const cpuBefore = processCpuUs(enginePid);
     const { elapsedMs, requests } = await bulkIndexAll(engine, actions, config.bulkMaxDocs, config.bulkConcurrency);
-    return { messages: events, elapsedMs, perS: rate(events, elapsedMs), documents: actions.length, requests };
+    const cpuAfter = processCpuUs(enginePid);
+    const engineCpuUs = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / events;
+    return { messages: events, elapsedMs, perS: rate(events, elapsedMs), documents: actions.length, requests, engineCpuUs };
   } finally {
     await engine.close();
     await deleteBenchIndices(config);
@@ -133,6 +175,7 @@ export async function deleteBenchIndices(config: SearchConfig): Promise<void> {
   const indices = listed?.ok ? ((await listed.json()) as Array<{ index: string }>).map((row) => row.index) : [];
   for (const index of indices) await call('DELETE', `/${index}`);
   for (const kind of ['cdrs', 'events'] as const) await call('DELETE', `/_index_template/${templateName(config.indexPrefix, kind)}`);
+  await call('DELETE', `/_index_template/${callsTemplate(config.indexPrefix).name}`);
   const policy = lifecyclePolicyName(config.indexPrefix);
   await call('DELETE', config.engine === 'opensearch' ? `/_plugins/_ism/policies/${policy}` : `/_ilm/policy/${policy}`);
 }

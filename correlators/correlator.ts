@@ -26,8 +26,11 @@ export interface CorrelatorOptions {
 export interface CorrelatorStep {
   /** CDRs of calls closed by this step, and rewrites of already-closed calls (late events). */
   readonly cdrs: CdrRecord[];
-  /** Calls still open whose state changed, with their new deadline. */
-  readonly openCalls: { callId: string; deadlineUs: number }[];
+  /**
+   * Calls still open whose state changed, with their new deadline; `alreadyOpen` when the call was
+   * open before this step too (committed open), so a store that keeps only the open set has it.
+   */
+  readonly openCalls: { callId: string; deadlineUs: number; alreadyOpen: boolean }[];
   /** Calls this step closed. */
   readonly closedCallIds: string[];
   /** For every call in `cdrs` and `openCalls`: the number of distinct events folded (the CDR's version). */
@@ -149,7 +152,7 @@ export class Correlator {
       state.deadlineUs = this.deadlineOf(state);
       if (state.deadlineUs <= nowUs) this.close(state, step);
       else {
-        step.openCalls.push({ callId: state.callId, deadlineUs: state.deadlineUs });
+        step.openCalls.push({ callId: state.callId, deadlineUs: state.deadlineUs, alreadyOpen: this.open.has(state.callId) });
         step.eventCounts.set(state.callId, state.eventIds.length);
         step.installs.push(state);
       }
@@ -174,7 +177,7 @@ export class Correlator {
   private newStep(): CorrelatorStep & { installs: CallState[]; onApply?: () => void } {
     const step = {
       cdrs: [] as CdrRecord[],
-      openCalls: [] as { callId: string; deadlineUs: number }[],
+      openCalls: [] as { callId: string; deadlineUs: number; alreadyOpen: boolean }[],
       closedCallIds: [] as string[],
       eventCounts: new Map<string, number>(),
       installs: [] as CallState[],

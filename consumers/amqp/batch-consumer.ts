@@ -26,6 +26,7 @@ import type { BatchHandler, DeadLetterVerdict, Delivery } from '../batch-handler
 import { Attempts } from './attempts';
 import { Batcher, type Received, ackBatch } from './batching';
 import { oneLine } from './dead-letter';
+import { originalRoute } from './headers';
 import { type Refused, sendDeadLetters } from './dead-letter-sender';
 import {
   type AmqpConfig, DEFAULT_CONNECTION_NAME, DEFAULT_RECONNECT, DEFAULT_STORE_RETRY, type IntakeConfig, type TopologyConfig, validateIntake,
@@ -309,11 +310,14 @@ export class BatchConsumer extends EventEmitter {
     }
     if (link.dead || this.closeRequested.signal.aborted) return; // redelivered later
     const { fields, properties } = message;
+    const headers = (properties.headers ?? {}) as Record<string, unknown>;
+    // A message qbl migrate-queue moved keeps its first route (stored with the event, used by dead letters).
+    const { exchange, routingKey } = originalRoute(fields.exchange, fields.routingKey, headers);
     const delivery: Delivery = {
       body: message.content,
-      exchange: fields.exchange,
-      routingKey: fields.routingKey,
-      headers: (properties.headers ?? {}) as Record<string, unknown>,
+      exchange,
+      routingKey,
+      headers,
       properties: properties as unknown as Record<string, unknown>,
       redelivered: fields.redelivered,
       receivedAtUs: this.nowUs(),

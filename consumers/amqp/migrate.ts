@@ -8,10 +8,12 @@
  *
  * A move publishes each message with confirms and acks the original only once confirmed: a
  * message is always in one queue or both (a duplicate is harmless: ids are deterministic). Run
- * again after a kill, it resumes from wherever it stopped.
+ * again after a kill, it resumes from wherever it stopped. A moved message keeps its first
+ * exchange and routing key in `x-qbl-original-*` headers, which the consumer reads (headers.ts).
  */
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { TopologyConfig } from './options';
+import { DEAD_LETTER_HEADERS, originalRoute } from './headers';
 import { checkQueue, onThrowawayChannel } from './probe';
 import { declareTopology, mainQueueArguments } from './topology';
 
@@ -114,10 +116,15 @@ export async function move(model: ChannelModel, from: string, to: string, progre
         continue;
       }
       for (const message of round) {
-        const { properties } = message;
+        const { fields, properties } = message;
+        // Published to the queue through the default exchange, the message would lose where it
+        // came from (stored with its event, used by dead letters and replay): its first route goes
+        // in headers, kept as they are when a previous move already set them.
+        const first = originalRoute(fields.exchange, fields.routingKey, properties.headers);
         channel.publish('', to, message.content, {
           persistent: true,
-          headers: properties.headers, contentType: properties.contentType, contentEncoding: properties.contentEncoding,
+          headers: { ...properties.headers, [DEAD_LETTER_HEADERS.originalExchange]: first.exchange, [DEAD_LETTER_HEADERS.originalRoutingKey]: first.routingKey },
+          contentType: properties.contentType, contentEncoding: properties.contentEncoding,
           messageId: properties.messageId, timestamp: properties.timestamp, type: properties.type, appId: properties.appId,
           correlationId: properties.correlationId, priority: properties.priority,
         });

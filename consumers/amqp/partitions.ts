@@ -10,9 +10,10 @@
 import type { Channel, ChannelModel } from 'amqplib';
 import { ConfigError } from '../../src/errors';
 import type { TopologyConfig } from './options';
+import { PARTITIONS_EXCHANGE_SUFFIX } from './headers';
 import { mainQueueArguments } from './topology';
 
-export const partitionExchange = (queue: string): string => `${queue}.partitions`;
+export const partitionExchange = (queue: string): string => `${queue}${PARTITIONS_EXCHANGE_SUFFIX}`;
 export const partitionQueue = (queue: string, partition: number): string => `${queue}.p${partition}`;
 export const ownerQueue = (queue: string, partition: number): string => `${queue}.p${partition}.owner`;
 export const membersExchange = (queue: string): string => `${queue}.members`;

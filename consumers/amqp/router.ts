@@ -1,6 +1,7 @@
 /**
  * The router of QBL_PARTITIONS > 1 (docs/scaling.md): every instance consumes the intake queue
- * (competing consumers) and republishes each message, unchanged — body, headers, properties — to
+ * (competing consumers) and republishes each message, unchanged — body, headers, properties, plus
+ * its first route in `x-qbl-original-exchange` / `x-qbl-original-routing-key` — to
  * the direct exchange `<queue>.partitions` with routing key `partitionOf(call_id, P)`. A batch is
  * acked only once the broker confirmed every republished message (mandatory: one no queue took
  * is not confirmed as routed, and the batch is retried). An undecodable body is dead-lettered
@@ -14,6 +15,7 @@ import { StoreUnavailableError } from '../../src/errors';
 import { BatchConsumer } from './batch-consumer';
 import type { AmqpConfig, IntakeConfig, TopologyConfig } from './options';
 import { declarePartitions, partitionExchange, partitionOf } from './partitions';
+import { DEAD_LETTER_HEADERS } from './headers';
 import { ConfirmPublisher } from './publisher';
 import { declareTopology } from './topology';
 
@@ -49,6 +51,15 @@ function propertiesOf(delivery: Delivery): Options.Publish {
     if (value !== undefined && value !== null) out[name] = value;
   }
   return out as Options.Publish;
+}
+
+/** Its headers, plus its first route: the partition's consumer stores the event with OpenSIPS's exchange and routing key, not the router's. */
+function withRoute(delivery: Delivery): Record<string, unknown> {
+  return {
+    ...delivery.headers,
+    [DEAD_LETTER_HEADERS.originalExchange]: delivery.exchange,
+    [DEAD_LETTER_HEADERS.originalRoutingKey]: delivery.routingKey,
+  };
 }
 
 export class Router {
@@ -97,7 +108,7 @@ export class Router {
     let outcomes: string[];
     try {
       outcomes = await Promise.all(batch.map((delivery, i) => (targets[i] === undefined ? Promise.resolve('confirmed')
-        : publisher.publish(exchange, String(targets[i]), delivery.body, { ...propertiesOf(delivery), mandatory: true }))));
+        : publisher.publish(exchange, String(targets[i]), delivery.body, { ...propertiesOf(delivery), headers: withRoute(delivery), mandatory: true }))));
     } catch (error) {
       this.publisher = undefined;
       throw new StoreUnavailableError(`routing to the partitions failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -3,7 +3,8 @@
  *
  * Duplicate keys in `params`: OpenSIPS emits keys in reverse assignment order, so the FIRST
  * occurrence is the script's latest assignment, and that is the one we keep. JSON.parse keeps the
- * last, so one linear walk counts the members of `params` in the source; only when the count
+ * last, so the members in the source are counted (first all of them, cheaply; then those of
+ * `params`, by a linear walk, only when the first count leaves a doubt); only when the count
  * differs from the parsed object's (duplicates exist) is `params` rebuilt, first occurrence wins.
  */
 import { failure, quoteForDetail, type DecodeFailure, type ParsedBody, type RawParams } from './parsed';
@@ -40,7 +41,45 @@ export function parseJsonRpc(text: string): ParsedBody | DecodeFailure {
   if (typeof params !== 'object' || params === null) {
     return failure('decode.bad_body', `params is ${quoteForDetail(params)}, expected an object`);
   }
+  if (noDuplicateKeys(text, rpc, params as RawParams)) return { ok: true, eventName: method, params: params as RawParams };
   return { ok: true, eventName: method, params: firstOccurrenceWins(text, params as RawParams) };
+}
+
+/**
+ * The common case, cheaply: true when the source has exactly as many members as the parsed root
+ * and `params` together, so no key of either is repeated (each parsed key came from at least one
+ * source member). First the colons are counted (as many as members: done); else the members, strings
+ * skipped with the native `indexOf`, not walked a character at a time, a key being a string followed
+ * by `:`. False, so the exact walk below decides, when the counts differ
+ * or a value of the root or of `params` is itself an object or array (its members would count too).
+ */
+function noDuplicateKeys(text: string, root: Record<string, unknown>, params: RawParams): boolean {
+  const rootValues = Object.values(root);
+  for (const value of rootValues) if (value !== params && typeof value === 'object' && value !== null) return false;
+  const paramValues = Object.values(params);
+  for (const value of paramValues) if (typeof value === 'object' && value !== null) return false;
+  const parsedMembers = rootValues.length + paramValues.length;
+  // Every member has a `:` of its own and strings may hold more, so no more colons than parsed
+  // members leaves no room for a repeated one (a SIP URI in a value sends us to the count below).
+  let colons = 0;
+  for (let at = text.indexOf(':'); at >= 0 && colons <= parsedMembers; at = text.indexOf(':', at + 1)) colons++;
+  if (colons === parsedMembers) return true;
+  let sourceMembers = 0;
+  for (let open = text.indexOf('"'); open >= 0;) {
+    let close = text.indexOf('"', open + 1);
+    while (isEscaped(text, close)) close = text.indexOf('"', close + 1);
+    const next = skipSpace(text, close + 1);
+    if (text.charCodeAt(next) === COLON) sourceMembers++;
+    open = text.indexOf('"', next);
+  }
+  return sourceMembers === parsedMembers;
+}
+
+/** The quote at `at` is preceded by an odd number of backslashes (inside a string: an escaped quote). */
+function isEscaped(text: string, at: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++;
+  return backslashes % 2 === 1;
 }
 
 function firstOccurrenceWins(text: string, parsed: RawParams): RawParams {
@@ -108,6 +147,7 @@ function walkObject(text: string, open: number, collect: Array<[string, string]>
 const QUOTE = 34;
 const BACKSLASH = 92;
 const COMMA = 44;
+const COLON = 58;
 const OPEN_BRACE = 123;
 const CLOSE_BRACE = 125;
 const OPEN_BRACKET = 91;

@@ -141,6 +141,7 @@ function readSearch(env: Env): SearchConfig | undefined {
     ...credentials,
     indexPrefix,
     retentionDays: read(env, V.QBL_RETENTION_DAYS),
+    callsRetentionDays: read(env, V.QBL_CALLS_RETENTION_DAYS),
     bulkMaxDocs: read(env, V.QBL_BULK_MAX_DOCS),
     bulkConcurrency: read(env, V.QBL_BULK_CONCURRENCY),
   });

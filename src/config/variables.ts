@@ -226,6 +226,11 @@ export const VARIABLES = table({
     meaning: 'index, template and policy names (`qbl-cdrs-2026.11`, `qbl-events-2026.11`)',
   },
   QBL_RETENTION_DAYS: { default: 400, parse: integer(1, 36_500), meaning: 'the lifecycle policy keeps documents this many days' },
+  QBL_CALLS_RETENTION_DAYS: {
+    default: 30, parse: integer(0, 36_500),
+    meaning: 'documents of closed calls in `<prefix>-calls` not written for this many days are deleted (open calls never; '
+      + 'a later event reads the call\'s history from the events index instead); 0 keeps them — see [docs/scaling.md](docs/scaling.md#retention-of-the-calls-index)',
+  },
   QBL_BULK_MAX_DOCS: { default: 2000, parse: integer(1, 100_000), meaning: 'documents per bulk request' },
   QBL_BULK_CONCURRENCY: { default: 2, parse: integer(1, 32), meaning: 'bulk requests in flight' },
 });

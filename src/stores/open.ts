@@ -4,7 +4,8 @@ import type { CallStore, CdrReader } from './store';
 import type { LookupStore } from './lookup-store';
 import { SqliteStore } from './sqlite/sqlite-store';
 import { SqliteReader } from './sqlite/sqlite-reader';
-import { openSearchReader, openSearchStore } from './search/open-search';
+import { openSearchCounts, openSearchReader, openSearchStore } from './search/open-search';
+import type { SearchCounts } from './search/counts';
 import type { SearchConfig } from './search/options';
 
 /** Where the stores live: the SQLite file, or the search engine (everything, the join state included) when one is configured. */
@@ -21,7 +22,12 @@ export async function openCdrReader(config: StoreConfig): Promise<CdrReader> {
   return openLocalReader(config);
 }
 
-/** The embedded store's reader, whatever else is configured (`qbl status` counts its rows); read-only. */
+/** What the search engine holds, for `qbl status` in search mode (counts, near-real-time). */
+export function countSearchStore(config: SearchConfig, timeoutMs?: number): Promise<SearchCounts> {
+  return openSearchCounts(config, timeoutMs);
+}
+
+/** The embedded store's reader (`qbl status` counts its rows when no search engine is configured); read-only. */
 export function openLocalReader(config: StoreConfig): SqliteReader {
   return SqliteReader.open(config.sqlitePath);
 }

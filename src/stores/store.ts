@@ -25,6 +25,12 @@ export interface StoredEvent {
 export interface OpenCall {
   readonly callId: string;
   readonly deadlineUs: number;
+  /**
+   * In a commit: the call was open at the previous commit too. The SQLite store then writes
+   * nothing (it keeps the open set, and the deadline the call had when it opened: the correlator
+   * recomputes deadlines from the events when it restores open calls); absent or false: write it.
+   */
+  readonly alreadyOpen?: boolean;
 }
 
 export interface CommitBatch {

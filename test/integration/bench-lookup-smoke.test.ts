@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BARE_BODY, histogramPercentileMs, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
+import { BARE_BODY, bracketedSlowdown, histogramPercentileMs, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
 import { runLoad } from '../../bench/lookup-load';
 import { benchTraffic } from '../../bench/traffic';
 
@@ -71,4 +71,12 @@ test('the p99 of the lookup thread\'s histogram is the bound of the bucket that 
   expect(histogramPercentileMs(latency, 50)).toBeCloseTo(0.1);
   expect(histogramPercentileMs(latency, 99)).toBeCloseTo(1);
   expect(histogramPercentileMs({ ...latency, counts: [0, 0, 0, 0], count: 0 }, 99)).toBeNull();
+});
+
+test('the slowdown compares each drain with lookups to the drains without just before and after it', () => {
+  // A machine that drifts from 100 to 80/s: with-drains at 90% of their neighbours' mean.
+  expect(bracketedSlowdown([100, 90, 80], [0.9 * 95, 0.9 * 85])).toBeCloseTo(0.1);
+  // No lookups' cost: no slowdown, whatever the drift.
+  expect(bracketedSlowdown([100, 60], [80])).toBeCloseTo(0);
+  expect(() => bracketedSlowdown([100, 90], [90, 80])).toThrow(/2 drains without lookups around 2/);
 });

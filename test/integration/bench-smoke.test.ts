@@ -109,7 +109,7 @@ describe('bench harness (small N)', () => {
   test('a pipeline result that lost events or CDRs is refused, not reported', () => {
     const good = {
       messages: 10, elapsedMs: 1, perS: 10_000, committedEvents: 10, expectedCdrs: 2, storedCdrs: 2, matchingCdrs: 2,
-      mismatchedCallIds: [], openCallsLeft: 0, commits: 1, cpu: { consumerUs: 1, brokerUs: null }, firstReceivedAtMs: 0, lastCommitAtMs: 1,
+      mismatchedCallIds: [], openCallsLeft: 0, commits: 1, cpu: { consumerUs: 1, brokerUs: null }, engineCpuUs: null, firstReceivedAtMs: 0, lastCommitAtMs: 1,
     };
     expect(() => assertPipelineCorrect(good, 'x')).not.toThrow();
     expect(() => assertPipelineCorrect({ ...good, committedEvents: 9 }, 'x')).toThrow(/9 of 10 events/);
@@ -133,6 +133,8 @@ describe('bench harness (small N)', () => {
       cdr_latency_queue: 'classic' as const, cdr_latency_rate_per_s: 1, cdr_latency_ms_p50: 1, cdr_latency_ms_p99: 2,
       cdr_latency_missing: 0, search_engine: null, search_pipeline_per_s: null, search_limit_per_s: null, search_ratio: null,
       search_cdrs_ok: null, search_bulk_max_docs: null, search_bulk_concurrency: null, search_skipped: 'OPENSEARCH_URL / ELASTICSEARCH_URL not set',
+      search_limit_with_state_per_s: null, search_ratio_with_state: null, search_engine_cpu_us_pipeline: null, search_engine_cpu_us_limit: null,
+      search_engine_cpu_us_limit_with_state: null,
       lookup_rate_per_s: 5000, lookup_connections: 16, lookup_max_connections: 64, lookup_p50_ms: 0.2, lookup_p99_ms: 0.9, lookup_bare_p50_ms: 0.2, lookup_bare_p99_ms: 0.6,
       lookup_p99_ratio: 1.5, lookup_alone_p99_ms: 1, lookup_server_p99_ms: 0.25, lookup_max_per_s: 9000, lookup_drain_alone_per_s: 100, lookup_drain_with_lookups_per_s: 95,
       lookup_pipeline_slowdown: 0.05, lookup_bytes_per_number: 180, lookup_bytes_per_pair: 150, lookup_rebuild_cdrs: 10, lookup_rebuild_ms: 5,
@@ -148,8 +150,12 @@ describe('bench harness (small N)', () => {
     }
     expect(json.search_skipped).toBe('OPENSEARCH_URL / ELASTICSEARCH_URL not set');
     const measured = { ...report, search_engine: 'opensearch' as const, search_pipeline_per_s: 800, search_limit_per_s: 1000, search_ratio: 0.8,
-      search_cdrs_ok: 2, search_bulk_max_docs: 2000, search_bulk_concurrency: 2, search_skipped: null };
+      search_cdrs_ok: 2, search_bulk_max_docs: 2000, search_bulk_concurrency: 2, search_skipped: null,
+      search_limit_with_state_per_s: 900, search_ratio_with_state: 0.889, search_engine_cpu_us_pipeline: 200, search_engine_cpu_us_limit: 120,
+      search_engine_cpu_us_limit_with_state: null };
     expect(table(measured)).toMatch(/search_ratio\s+0\.800\s+target >= 0\.8: ok/);
+    expect(table(measured)).toMatch(/search_limit_with_state_per_s \(bare client, \+ call documents\)\s+900\s+search_ratio_with_state 0\.889/);
+    expect(table(measured)).toMatch(/search engine CPU µs\/event: service drain\s+200\.0\s+bare client 120\.0, with call documents n\/a/);
     expect(JSON.parse(jsonLine(measured)).search_limit_per_s).toBe(1000);
     expect(json.classic_cpu_ceiling_ratio).toBeNull();
     expect(table(report)).toContain('broker not on this host');

@@ -2,13 +2,18 @@
  * `qbl migrate-queue` on the real RabbitMQ: a queue declared by an earlier version (no
  * x-single-active-consumer) is refused by the search store's declaration with one line naming the
  * command; the command gives it the new arguments and keeps every message, also when resumed
- * after being killed between deleting and redeclaring the queue.
+ * after being killed between deleting and redeclaring the queue, and each message's first
+ * exchange and routing key (which the consumer, dead letters and replay then use).
  */
 import { ConfigError } from '../../src/errors';
 import { migrateQueue, migratingQueueName } from '../../consumers/amqp/migrate';
 import { declareTopology } from '../../consumers/amqp/topology';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
-import { delay, testTopology, waitUntil } from '../support/rabbit';
+import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
+import type { Delivery, Verdict } from '../../consumers/batch-handler';
+import { readDeadLetter } from '../../src/dlq/dead-letter';
+import { decideReplay } from '../../src/dlq/selection';
+import { delay, silentLogger, testAmqpConfig, testIntake, testTopology, uniqueName, waitUntil } from '../support/rabbit';
 import { integrationFixture } from '../support/fixture';
 
 const NO_PROGRESS = { moving: () => undefined, moved: () => undefined };
@@ -55,6 +60,9 @@ describe('qbl migrate-queue', () => {
     const messages = await consumeAll(f.admin.model, old.queue, bodies.length);
     expect(messages.map((m) => m.content.toString()).sort()).toEqual(bodies.map((b) => b.toString()).sort());
     expect(messages.every((m) => m.properties.headers?.['x-test'] === 'kept')).toBe(true);
+    // Moved twice through the default exchange, each keeps the route OpenSIPS published it with.
+    expect(messages.every((m) => m.fields.exchange === '' && m.properties.headers?.['x-qbl-original-exchange'] === old.exchange
+      && m.properties.headers?.['x-qbl-original-routing-key'] === 'opensips.qbl')).toBe(true);
 
     // Published after the migration: routed to the queue as before.
     await f.admin.publish(old.exchange, 'opensips.qbl', [Buffer.from('after')]);
@@ -79,6 +87,43 @@ describe('qbl migrate-queue', () => {
     await f.admin.waitForDepth(temporary, bodies.length);
 
     expect(await migrateQueue(f.admin.model, t, NO_PROGRESS)).toEqual({ alreadyMigrated: false, moved: bodies.length });
-    expect((await consumeAll(f.admin.model, t.queue, bodies.length)).map((m) => m.content.toString()).sort()).toEqual(bodies.map((b) => b.toString()).sort());
+    const messages = await consumeAll(f.admin.model, t.queue, bodies.length);
+    expect(messages.map((m) => m.content.toString()).sort()).toEqual(bodies.map((b) => b.toString()).sort());
+    expect(messages.every((m) => m.properties.headers?.['x-qbl-original-exchange'] === t.exchange
+      && m.properties.headers?.['x-qbl-original-routing-key'] === 'opensips.qbl')).toBe(true);
+  });
+
+  test('a moved message keeps its first route: the consumer sees it, its dead letter names it, replay goes back there', async () => {
+    const old = testTopology('quorum');
+    const wanted = { ...old, consumers: 'single-active' as const };
+    f.admin.track(old);
+    f.admin.track({ queue: migratingQueueName(old.queue) });
+    await f.admin.withChannel((channel) => declareTopology(channel, old));
+    await f.admin.publish(old.exchange, 'opensips.qbl', [Buffer.from('good 1'), Buffer.from('bad'), Buffer.from('good 2')]);
+    await f.admin.waitForDepth(old.queue, 3);
+    expect(await migrateQueue(f.admin.model, wanted, NO_PROGRESS)).toEqual({ alreadyMigrated: false, moved: 6 });
+
+    const seen: Delivery[] = [];
+    const consumer = new BatchConsumer({
+      amqp: testAmqpConfig(), topology: wanted, intake: testIntake(), logger: silentLogger(), connectionName: uniqueName('migrated'),
+      handler: async (batch) => batch.map((delivery): Verdict => {
+        seen.push(delivery);
+        return delivery.body.toString() === 'bad'
+          ? { action: 'dead-letter', reason: 'decode.not_json', detail: 'not JSON', stage: 'decode' }
+          : { action: 'ack' };
+      }),
+    });
+    f.defer(() => consumer.close());
+    await consumer.start();
+    await f.admin.waitForDepth(wanted.deadLetterQueue, 1);
+    await consumer.close();
+    expect(seen.map((d) => [d.body.toString(), d.exchange, d.routingKey]).sort()).toEqual([
+      ['bad', old.exchange, 'opensips.qbl'], ['good 1', old.exchange, 'opensips.qbl'], ['good 2', old.exchange, 'opensips.qbl'],
+    ]);
+
+    const [letter] = await consumeAll(f.admin.model, wanted.deadLetterQueue, 1);
+    const info = readDeadLetter(letter!.properties.headers);
+    expect(info).toMatchObject({ reason: 'decode.not_json', originalExchange: old.exchange, originalRoutingKey: 'opensips.qbl' });
+    expect(decideReplay(info, { matches: () => true, maxReplays: 3 })).toEqual({ action: 'replay', target: { exchange: old.exchange, routingKey: 'opensips.qbl' } });
   });
 });

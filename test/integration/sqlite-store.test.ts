@@ -106,6 +106,16 @@ describe('SqliteStore', () => {
     expect(await store.openCalls()).toEqual([{ callId: 'a', deadlineUs: 300 }]);
   });
 
+  it('writes an open call when it opens and deletes it when it closes, nothing for a call already open', async () => {
+    const store = open();
+    await store.commit(batch({ openCalls: [{ callId: 'a', deadlineUs: 100, alreadyOpen: false }] }));
+    await store.commit(batch({ openCalls: [{ callId: 'a', deadlineUs: 300, alreadyOpen: true }, { callId: 'b', deadlineUs: 400, alreadyOpen: false }] }));
+    // The open set is exact; a's deadline is the one it opened with (restore recomputes deadlines from the events).
+    expect(await store.openCalls()).toEqual([{ callId: 'a', deadlineUs: 100 }, { callId: 'b', deadlineUs: 400 }]);
+    await store.commit(batch({ closedCallIds: ['a'] }));
+    expect(await store.openCalls()).toEqual([{ callId: 'b', deadlineUs: 400 }]);
+  });
+
   it('gives back events exactly as committed, and keeps the body bytes exact', async () => {
     const store = open();
     const accEvent = event({

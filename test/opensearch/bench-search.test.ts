@@ -7,6 +7,7 @@
 import { benchTraffic } from '../../bench/traffic';
 import { measureSearchPath } from '../../bench/run';
 import { benchSearchConfig, searchActions, searchSkipReason } from '../../bench/search';
+import { commitBatches } from '../../bench/store-alone';
 import { describeOnNode, NODE_URL, rawClient } from './node';
 
 const EVENTS = 1500;
@@ -29,6 +30,21 @@ describeOnNode('bench: the search-store path (OpenSearch)', () => {
     const cdrIds = new Set(actions.filter((a) => a.index.startsWith('qbl-x-cdrs-')).map((a) => a.id));
     expect(cdrIds.size).toBe(traffic.expected.length);
     expect(actions.every((a) => a.index.startsWith('qbl-x-cdrs-') || a.index.startsWith('qbl-x-events-'))).toBe(true);
+    // With the join state: after each commit's events and CDRs, a call document per call it
+    // changed, and the last one of each call holds all its distinct events.
+    const withState = searchActions(traffic.messages, INTAKE.batchSize, 'qbl-x', true).actions;
+    const calls = withState.filter((a) => a.index === 'qbl-x-calls');
+    expect(withState.length - calls.length).toBe(actions.length);
+    const last = new Map(calls.map((a) => [String(a.document.call_id), a.document]));
+    expect(last.size).toBe(traffic.expected.length);
+    const distinct = new Map<string, Set<string>>();
+    for (const { event } of commitBatches(traffic.messages, INTAKE.batchSize).flatMap((b) => b.events)) {
+      distinct.set(event.callId, (distinct.get(event.callId) ?? new Set()).add(event.id));
+    }
+    for (const [callId, document] of last) {
+      expect(document.event_count).toBe(distinct.get(callId)!.size);
+      expect(document.open).toBe(false);
+    }
   });
 
   test('pipeline and bare client both measured; CDRs exact; ratio = pipeline / limit; nothing left behind', async () => {
@@ -41,6 +57,12 @@ describeOnNode('bench: the search-store path (OpenSearch)', () => {
     expect(figures.search_pipeline_per_s).toBeGreaterThan(0);
     expect(figures.search_limit_per_s).toBeGreaterThan(0);
     expect(figures.search_ratio).toBeCloseTo(figures.search_pipeline_per_s! / figures.search_limit_per_s!, 2);
+    expect(figures.search_limit_with_state_per_s).toBeGreaterThan(0);
+    expect(figures.search_ratio_with_state).toBeCloseTo(figures.search_pipeline_per_s! / figures.search_limit_with_state_per_s!, 2);
+    // The node runs on this host: its CPU is accounted, and the call documents cost it work.
+    expect(figures.search_engine_cpu_us_pipeline).toBeGreaterThan(0);
+    expect(figures.search_engine_cpu_us_limit).toBeGreaterThan(0);
+    expect(figures.search_engine_cpu_us_limit_with_state).toBeGreaterThan(0);
     expect(figures.search_bulk_max_docs).toBe(benchSearchConfig('qbl-x').bulkMaxDocs);
     const left = await rawClient().cat.indices({ index: 'qbl-bench-*', format: 'json' }).catch(() => ({ body: [] }));
     expect(left.body).toEqual([]);

@@ -69,7 +69,7 @@ export function rawClient(): Client {
 /** Deletes what a test made under `prefix`: indices, templates, the ISM policy when ISM exists. */
 export async function cleanUp(client: Client, prefix: string): Promise<void> {
   await client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true, allow_no_indices: true, expand_wildcards: 'all' });
-  for (const kind of ['cdrs', 'events', 'blocklist']) {
+  for (const kind of ['cdrs', 'events', 'blocklist', 'calls']) {
     await client.indices.deleteIndexTemplate({ name: `${prefix}-${kind}` }).catch(ignoreNotFound);
   }
   await client.ism.deletePolicy({ policy_id: `${prefix}-retention` }).catch(ignoreMissing);

@@ -20,3 +20,14 @@ export async function qbl(...argv: string[]): Promise<CliRun> {
     stderr.mockRestore();
   }
 }
+
+/** `qbl argv…` in-process with exactly these variables (and PATH): nothing else of the test's environment. */
+export async function qblWithEnv(argv: readonly string[], env: Record<string, string>): Promise<CliRun> {
+  const saved = process.env;
+  process.env = { PATH: saved.PATH ?? '', ...env };
+  try {
+    return await qbl(...argv);
+  } finally {
+    process.env = saved;
+  }
+}

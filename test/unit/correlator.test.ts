@@ -203,6 +203,17 @@ describe('Correlator: where a rewrite was filed before', () => {
 });
 
 describe('Correlator: commit semantics and restarts', () => {
+  test('an open call is alreadyOpen only in steps after the one that opened it was applied', () => {
+    const c = new Correlator(OPTIONS);
+    const first = c.ingest([ev('invite_request', 'c1', T0)], new Map(), T0);
+    expect(first.openCalls.map((call) => call.alreadyOpen)).toEqual([false]);
+    // Not applied (a failed commit): the store does not hold it, so the retry writes it again.
+    expect(c.ingest([ev('invite_request', 'c1', T0)], new Map(), T0).openCalls.map((call) => call.alreadyOpen)).toEqual([false]);
+    first.apply();
+    const second = c.ingest([ev('invite_reply', 'c1', T0 + S, { code: 180 }), ev('invite_request', 'c2', T0 + S)], new Map(), T0 + S);
+    expect(second.openCalls.map(({ callId, alreadyOpen }) => [callId, alreadyOpen])).toEqual([['c1', true], ['c2', false]]);
+  });
+
   test('nothing changes in memory until the step is applied', () => {
     const c = new Correlator(OPTIONS);
     const events = [ev('invite_request', 'c1', T0), ev('invite_reply', 'c1', T0 + S, { code: 180 })];

@@ -1,3 +1,4 @@
+import { originalRoute } from '../../consumers/amqp/headers';
 import { readDeadLetter, UNKNOWN_REASON } from '../../src/dlq/dead-letter';
 import { buildDeadLetter } from '../../consumers/amqp/dead-letter';
 
@@ -52,5 +53,23 @@ describe('readDeadLetter', () => {
     expect(info).toMatchObject({ reason: 'decode.bad_time', replayCount: 2, lastReason: 'decode.bad_time', failedAtUs: Date.UTC(2024, 4, 1, 12) * 1000 + 500_000 });
     expect(readDeadLetter({ 'x-qbl-reason': 'decode.bad_time', 'x-qbl-failed-at': 'yesterday' }).failedAtUs).toBeUndefined();
     expect(readDeadLetter({ 'x-qbl-replay-count': 'many' }).replayCount).toBe(0);
+  });
+});
+
+describe('originalRoute', () => {
+  const moved = { 'x-qbl-original-exchange': 'opensips', 'x-qbl-original-routing-key': 'opensips.qbl' };
+
+  it('a delivery through the default exchange (a move, a replay to the queue) takes its first route from the headers', () => {
+    expect(originalRoute('', 'qbl.events', moved)).toEqual({ exchange: 'opensips', routingKey: 'opensips.qbl' });
+  });
+
+  it('a delivery the router republished to a partition (QBL_PARTITIONS > 1) takes its first route from the headers too', () => {
+    expect(originalRoute('qbl.events.partitions', '3', moved)).toEqual({ exchange: 'opensips', routingKey: 'opensips.qbl' });
+  });
+
+  it('any other delivery keeps the route the broker saw; incomplete headers are ignored', () => {
+    expect(originalRoute('other', 'k', moved)).toEqual({ exchange: 'other', routingKey: 'k' });
+    expect(originalRoute('', 'qbl.events', { 'x-qbl-original-exchange': 'opensips' })).toEqual({ exchange: '', routingKey: 'qbl.events' });
+    expect(originalRoute('', 'qbl.events', undefined)).toEqual({ exchange: '', routingKey: 'qbl.events' });
   });
 });

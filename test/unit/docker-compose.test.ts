@@ -12,11 +12,19 @@ import { VARIABLES } from '../../src/config/variables';
 const ROOT = join(__dirname, '..', '..');
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
+interface LongPort {
+  target: string | number;
+  published?: string | number;
+  host_ip?: string;
+  protocol?: string;
+}
+
 interface Service {
+  container_name?: string;
   image?: string;
   build?: unknown;
   environment?: Record<string, string>;
-  ports?: string[];
+  ports?: Array<string | LongPort>;
   volumes?: string[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
@@ -34,7 +42,10 @@ function configVariables(): Set<string> {
 
 /** `${VAR:-default}` → default: what compose uses without a .env file. */
 const withDefaults = (text: string) => text.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');
-const portsOf = (service: Service) => (service.ports ?? []).map((port) => Number(withDefaults(port).split(':').pop()));
+/** The container ports a service publishes. */
+const portsOf = (service: Service) => (service.ports ?? []).map((port) => Number(typeof port === 'string'
+  ? withDefaults(port).split(':').pop()
+  : withDefaults(String(port.target))));
 
 describe('docker-compose.yml', () => {
   const known = configVariables();
@@ -97,7 +108,7 @@ describe('docker-compose.yml', () => {
 
   it('keeps state in named volumes declared at the top level', () => {
     const declared = Object.keys(compose.volumes);
-    for (const name of ['rabbitmq', 'elasticsearch', 'kibana', 'qbl']) {
+    for (const name of ['rabbitmq', 'elasticsearch', 'kibana']) {
       const mounts = services[name]!.volumes ?? [];
       expect(mounts.length).toBeGreaterThan(0);
       for (const mount of mounts) expect(declared).toContain(mount.split(':')[0]);
@@ -112,13 +123,43 @@ describe('docker-compose.yml', () => {
     expect(env.QBL_HTTP_HOST).toBe('0.0.0.0');
     expect(withDefaults(env.QBL_HTTP_PORT!)).toBe('9464');
     // The published port follows the same variable.
-    expect(services.qbl!.ports).toContain('127.0.0.1:${QBL_HTTP_PORT:-9464}:${QBL_HTTP_PORT:-9464}');
-    expect(env.SQLITE_PATH!.startsWith('/app/data/')).toBe(true);
-    expect(services.qbl!.volumes).toContain('qbl-data:/app/data');
+    expect(services.qbl!.ports).toContainEqual(expect.objectContaining({ target: '${QBL_HTTP_PORT:-9464}' }));
     // Every ${VAR} has a default, so `docker compose up` works without a .env file.
     for (const value of Object.values(env)) {
       for (const match of value.matchAll(/\$\{([^}]*)\}/g)) expect(match[1]).toMatch(/^[A-Z_]+:-.+$/);
     }
+  });
+});
+
+describe('docker compose up --scale qbl=3', () => {
+  const qbl = services.qbl!;
+
+  it('runs on the search store, where replicas are one active consumer and hot standbys (docs/scaling.md)', () => {
+    expect(qbl.environment!.ELASTICSEARCH_URL ?? qbl.environment!.OPENSEARCH_URL).toBeDefined();
+  });
+
+  it('names no container: compose names each replica', () => {
+    expect(qbl.container_name).toBeUndefined();
+  });
+
+  it('publishes no fixed host port: each replica\'s ops port gets its own, on the loopback only', () => {
+    expect(qbl.ports!.length).toBeGreaterThan(0);
+    for (const port of qbl.ports!) {
+      // The long syntax without `published` (a short "HOST:CONTAINER" pins a host port; a host
+      // range is what compose v2 fails to share between replicas).
+      expect(typeof port).toBe('object');
+      const long = port as LongPort;
+      expect(long.published).toBeUndefined();
+      expect(long.host_ip).toBe('127.0.0.1');
+    }
+  });
+
+  it('shares no volume between replicas, and keeps no file: the search store holds everything', () => {
+    expect(qbl.volumes ?? []).toEqual([]);
+    expect(qbl.environment!.SQLITE_PATH).toBeUndefined();
+    expect(Object.keys(compose.volumes)).not.toContain('qbl-data');
+    // Each replica gets an anonymous volume of its own from the image.
+    expect(read('Dockerfile')).toMatch(/^VOLUME \["\/app\/data"\]$/m);
   });
 });
 

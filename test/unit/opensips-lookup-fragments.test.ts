@@ -1,5 +1,5 @@
 /**
- * The number-lookup fragments of docs/opensips.md, checked as OpenSIPS would check them at start:
+ * The number-lookup fragments of docs/opensips.md (and its publishing-by-call-id fragment), checked as OpenSIPS would check them at start:
  * every function exists in a loaded module of that version with that many arguments of those
  * kinds, `async()` wraps an async-exported function and names a defined route, every module
  * parameter exists with the right type, every route called is defined, braces balance. Then what
@@ -241,5 +241,36 @@ describe('docs/opensips.md: the number-lookup fragments', () => {
     expect(checkFragment('3.1+', base.replace('"curl_timeout", 1', '"curl_timeout_ms", 1'))).toEqual(['modparam: rest_client has no parameter "curl_timeout_ms"']);
     expect(checkFragment('3.1+', base.replace('route(qbl_continue);\n}', 'route(qbl_next);\n}'))).toContain('route(qbl_next): no such route');
     expect(checkFragment('3.1+', base.replace('t_reply(403, "Forbidden")', 't_reply("Forbidden")'))).toEqual(expect.arrayContaining(['t_reply(): 1 arguments, expected 2 to 2']));
+  });
+});
+
+describe('docs/opensips.md: the publishing-by-call-id fragment', () => {
+  const [fragment] = [...GUIDE.matchAll(/```opensips\n(# OpenSIPS 3\.6\+: publishing by call id[\s\S]*?)```/g)].map((m) => m[1]!);
+  /** The same for 2.3 to 3.5, as its title says: the function and the parameter in the `rabbitmq` module. */
+  const older = () => fragment!.replaceAll('event_rabbitmq', 'rabbitmq');
+
+  test('matches rabbitmq_publish() and server_id of every version that has them', () => {
+    expect(fragment).toBeDefined();
+    expect(checkFragment('3.6+', fragment!)).toEqual([]);
+    expect(checkFragment('3.1+', older())).toEqual([]);
+    expect(checkFragment('2.4', older())).toEqual([]);
+    // Before 3.6 there is no rabbitmq_publish() in event_rabbitmq, and from 3.6 no rabbitmq module.
+    expect(checkFragment('3.1+', fragment!)).toEqual(expect.arrayContaining(['rabbitmq_publish(): module rabbitmq is not loaded']));
+    expect(checkFragment('3.6+', older())).toEqual(expect.arrayContaining(['rabbitmq_publish(): module event_rabbitmq is not loaded']));
+    const all = calls(stripComments(fragment!));
+    expect([...new Set(all.map((c) => c.name))].sort()).toEqual(['modparam', 'rabbitmq_publish']);
+  });
+
+  test('keys each message by its call, to the default exchange, with the headers as name and value AVPs', () => {
+    const publish = calls(stripComments(fragment!)).find((c) => c.name === 'rabbitmq_publish')!;
+    expect(publish.args[1]).toBe('"$ci"');
+    expect(publish.args.slice(4)).toEqual(['$avp(qbl_hdr_names)', '$avp(qbl_hdr_vals)']);
+    expect(fragment).toMatch(/\$avp\(qbl_hdr_vals\) = \$ci;/);
+    expect(fragment).toMatch(new RegExp(`exchange = ${loadConfig({}).topology.exchange}"\\)`));
+  });
+
+  test('the checker catches a headers AVP without its values', () => {
+    expect(checkFragment('3.6+', fragment!.replace(', $avp(qbl_hdr_names), $avp(qbl_hdr_vals)', ', "x-qbl-call-id"')))
+      .toEqual(['rabbitmq_publish(): argument 5 "\\"x-qbl-call-id\\"" is not a var']);
   });
 });

@@ -42,6 +42,9 @@ class ManualEngine implements SearchEngine {
   async putMapping(): Promise<void> {}
   async mget() { return new Map(); }
   async search() { return []; }
+  async count() { return 0; }
+  async deleteByQuery() { return { deleted: 0, conflicts: 0 }; }
+  async indexCreatedAtMs() { return undefined; }
   async refresh(): Promise<void> {}
   async ping(): Promise<void> {}
   async close(): Promise<void> {}

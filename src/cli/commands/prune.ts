@@ -1,10 +1,17 @@
-/** `qbl prune`: the embedded store's retention now, or what it would delete (`--dry-run`). */
+/**
+ * `qbl prune`: the embedded store's retention now, or what it would delete (`--dry-run`). In
+ * search mode: the calls index's retention (QBL_CALLS_RETENTION_DAYS), the only index of ours
+ * without a lifecycle policy.
+ */
 import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { formatUs } from '../../../correlators/cdr';
 import { loadConfig } from '../../config/config';
 import { ConfigError } from '../../errors';
-import { intFlag, parseFlags } from '../../flags';
+import { UsageError, intFlag, parseFlags } from '../../flags';
+import type { SearchConfig } from '../../stores/search/options';
+import { createSearchEngine } from '../../stores/search/search-store';
+import { callsCutoffUs, countPrunableCalls, pruneCalls } from '../../stores/search/calls-retention';
 import { DEFAULT_BUSY_TIMEOUT_MS, openReadonly, openWritable } from '../../stores/sqlite/open-database';
 import { Retention, StepSizer, cutoffUs, type PrunePlan } from '../../stores/sqlite/retention';
 import { usedBytes, vacuumIncremental } from '../../stores/sqlite/maintenance';
@@ -18,7 +25,10 @@ const USAGE = `usage: qbl prune [--dry-run] [--days N] [--vacuum]
   --vacuum    then rewrite the file once with incremental auto-vacuum, giving the freed space back
               to the file system (needed once for files created before qbl had retention; holds
               the write lock while it runs: the service's commits wait and retry)
-Works on SQLITE_PATH; the service may be running (short steps, one transaction each).`;
+Works on SQLITE_PATH; the service may be running (short steps, one transaction each).
+With ELASTICSEARCH_URL or OPENSEARCH_URL: deletes the documents of closed calls in <prefix>-calls
+not written for N days (default QBL_CALLS_RETENTION_DAYS; open calls never), in bounded steps;
+the CDR and event indices have their own lifecycle policy (QBL_RETENTION_DAYS).`;
 
 const FLAGS = {
   'dry-run': { type: 'boolean' },
@@ -72,6 +82,7 @@ export const command: CliCommand = {
   async run(argv) {
     const args = parsePruneArgs(argv);
     const config = loadConfig();
+    if (config.search) return pruneSearch(args, config.search);
     const days = args.days ?? config.sqliteRetentionDays;
     const path = config.sqlitePath;
     if (days === 0 && !args.vacuum) {
@@ -134,4 +145,33 @@ async function prune(retention: Retention, cutoff: number, days: number): Promis
     released += free - left;
   }
   process.stdout.write(`deleted ${count(deleted.cdrs)} CDRs and ${count(deleted.events)} events; ${released > 0 ? `${count(released)} free pages given back to the file system` : spaceNote(plan)}\n`);
+}
+
+/** Search mode: the calls index's closed calls older than the retention. */
+async function pruneSearch(args: PruneArgs, search: SearchConfig): Promise<number> {
+  if (args.vacuum) throw new UsageError('--vacuum rewrites the SQLite file; the search store has none');
+  const days = args.days ?? search.callsRetentionDays ?? 0;
+  if (days === 0) {
+    process.stderr.write('calls index retention is off (QBL_CALLS_RETENTION_DAYS=0): nothing to prune; --days N prunes once\n');
+    return 0;
+  }
+  const cutoff = callsCutoffUs(Date.now(), days);
+  const engine = await createSearchEngine(search);
+  try {
+    const header = `calls index ${search.indexPrefix}-calls: retention ${days} days; cut-off ${formatUs(cutoff)} (documents of closed calls last written earlier go; open calls never)\n`;
+    const prunable = await countPrunableCalls(engine, search.indexPrefix, cutoff);
+    if (args.dryRun) {
+      process.stdout.write(`${header}would delete: ${count(prunable)} call documents\n`);
+      return 0;
+    }
+    process.stderr.write(`${header}deleting: about ${count(prunable)} call documents\n`);
+    const progress = startProgress('prune (call documents)', prunable);
+    const pruned = await pruneCalls(engine, search.indexPrefix, cutoff, (deleted) => progress.increment(deleted));
+    progress.stop();
+    const kept = pruned.conflicts > 0 ? `; ${count(pruned.conflicts)} written meanwhile were kept` : '';
+    process.stdout.write(`deleted ${count(pruned.deleted)} call documents${kept}\n`);
+    return 0;
+  } finally {
+    await engine.close();
+  }
 }

@@ -15,7 +15,9 @@ import { loadConfig, type Config } from '../../config/config';
 import { ConfigError } from '../../errors';
 import { redact } from '../../redact';
 import { localEndpointUrl } from '../../observability/http-server';
-import { openCdrReader, openLocalReader } from '../../stores/open';
+import { countSearchStore, openCdrReader, openLocalReader } from '../../stores/open';
+import type { CdrReader } from '../../stores/store';
+import type { SearchConfig } from '../../stores/search/options';
 import type { SqliteReader } from '../../stores/sqlite/sqlite-reader';
 import { intFlag, parseFlags } from '../../flags';
 import type { CliCommand } from '../command';
@@ -46,7 +48,12 @@ export interface PartitionStatus extends QueueStatus {
 }
 
 export interface StoreStatus {
+  /** The SQLite file, or (search store) the engine's redacted URL and index prefix. */
   readonly path: string;
+  /** Search store only: which engine holds everything. */
+  readonly engine?: 'elasticsearch' | 'opensearch';
+  /** Search store only: documents of `<prefix>-calls` (one per call; openCalls of them are open). */
+  readonly callDocuments?: number;
   readonly openCalls?: number;
   readonly cdrs?: number;
   readonly events?: number;
@@ -129,7 +136,8 @@ async function probePartitions(model: ChannelModel, config: Config, check: (name
   return { partitions: out, members: heard.map((beat) => ({ id: beat.id, owned: beat.owned ?? [] })) };
 }
 
-export async function probeStore(config: Config): Promise<StoreStatus> {
+export async function probeStore(config: Config, timeoutMs?: number): Promise<StoreStatus> {
+  if (config.search) return probeSearchStore(config.search, timeoutMs);
   const path = config.sqlitePath;
   let local: SqliteReader;
   try {
@@ -147,24 +155,50 @@ export async function probeStore(config: Config): Promise<StoreStatus> {
     status = { path, error: messageOf(error) };
   }
   try {
-    const reader = config.search ? await openCdrReader(config) : local;
-    try {
-      const [newest] = await reader.searchCdrs({ limit: 1 });
-      if (newest) {
-        const { cdr } = newest;
-        status = { ...status, newestCdr: { callId: cdr.call_id, inviteAt: cdr.invite_at, endAt: cdr.end_at, disposition: cdr.disposition } };
-      }
-    } finally {
-      if (reader !== local) await reader.close();
-    }
-  } catch (error) {
-    status = { ...status, newestCdrError: config.search
-      ? redact(messageOf(error), { urls: [config.search.url], values: [config.search.password, config.search.apiKey] })
-      : messageOf(error) };
+    return { ...status, ...await newestCdr(local, messageOf) };
   } finally {
     await local.close();
   }
-  return status;
+}
+
+/**
+ * The search store: everything is on the engine (no local file in search mode), so the counts
+ * come from it — CDRs, raw events, call documents and the open ones among them.
+ */
+async function probeSearchStore(search: SearchConfig, timeoutMs?: number): Promise<StoreStatus> {
+  const path = `${search.urlForLogs} prefix ${search.indexPrefix}`;
+  const scrubSearch = (error: unknown) => redact(messageOf(error), { urls: [search.url], values: [search.password, search.apiKey] });
+  let status: StoreStatus;
+  try {
+    // Within the probe's timeout: an engine that does not answer must not hold the report.
+    const counts = await countSearchStore(search, timeoutMs);
+    status = { path, engine: search.engine, openCalls: counts.openCalls, cdrs: counts.cdrs, events: counts.events, callDocuments: counts.callDocuments };
+  } catch (error) {
+    return { path, engine: search.engine, error: scrubSearch(error) };
+  }
+  let reader: CdrReader;
+  try {
+    reader = await openCdrReader({ sqlitePath: '', search });
+  } catch (error) {
+    return { ...status, newestCdrError: scrubSearch(error) };
+  }
+  try {
+    return { ...status, ...await newestCdr(reader, scrubSearch) };
+  } finally {
+    await reader.close().catch(() => undefined);
+  }
+}
+
+/** The newest CDR by call start, or the (scrubbed) reason it could not be read. */
+async function newestCdr(reader: CdrReader, describe: (error: unknown) => string): Promise<Pick<StoreStatus, 'newestCdr' | 'newestCdrError'>> {
+  try {
+    const [newest] = await reader.searchCdrs({ limit: 1 });
+    if (!newest) return {};
+    const { cdr } = newest;
+    return { newestCdr: { callId: cdr.call_id, inviteAt: cdr.invite_at, endAt: cdr.end_at, disposition: cdr.disposition } };
+  } catch (error) {
+    return { newestCdrError: describe(error) };
+  }
 }
 
 /** GET /readyz of a service on this host (0.0.0.0 is asked on 127.0.0.1). */
@@ -213,8 +247,12 @@ export function renderStatus(report: StatusReport): string {
     if (broker.members) lines.push(`${pad('members')}${broker.members.map((m) => `${m.id} (${m.owned.length})`).join('  ') || 'none heard'}`);
     for (const p of broker.partitions ?? []) lines.push(`${queueLine(pad(`partition ${p.partition}`), p)}  owner ${p.owner ?? 'none heard'}`);
   }
-  if (store.error) lines.push(`${pad('store')}${store.path}: ${store.error}`);
-  else lines.push(`${pad('store')}${store.path}  open calls ${store.openCalls}  CDRs ${store.cdrs}  events ${store.events}`);
+  const where = store.engine === undefined ? store.path : `${store.engine} ${store.path}`;
+  if (store.error) lines.push(`${pad('store')}${where}: ${store.error}`);
+  else {
+    const calls = store.callDocuments === undefined ? '' : `  call documents ${store.callDocuments}`;
+    lines.push(`${pad('store')}${where}  open calls ${store.openCalls}  CDRs ${store.cdrs}  events ${store.events}${calls}`);
+  }
   if (store.newestCdrError) lines.push(`${pad('newest CDR')}${store.newestCdrError}`);
   else if (store.newestCdr) {
     const cdr = store.newestCdr;
@@ -242,7 +280,7 @@ export const command: CliCommand = {
     const timeoutMs = intFlag('timeout-ms', values['timeout-ms'], 5000, 100, 600_000);
     const config = loadConfig();
     const [broker, storeStatus, service] = await Promise.all([
-      probeBroker(config, timeoutMs), probeStore(config), probeService(config, timeoutMs),
+      probeBroker(config, timeoutMs), probeStore(config, timeoutMs), probeService(config, timeoutMs),
     ]);
     const report: StatusReport = { broker, store: storeStatus, service };
     process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : renderStatus(report));

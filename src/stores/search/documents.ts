@@ -36,14 +36,34 @@ function bodyFields(body: Buffer): { body: string; body_base64: string | null } 
   return { body: text, body_base64: exact ? null : body.toString('base64') };
 }
 
+/**
+ * `cdrIdFor` remembered for one batch: a call's events share its CDR id, a SHA-1 of the call id, so
+ * a batch hashes each call once rather than once per event (the event's own id comes from decode).
+ */
+export function batchCdrIds(): (callId: string) => string {
+  const ids = new Map<string, string>();
+  return (callId) => {
+    let id = ids.get(callId);
+    if (id === undefined) {
+      id = cdrIdFor(callId);
+      ids.set(callId, id);
+    }
+    return id;
+  };
+}
+
 /** A raw event: the EventRow fields plus when it was received, acc figures and the exact body. */
 export function eventDocument(stored: StoredEvent): Record<string, unknown> {
+  return eventDocumentWith(stored, cdrIdFor(stored.event.callId));
+}
+
+function eventDocumentWith(stored: StoredEvent, cdrId: string): Record<string, unknown> {
   const { event } = stored;
   const acc = event.acc;
   return {
     id: event.id,
     call_id: event.callId,
-    cdr_id: cdrIdFor(event.callId),
+    cdr_id: cdrId,
     kind: event.kind,
     event_name: stored.eventName,
     time: formatUs(event.timeUs),
@@ -86,8 +106,8 @@ export function cdrActions(prefix: string, record: CdrRecord, writtenAtUs: numbe
  * the same event lands on the same document even when the call's start becomes known only later.
  * A call's events are found across months by call_id (`qbl-events-*`).
  */
-export function eventAction(prefix: string, stored: StoredEvent): BulkAction {
-  return { index: indexName(prefix, 'events', stored.event.timeUs), id: stored.event.id, document: eventDocument(stored) };
+export function eventAction(prefix: string, stored: StoredEvent, cdrIdOf: (callId: string) => string = cdrIdFor): BulkAction {
+  return { index: indexName(prefix, 'events', stored.event.timeUs), id: stored.event.id, document: eventDocumentWith(stored, cdrIdOf(stored.event.callId)) };
 }
 
 /** Keeps the last action per (index, id): one commit never races two versions of a document. */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Client, errors, type ClientOptions } from '@elastic/elasticsearch';
 import type { SearchConfig } from './options';
 import {
-  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, storedDocuments, type StoredDocument, toSearchHits, type RawBulkItem,
+  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type DeleteByQueryResult, type SearchBody, type SearchEngine, creationDateMs, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, storedDocuments, type StoredDocument, toSearchHits, type RawBulkItem,
 } from './engine';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -132,6 +132,27 @@ export class ElasticsearchEngine implements SearchEngine {
       allow_no_indices: true,
     }));
     return toSearchHits(response.hits.hits);
+  }
+
+  async count(index: string, query?: Readonly<Record<string, unknown>>): Promise<number> {
+    const response = await this.call('count', () => this.client.count({
+      index, ...(query === undefined ? {} : { query: query as never }), ignore_unavailable: true, allow_no_indices: true,
+    }));
+    return response.count;
+  }
+
+  async deleteByQuery(index: string, query: Readonly<Record<string, unknown>>, maxDocs: number): Promise<DeleteByQueryResult> {
+    const response = await this.call('delete by query', () => this.client.deleteByQuery({
+      index, query: query as never, max_docs: maxDocs, conflicts: 'proceed', refresh: true, ignore_unavailable: true, allow_no_indices: true,
+    }));
+    return { deleted: response.deleted ?? 0, conflicts: response.version_conflicts ?? 0 };
+  }
+
+  async indexCreatedAtMs(index: string): Promise<number | undefined> {
+    const response = await this.call('get index settings', () => this.client.indices.getSettings({
+      index, name: 'index.creation_date', ignore_unavailable: true, allow_no_indices: true,
+    }));
+    return creationDateMs(response, index);
   }
 
   async refresh(index: string): Promise<void> {

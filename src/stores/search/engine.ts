@@ -76,6 +76,12 @@ export interface StoredDocument {
   readonly primaryTerm: number;
 }
 
+export interface DeleteByQueryResult {
+  readonly deleted: number;
+  /** Matching documents written after the query found them: kept. */
+  readonly conflicts: number;
+}
+
 export interface SearchEngine {
   readonly kind: 'elasticsearch' | 'opensearch';
   /** Throws SearchRequestError when the request as a whole failed. */
@@ -88,6 +94,17 @@ export interface SearchEngine {
   mget(index: string, ids: readonly string[]): Promise<Map<string, StoredDocument>>;
   /** `index` may be a pattern; no matching index means no hits. */
   search(index: string, body: SearchBody): Promise<SearchHit[]>;
+  /** Documents matching `query` in `index` (a pattern; none matching: 0). Near-real-time. */
+  count(index: string, query?: Readonly<Record<string, unknown>>): Promise<number>;
+  /**
+   * Deletes documents matching `query` from `index`, each only if it is still the version the
+   * query found (a document written meanwhile is a conflict, skipped, not deleted); at most
+   * `maxDocs` processed, conflicts included. Refreshes after, so the next call does not find the
+   * deleted ones again (a search would otherwise still see them, as conflicts).
+   */
+  deleteByQuery(index: string, query: Readonly<Record<string, unknown>>, maxDocs: number): Promise<DeleteByQueryResult>;
+  /** When `index` was created, in ms since the epoch; undefined when it does not exist. */
+  indexCreatedAtMs(index: string): Promise<number | undefined>;
   /** Makes recent writes searchable (tests and tools; the writer never needs it). */
   refresh(index: string): Promise<void>;
   ping(): Promise<void>;
@@ -171,4 +188,11 @@ export function toSearchHits(hits: ReadonlyArray<{ _index: string; _id?: string 
     const out = { index: hit._index, id: hit._id ?? '', source: (hit._source ?? {}) as Record<string, unknown> };
     return Array.isArray(hit.sort) ? { ...out, sort: hit.sort as unknown[] } : out;
   });
+}
+
+/** `index.creation_date` of `index` from a get-settings answer (both engines shape it alike). */
+export function creationDateMs(body: unknown, index: string): number | undefined {
+  const settings = (body as Record<string, { settings?: { index?: { creation_date?: unknown } } }> | undefined)?.[index]?.settings;
+  const value = Number(settings?.index?.creation_date);
+  return Number.isFinite(value) && value > 0 ? value : undefined;
 }

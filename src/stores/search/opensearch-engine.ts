@@ -14,7 +14,7 @@ import { Client, errors, type ClientOptions } from '@opensearch-project/opensear
 import type { SearchConfig } from './options';
 import { ConfigError } from '../../errors';
 import {
-  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type SearchBody, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, storedDocuments, type StoredDocument, toSearchHits, type RawBulkItem,
+  type BulkAction, type BulkItemResult, type IndexTemplateSpec, type LifecycleInstall, type LifecyclePolicySpec, type DeleteByQueryResult, type SearchBody, creationDateMs, type SearchEngine, type SearchHit, SearchRequestError, describeEngineError, isTransientStatus, bulkOperations, bulkItemResults, storedDocuments, type StoredDocument, toSearchHits, type RawBulkItem,
 } from './engine';
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -248,6 +248,28 @@ export class OpenSearchEngine implements SearchEngine {
     }));
     const hits = ((response.body as { hits?: { hits?: Array<{ _index: string; _id?: string; _source?: unknown; sort?: unknown }> } }).hits?.hits) ?? [];
     return toSearchHits(hits);
+  }
+
+  async count(index: string, query?: Readonly<Record<string, unknown>>): Promise<number> {
+    const response = await this.call('count', () => this.client.count({
+      index, body: (query === undefined ? {} : { query }) as never, ignore_unavailable: true, allow_no_indices: true,
+    }));
+    return Number((response.body as { count?: unknown }).count ?? 0);
+  }
+
+  async deleteByQuery(index: string, query: Readonly<Record<string, unknown>>, maxDocs: number): Promise<DeleteByQueryResult> {
+    const response = await this.call('delete by query', () => this.client.deleteByQuery({
+      index, body: { query } as never, max_docs: maxDocs, conflicts: 'proceed', refresh: true, ignore_unavailable: true, allow_no_indices: true,
+    }));
+    const body = response.body as { deleted?: unknown; version_conflicts?: unknown };
+    return { deleted: Number(body.deleted ?? 0), conflicts: Number(body.version_conflicts ?? 0) };
+  }
+
+  async indexCreatedAtMs(index: string): Promise<number | undefined> {
+    const response = await this.call('get index settings', () => this.client.indices.getSettings({
+      index, name: 'index.creation_date', ignore_unavailable: true, allow_no_indices: true,
+    }));
+    return creationDateMs(response.body, index);
   }
 
   async refresh(index: string): Promise<void> {

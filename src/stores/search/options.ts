@@ -11,6 +11,8 @@ export interface SearchConfig {
   readonly awsRegion?: string;
   readonly indexPrefix: string;
   readonly retentionDays: number;
+  /** Closed calls' documents not written for this many days are deleted (0 or absent: kept). */
+  readonly callsRetentionDays?: number;
   readonly bulkMaxDocs: number;
   readonly bulkConcurrency: number;
 }

@@ -22,9 +22,10 @@ import type { CallEvent } from '../../../correlators/events';
 import type { CallStore, CommitBatch, CommitResult, OpenCall, StoredCallState } from '../store';
 import { BulkWriter, type BulkWriterOptions } from './bulk-writer';
 import { callDocument, callDocumentId, callEventFromSource, callsIndex, eventsOf, unionEvents } from './calls';
-import { MAX_SEARCH_SIZE, cdrActions, dedupeActions, eventAction, indexPattern } from './documents';
+import { MAX_SEARCH_SIZE, batchCdrIds, cdrActions, dedupeActions, eventAction, indexPattern } from './documents';
 import { type BulkAction, SearchRequestError, type SearchEngine, type StoredDocument } from './engine';
 import { installSchema } from './install';
+import { CallsRetentionSchedule, type CallsRetentionOptions } from './calls-retention';
 
 export interface SearchStoreStats {
   commits: number;
@@ -39,19 +40,22 @@ export interface SearchStoreStats {
 export interface SearchStoreOptions {
   readonly indexPrefix: string;
   readonly retentionDays: number;
+  /** Closed calls' documents not written for this many days are deleted, hourly (0 or absent: kept). */
+  readonly callsRetentionDays?: number;
   readonly logger?: Logger;
   /** Wall clock in µs for `updated_at` and `written_at`. */
   readonly nowUs?: () => number;
 }
 
 /** The engine for a config; loaded lazily so only the configured client is required. */
-export async function createSearchEngine(config: SearchConfig): Promise<SearchEngine> {
+export async function createSearchEngine(config: SearchConfig, requestTimeoutMs?: number): Promise<SearchEngine> {
+  const overrides = requestTimeoutMs === undefined ? {} : { requestTimeout: requestTimeoutMs };
   if (config.engine === 'elasticsearch') {
     const { ElasticsearchEngine } = await import('./elasticsearch-engine');
-    return ElasticsearchEngine.fromConfig(config);
+    return ElasticsearchEngine.fromConfig(config, overrides);
   }
   const { OpenSearchEngine } = await import('./opensearch-engine');
-  return OpenSearchEngine.fromConfig(config);
+  return OpenSearchEngine.fromConfig(config, overrides);
 }
 
 export function writerOptions(config: SearchConfig, logger?: Logger): BulkWriterOptions {
@@ -82,6 +86,7 @@ export class SearchStore implements CallStore {
   private schema: Promise<unknown> | null = null;
   private closing: Promise<void> | null = null;
   private readonly nowUs: () => number;
+  private retention: CallsRetentionSchedule | undefined;
 
   constructor(
     private readonly engine: SearchEngine,
@@ -95,7 +100,7 @@ export class SearchStore implements CallStore {
   static async open(config: SearchConfig, logger?: Logger, engine?: SearchEngine): Promise<SearchStore> {
     const searchEngine = engine ?? await createSearchEngine(config);
     const store = new SearchStore(searchEngine, new BulkWriter(searchEngine, writerOptions(config, logger)), {
-      indexPrefix: config.indexPrefix, retentionDays: config.retentionDays, logger,
+      indexPrefix: config.indexPrefix, retentionDays: config.retentionDays, callsRetentionDays: config.callsRetentionDays, logger,
     });
     try {
       await store.ensureSchema();
@@ -103,7 +108,16 @@ export class SearchStore implements CallStore {
       if (!(error instanceof StoreUnavailableError)) throw error;
       logger?.warn({ engine: searchEngine.kind, reason: error.message }, 'search engine not reachable at start; will install templates before the first write');
     }
+    store.startRetention();
     return store;
+  }
+
+  /** The calls index's retention on a timer, when QBL_CALLS_RETENTION_DAYS is set. */
+  startRetention(overrides: Pick<CallsRetentionOptions, 'firstDelayMs' | 'intervalMs' | 'nowMs'> = {}): void {
+    const days = this.options.callsRetentionDays ?? 0;
+    if (days <= 0 || this.retention !== undefined) return;
+    this.retention = new CallsRetentionSchedule(this.engine, this.options.indexPrefix, { days, logger: this.options.logger, ...overrides });
+    this.retention.start();
   }
 
   /** Installs templates once; a transient failure is forgotten so the next commit tries again. */
@@ -163,7 +177,7 @@ export class SearchStore implements CallStore {
       const folded = batch.eventCounts?.get(callId);
       // The writer's events are always among these; as many means the same ones.
       if (folded !== undefined && folded !== events.length) {
-        stale.set(callId, stateOf(doc));
+        stale.set(callId, doc ? stateOf(doc) : { events: legacy.get(callId) ?? [], open: false });
         continue;
       }
       callWrites.push({
@@ -174,7 +188,8 @@ export class SearchStore implements CallStore {
 
     // Raw events and CDRs first: a crash before the call documents are written leaves the batch
     // unacked and the stored state without its events, so the redelivery folds and writes them again.
-    const eventActions = dedupeActions(batch.events.map((s) => eventAction(prefix, s)));
+    const cdrIdOf = batchCdrIds();
+    const eventActions = dedupeActions(batch.events.map((s) => eventAction(prefix, s, cdrIdOf)));
     const cdrWrites = dedupeActions(batch.cdrs
       .filter((record) => !stale.has(record.cdr.call_id))
       .flatMap((record) => {
@@ -222,7 +237,13 @@ export class SearchStore implements CallStore {
     }
     if (conflicts.length > 0) {
       const fresh = await this.readCalls(conflicts);
-      for (const callId of conflicts) stale.set(callId, stateOf(fresh.get(callDocumentId(callId))));
+      // A document deleted meanwhile (the calls index's retention takes closed calls only): the
+      // call's history is in the events index, as for a call without a document.
+      const gone = await this.legacyEvents(conflicts.filter((callId) => !fresh.has(callDocumentId(callId))));
+      for (const callId of conflicts) {
+        const doc = fresh.get(callDocumentId(callId));
+        stale.set(callId, doc ? stateOf(doc) : { events: gone.get(callId) ?? [], open: false });
+      }
     }
     this.stats.staleCalls += stale.size;
     if (stale.size > 0) this.options.logger?.warn({ calls: stale.size }, 'the shared store held newer state for some calls; folding them again');
@@ -318,6 +339,7 @@ export class SearchStore implements CallStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const steps: Array<[string, () => Promise<void>]> = [
+        ['calls retention', async () => this.retention?.close()],
         ['bulk writer', () => this.writer.close()],
         ['search engine', () => this.engine.close()],
       ];
@@ -333,6 +355,6 @@ export class SearchStore implements CallStore {
   }
 }
 
-function stateOf(doc: StoredDocument | undefined): StoredCallState {
-  return { events: doc ? eventsOf(doc.source) : [], open: doc?.source.open === true };
+function stateOf(doc: StoredDocument): StoredCallState {
+  return { events: eventsOf(doc.source), open: doc.source.open === true };
 }

@@ -1,6 +1,7 @@
 /** Conversions between the pipeline's objects and SQLite rows (pure). */
 import type { AccFigures, CallEvent, Direction, EventKind } from '../../../correlators/events';
 import { formatUs, parseUs, type CdrRecord } from '../../../correlators/cdr';
+import type { Statement } from 'better-sqlite3';
 import type { EventRow, StoredCdr, StoredEvent } from '../store';
 
 export interface EventRecordRow {
@@ -20,20 +21,24 @@ export interface EventRecordRow {
   received_at_us: number;
 }
 
-/** The events table's columns, in the order of `eventValues`. */
+/** The events table's columns, in the order of `insertEventRow`'s parameters. */
 export const EVENT_COLUMNS = [
   'id', 'call_id', 'kind', 'event_name', 'time_us', 'reply_code', 'direction', 'caller', 'callee', 'acc',
   'exchange', 'routing_key', 'body', 'received_at_us',
 ] as const;
 
-/** One event's row as positional parameters (binding by name costs a property lookup per column). */
-export function eventValues(stored: StoredEvent): unknown[] {
-  const { event } = stored;
-  return [
+/**
+ * Runs `insert` (its parameters in EVENT_COLUMNS order) for one event. The values go as separate
+ * arguments, not an array: better-sqlite3 reads an array's elements through V8's API, one call per
+ * column (measured: ~13 % of the commit's native instructions), and binding by name costs more.
+ */
+export function insertEventRow(insert: Statement, stored: StoredEvent): void {
+  const event = stored.event;
+  insert.run(
     event.id, event.callId, event.kind, stored.eventName, event.timeUs, event.replyCode, event.direction,
     event.caller, event.callee, event.acc === null ? null : JSON.stringify(event.acc),
     stored.exchange, stored.routingKey, stored.body, stored.receivedAtUs,
-  ];
+  );
 }
 
 function accFromJson(text: string | null): AccFigures | null {
@@ -81,19 +86,19 @@ export function rowToEventRow(row: EventRecordRow): EventRow {
   };
 }
 
-/** The cdrs table's columns, in the order of `cdrValues`. */
+/** The cdrs table's columns, in the order of `upsertCdrRow`'s parameters. */
 export const CDR_COLUMNS = [
   'cdr_id', 'call_id', 'caller', 'callee', 'caller_e164', 'callee_e164', 'disposition', 'start_us', 'invite_at_us',
   'source', 'record',
 ] as const;
 
-/** One CDR's row as positional parameters. */
-export function cdrValues({ cdr, extras, startUs }: CdrRecord): unknown[] {
+/** Runs `upsert` (its parameters in CDR_COLUMNS order) for one CDR, as separate arguments like insertEventRow. */
+export function upsertCdrRow(upsert: Statement, { cdr, extras, startUs }: CdrRecord): void {
   const stored: StoredCdr = { cdr, extras };
-  return [
+  upsert.run(
     cdr.cdr_id, cdr.call_id, cdr.caller, cdr.callee, extras.caller_e164, extras.callee_e164, cdr.disposition, startUs,
     cdr.invite_at === null ? null : parseUs(cdr.invite_at), cdr.source, JSON.stringify(stored),
-  ];
+  );
 }
 
 export function recordToStoredCdr(record: string): StoredCdr {

@@ -9,7 +9,7 @@ import { StoreUnavailableError } from '../../errors';
 import type { Logger } from '../../observability/logger';
 import type { CallEvent } from '../../../correlators/events';
 import { NOTHING_REJECTED, type CallStore, type CommitBatch, type CommitResult, type OpenCall } from '../store';
-import { CDR_COLUMNS, EVENT_COLUMNS, cdrValues, eventValues, rowToEvent, type EventRecordRow } from './rows';
+import { CDR_COLUMNS, EVENT_COLUMNS, insertEventRow, rowToEvent, upsertCdrRow, type EventRecordRow } from './rows';
 import { Checkpointer, WRITER_AUTOCHECKPOINT_PAGES } from './checkpointer';
 import { DEFAULT_BUSY_TIMEOUT_MS, openWritable } from './open-database';
 import { toStoreError } from './transient';
@@ -58,9 +58,11 @@ export class SqliteStore implements CallStore {
     );
     this.selectOpenCalls = db.prepare('SELECT call_id, deadline_us FROM open_calls ORDER BY call_id');
     const write = db.transaction((batch: CommitBatch) => {
-      for (const stored of batch.events) this.insertEvent.run(eventValues(stored));
-      for (const record of batch.cdrs) this.upsertCdr.run(cdrValues(record));
-      for (const call of batch.openCalls) this.upsertOpenCall.run(call.callId, call.deadlineUs);
+      for (const stored of batch.events) insertEventRow(this.insertEvent, stored);
+      for (const record of batch.cdrs) upsertCdrRow(this.upsertCdr, record);
+      // Written when a call opens, deleted when it closes: the rows are the open set (restore folds
+      // each call's events again and recomputes its deadline), so a call already open is skipped.
+      for (const call of batch.openCalls) if (call.alreadyOpen !== true) this.upsertOpenCall.run(call.callId, call.deadlineUs);
       for (const callId of batch.closedCallIds) this.deleteOpenCall.run(callId);
     });
     // IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN, not half-way.
