@@ -87,6 +87,15 @@ export function findListenerPid(port: number): number | null {
   return null;
 }
 
+/** The command name of a process on this host (`/proc/<pid>/comm`, at most 15 characters); null when it cannot be read. */
+export function processName(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
 /** user + system CPU µs of any process on this host; null when it cannot be read. */
 export function processCpuUs(pid: number | null): number | null {
   return brokerCpuUs(pid);

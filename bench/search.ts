@@ -22,7 +22,7 @@ import type { Cdr } from '../correlators/cdr';
 import type { BenchMessage } from './broker';
 import { rate, type RateResult } from './limit';
 import { commitBatches } from './store-alone';
-import { findListenerPid, processCpuUs } from './cpu';
+import { findListenerPid, processCpuUs, processName } from './cpu';
 import { callDocument, callDocumentId, callsIndex } from '../src/stores/search/calls';
 import type { CallEvent } from '../correlators/events';
 
@@ -118,12 +118,17 @@ export async function bulkIndexAll(engine: SearchEngine, actions: readonly BulkA
   return { elapsedMs: performance.now() - started, requests };
 }
 
-/** The search node's pid when it listens on this host (its CPU is then accounted), else null. */
+/**
+ * The search node's pid when it listens on this host (its CPU is then accounted), else null. Both
+ * engines are JVMs: a listener that is not (`docker-proxy` in front of a node in a container, a
+ * local TLS or auth proxy) is not the engine, and its CPU would be reported as the engine's.
+ */
 export function localEnginePid(url: string): number | null {
   try {
     const parsed = new URL(url);
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)) return null;
-    return findListenerPid(Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)));
+    const pid = findListenerPid(Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80)));
+    return pid !== null && processName(pid) === 'java' ? pid : null;
   } catch {
     return null;
   }
