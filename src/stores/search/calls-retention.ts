@@ -38,13 +38,18 @@ export interface CallsPruned {
   readonly conflicts: number;
 }
 
-/** Deletes every prunable call document, `step` at a time; `onStep` sees each step's deletions. */
+/**
+ * Deletes every prunable call document, `step` at a time; `onStep` sees each step's deletions.
+ * `stop` is asked before each step: true ends the pass there (what is left goes next pass).
+ */
 export async function pruneCalls(
   engine: SearchEngine, prefix: string, cutoffUs: number, onStep?: (deleted: number) => void, step = CALLS_PRUNE_STEP,
+  stop: () => boolean = () => false,
 ): Promise<CallsPruned> {
   let deleted = 0;
   let conflicts = 0;
   for (;;) {
+    if (stop()) return { deleted, conflicts };
     const done = await engine.deleteByQuery(callsIndex(prefix), prunableCallsQuery(cutoffUs), step);
     deleted += done.deleted;
     conflicts += done.conflicts;
@@ -63,6 +68,8 @@ export interface CallsRetentionOptions {
   /** Between passes (default one hour). */
   readonly intervalMs?: number;
   readonly nowMs?: () => number;
+  /** Documents per delete-by-query step (default CALLS_PRUNE_STEP). */
+  readonly step?: number;
 }
 
 /**
@@ -81,7 +88,10 @@ export class CallsRetentionSchedule {
     this.schedule(this.options.firstDelayMs ?? 60_000);
   }
 
-  /** Stops the timer and waits for a pass in progress (the engine is closed after). */
+  /**
+   * Stops the timer and waits for a pass in progress to end its current step (the engine is closed
+   * after): a first pass over a large index is many steps, and a shutdown must not wait for them all.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
@@ -92,7 +102,7 @@ export class CallsRetentionSchedule {
   async pass(): Promise<CallsPruned | undefined> {
     const cutoff = callsCutoffUs((this.options.nowMs ?? Date.now)(), this.options.days);
     try {
-      const pruned = await pruneCalls(this.engine, this.prefix, cutoff);
+      const pruned = await pruneCalls(this.engine, this.prefix, cutoff, undefined, this.options.step ?? CALLS_PRUNE_STEP, () => this.closed);
       if (pruned.deleted > 0) this.options.logger?.info({ ...pruned, callsRetentionDays: this.options.days }, 'calls index retention pass done');
       return pruned;
     } catch (error) {
