@@ -142,7 +142,9 @@ const running = (i: Instance): boolean => i.process.exitCode === null && i.proce
 async function stopInstances(instances: readonly Instance[]): Promise<void> {
   await Promise.all(instances.map((i) => new Promise<void>((resolve) => {
     if (!running(i)) return resolve();
-    i.process.once('exit', () => resolve());
+    // SIGTERM commits and acks what is in flight; one that has not exited within 30 s is killed.
+    const stuck = setTimeout(() => i.process.kill('SIGKILL'), 30_000);
+    i.process.once('exit', () => { clearTimeout(stuck); resolve(); });
     i.process.kill('SIGTERM');
   })));
 }
