@@ -62,7 +62,8 @@ export const BENCH_USAGE = `usage: qbl bench [--events N] [--queue-type quorum|c
   --lookup-rebuild-cdrs N CDRs the lookup's rebuild at start reads back (default ${DEFAULT_BENCH_OPTIONS.lookupRebuildCdrs})
   --json-only          print only the JSON line
 RabbitMQ from AMQP_URL; with OPENSEARCH_URL or ELASTICSEARCH_URL set, also the search-store path:
-the service on the search store and a bare client bulk-indexing the same documents (search_ratio).`;
+the service on the search store and a bare client bulk-indexing the same documents (search_ratio),
+then 1, 2 and 3 qbl start instances at QBL_PARTITIONS=8 (aggregate events/s) and the router's CPU per event.`;
 
 const FLAGS = {
   events: { type: 'string' },

@@ -66,6 +66,17 @@ export interface BenchReport {
   readonly search_engine_cpu_us_pipeline: number | null;
   readonly search_engine_cpu_us_limit: number | null;
   readonly search_engine_cpu_us_limit_with_state: number | null;
+  /**
+   * Scale-out at QBL_PARTITIONS = 8 (bench/partitions.ts), search store only: aggregate events/s
+   * with 1, 2 and 3 instances, and the router's (and the broker's) CPU µs per routed event; null
+   * when no engine is configured, and partitions_skipped says why.
+   */
+  readonly partitions_instances_1_per_s: number | null;
+  readonly partitions_instances_2_per_s: number | null;
+  readonly partitions_instances_3_per_s: number | null;
+  readonly partitions_router_cpu_us: number | null;
+  readonly partitions_router_broker_cpu_us: number | null;
+  readonly partitions_skipped: string | null;
   /** The number lookup, while the service drains the same backlog (bench/lookup.ts). */
   readonly lookup_rate_per_s: number;
   readonly lookup_connections: number;
@@ -157,6 +168,17 @@ export function table(report: BenchReport): string {
       `search_ratio_with_state ${nullable(report.search_ratio_with_state, 3)}`]);
     rows.push(['search engine CPU µs/event: service drain', nullable(report.search_engine_cpu_us_pipeline, 1),
       `bare client ${nullable(report.search_engine_cpu_us_limit, 1)}, with call documents ${nullable(report.search_engine_cpu_us_limit_with_state, 1)}`]);
+  }
+  if (report.partitions_skipped !== null) {
+    for (const key of ['partitions_instances_1_per_s', 'partitions_instances_2_per_s', 'partitions_instances_3_per_s', 'partitions_router_cpu_us']) {
+      rows.push([key, `skipped (${report.partitions_skipped})`, '']);
+    }
+  } else {
+    for (const [count, value] of [[1, report.partitions_instances_1_per_s], [2, report.partitions_instances_2_per_s], [3, report.partitions_instances_3_per_s]] as const) {
+      rows.push([`partitions_instances_${count}_per_s (${count} × qbl start, P = 8, search store)`, nullable(value), 'aggregate, CDRs exact']);
+    }
+    rows.push(['partitions_router_cpu_us (router alone, per event)', nullable(report.partitions_router_cpu_us, 1),
+      `broker ${nullable(report.partitions_router_broker_cpu_us, 1)} µs/event`]);
   }
   rows.push([`lookup_p99_ms (${n(report.lookup_rate_per_s)}/s paced, turns with a bare server, during a drain)`, n(report.lookup_p99_ms, 2),
     `p50 ${n(report.lookup_p50_ms, 2)}; bare Node server p99 ${n(report.lookup_bare_p99_ms, 2)} (p50 ${n(report.lookup_bare_p50_ms, 2)})`]);

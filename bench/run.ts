@@ -21,6 +21,7 @@ import { jsonLine, table, TARGETS, type BenchReport, type QueueFigures } from '.
 import { consumerBudgetUs, cores, cpuCeilingPerS } from './cpu';
 import { measureDecodeUs, measureStoreAlone } from './store-alone';
 import { MAX_LOAD_FACTOR, measureLookup } from './lookup';
+import { measurePartitions } from './partitions';
 
 const tenths = (value: number): number => Math.round(value * 10) / 10;
 const hundredths = (value: number): number => Math.round(value * 100) / 100;
@@ -89,6 +90,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   }, log);
 
   const search = await measureSearchPath(messages, expected, { ...intake, queueType: options.queueTypes[0]! }, log);
+  const partitions = await measurePartitions(messages, expected, { ...intake, queueType: options.queueTypes[0]! }, log);
 
   return {
     bench: 'opensips-qbl',
@@ -113,6 +115,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     cdr_latency_ms_p99: tenths(latency.p99Ms),
     cdr_latency_missing: latency.missing,
     ...search,
+    ...partitions,
     lookup_rate_per_s: options.lookupRatePerS,
     lookup_connections: options.lookupConnections,
     lookup_max_connections: options.lookupConnections * MAX_LOAD_FACTOR,

@@ -165,7 +165,7 @@ export async function storedSearchCdrs(config: SearchConfig): Promise<Cdr[]> {
   }
 }
 
-function authHeaders(config: SearchConfig): Record<string, string> {
+export function authHeaders(config: SearchConfig): Record<string, string> {
   if (config.apiKey) return { authorization: `ApiKey ${config.apiKey}` };
   if (config.username) return { authorization: `Basic ${Buffer.from(`${config.username}:${config.password ?? ''}`).toString('base64')}` };
   return {};

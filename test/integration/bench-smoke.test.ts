@@ -135,6 +135,8 @@ describe('bench harness (small N)', () => {
       search_cdrs_ok: null, search_bulk_max_docs: null, search_bulk_concurrency: null, search_skipped: 'OPENSEARCH_URL / ELASTICSEARCH_URL not set',
       search_limit_with_state_per_s: null, search_ratio_with_state: null, search_engine_cpu_us_pipeline: null, search_engine_cpu_us_limit: null,
       search_engine_cpu_us_limit_with_state: null,
+      partitions_instances_1_per_s: null, partitions_instances_2_per_s: null, partitions_instances_3_per_s: null, partitions_router_cpu_us: null,
+      partitions_router_broker_cpu_us: null, partitions_skipped: 'OPENSEARCH_URL / ELASTICSEARCH_URL not set',
       lookup_rate_per_s: 5000, lookup_connections: 16, lookup_max_connections: 64, lookup_p50_ms: 0.2, lookup_p99_ms: 0.9, lookup_bare_p50_ms: 0.2, lookup_bare_p99_ms: 0.6,
       lookup_p99_ratio: 1.5, lookup_alone_p99_ms: 1, lookup_server_p99_ms: 0.25, lookup_max_per_s: 9000, lookup_drain_alone_per_s: 100, lookup_drain_with_lookups_per_s: 95,
       lookup_pipeline_slowdown: 0.05, lookup_bytes_per_number: 180, lookup_bytes_per_pair: 150, lookup_rebuild_cdrs: 10, lookup_rebuild_ms: 5,
@@ -149,6 +151,17 @@ describe('bench harness (small N)', () => {
       expect(table(report)).toMatch(new RegExp(`${key}\\s+skipped \\(OPENSEARCH_URL / ELASTICSEARCH_URL not set\\)`));
     }
     expect(json.search_skipped).toBe('OPENSEARCH_URL / ELASTICSEARCH_URL not set');
+    for (const key of ['partitions_instances_1_per_s', 'partitions_instances_2_per_s', 'partitions_instances_3_per_s', 'partitions_router_cpu_us']) {
+      expect(json).toHaveProperty(key, null);
+      expect(table(report)).toMatch(new RegExp(`${key}\\s+skipped \\(OPENSEARCH_URL / ELASTICSEARCH_URL not set\\)`));
+    }
+    expect(json.partitions_router_broker_cpu_us).toBeNull();
+    expect(json.partitions_skipped).toBe('OPENSEARCH_URL / ELASTICSEARCH_URL not set');
+    const scaled = { ...report, partitions_instances_1_per_s: 9000, partitions_instances_2_per_s: 11000, partitions_instances_3_per_s: 12000,
+      partitions_router_cpu_us: 25.4, partitions_router_broker_cpu_us: 40.1, partitions_skipped: null };
+    expect(table(scaled)).toMatch(/partitions_instances_2_per_s \(2 × qbl start, P = 8, search store\)\s+11,000/);
+    expect(table(scaled)).toMatch(/partitions_router_cpu_us \(router alone, per event\)\s+25\.4\s+broker 40\.1 µs\/event/);
+    expect(JSON.parse(jsonLine(scaled))).toMatchObject({ partitions_instances_3_per_s: 12000, partitions_router_cpu_us: 25.4, partitions_skipped: null });
     const measured = { ...report, search_engine: 'opensearch' as const, search_pipeline_per_s: 800, search_limit_per_s: 1000, search_ratio: 0.8,
       search_cdrs_ok: 2, search_bulk_max_docs: 2000, search_bulk_concurrency: 2, search_skipped: null,
       search_limit_with_state_per_s: 900, search_ratio_with_state: 0.889, search_engine_cpu_us_pipeline: 200, search_engine_cpu_us_limit: 120,

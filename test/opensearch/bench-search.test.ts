@@ -8,20 +8,13 @@ import { benchTraffic } from '../../bench/traffic';
 import { measureSearchPath } from '../../bench/run';
 import { benchSearchConfig, searchActions, searchSkipReason } from '../../bench/search';
 import { commitBatches } from '../../bench/store-alone';
-import { describeOnNode, NODE_URL, rawClient } from './node';
+import { benchOnNode, describeOnNode, rawClient } from './node';
 
 const EVENTS = 1500;
 const INTAKE = { prefetch: 200, batchSize: 100, batchWaitMs: 5 };
 
 describeOnNode('bench: the search-store path (OpenSearch)', () => {
-  const saved = { ...process.env };
-  beforeAll(() => {
-    process.env.OPENSEARCH_URL = NODE_URL;
-    delete process.env.ELASTICSEARCH_URL;
-  });
-  afterAll(() => {
-    process.env = saved;
-  });
+  benchOnNode();
 
   test('the documents are the service\'s: one per distinct event, a CDR per call', () => {
     const traffic = benchTraffic(EVENTS, 7, Date.now() * 1000);

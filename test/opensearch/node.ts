@@ -112,3 +112,15 @@ export function nodeFixture(f: IntegrationFixture): { readonly raw: Client; read
     },
   };
 }
+
+/** For the bench's tests: OPENSEARCH_URL points at the node (and no ELASTICSEARCH_URL) while the describe block runs. */
+export function benchOnNode(): void {
+  const saved = { ...process.env };
+  beforeAll(() => {
+    process.env.OPENSEARCH_URL = NODE_URL;
+    delete process.env.ELASTICSEARCH_URL;
+  });
+  afterAll(() => {
+    process.env = saved;
+  });
+}
