@@ -110,7 +110,9 @@ export class Router {
       outcomes = await Promise.all(batch.map((delivery, i) => (targets[i] === undefined ? Promise.resolve('confirmed')
         : publisher.publish(exchange, String(targets[i]), delivery.body, { ...propertiesOf(delivery), headers: withRoute(delivery), mandatory: true }))));
     } catch (error) {
+      // A new publisher for the retry; this one's connection is closed, not left open (one leaked per failure otherwise).
       this.publisher = undefined;
+      void publisher.close().catch(() => undefined);
       throw new StoreUnavailableError(`routing to the partitions failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     const failed = outcomes.filter((o) => o !== 'confirmed').length;

@@ -55,12 +55,16 @@ export interface Config {
 
 export { DEFAULT_AMQP_URL };
 
-function readAmqp(env: Env): AmqpConfig {
+/** AMQP_HEARTBEAT_S unless set: 30 s, or 10 s with partitions, so a silently cut-off owner's locks go within 30 s (docs/scaling.md). */
+export const DEFAULT_HEARTBEAT_S = 30;
+export const DEFAULT_PARTITIONS_HEARTBEAT_S = 10;
+
+function readAmqp(env: Env, partitions: number): AmqpConfig {
   const url = read(env, V.AMQP_URL);
   return Object.freeze({
     url,
     urlForLogs: redact(url),
-    heartbeatS: read(env, V.AMQP_HEARTBEAT_S),
+    heartbeatS: read(env, V.AMQP_HEARTBEAT_S) ?? (partitions > 1 ? DEFAULT_PARTITIONS_HEARTBEAT_S : DEFAULT_HEARTBEAT_S),
     caFile: read(env, V.AMQP_CA_FILE),
     certFile: read(env, V.AMQP_CERT_FILE),
     keyFile: read(env, V.AMQP_KEY_FILE),
@@ -187,7 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('QBL_PARTITIONS', '1 with the SQLite store (partitions need the search store: ELASTICSEARCH_URL or OPENSEARCH_URL)', String(partitions));
   }
   return Object.freeze({
-    amqp: readAmqp(env),
+    amqp: readAmqp(env, partitions),
     // SQLite: one instance, an exclusive consumer; search store: hot standbys (docs/scaling.md).
     // Partitions: every instance's router consumes the queue (competing consumers).
     topology: Object.freeze({ ...readTopology(env), consumers: search === undefined ? 'exclusive' as const : partitions > 1 ? 'competing' as const : 'single-active' as const }),

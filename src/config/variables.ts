@@ -86,7 +86,10 @@ export const VARIABLES = table({
     default: DEFAULT_AMQP_URL, secret: true, parse: amqpUrl,
     meaning: 'the broker; `amqps://` for TLS',
   },
-  AMQP_HEARTBEAT_S: { default: 30, parse: integer(0, 3600), meaning: 'AMQP heartbeat (0: none)' },
+  AMQP_HEARTBEAT_S: {
+    shownDefault: '`30`; `10` when `QBL_PARTITIONS` > 1', parse: integer(0, 3600),
+    meaning: 'AMQP heartbeat (0: none); the broker drops a silent connection after two missed ones, which is how a cut-off partition owner loses its partitions (docs/scaling.md)',
+  },
   AMQP_CA_FILE: { parse: readableFile, meaning: 'PEM CA certificates for an `amqps://` broker' },
   AMQP_CERT_FILE: { parse: readableFile, meaning: 'client certificate (PEM) for `amqps://`' },
   AMQP_KEY_FILE: { parse: readableFile, meaning: 'client key (PEM) for `amqps://`' },

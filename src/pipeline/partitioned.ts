@@ -28,8 +28,17 @@ import type { PartitionReadings } from '../observability/metrics';
 import type { CallStore } from '../stores/store';
 import { Pipeline, type PipelineOptions, type PipelineStats } from './pipeline';
 
-/** How often a partition whose lock another connection holds is tried again. */
-const LOCK_RETRY_MS = 500;
+/**
+ * How soon a partition whose lock another connection holds is tried again: 0.5 s, doubling to
+ * 2 s while it stays taken. Each try opens two connections (the consuming one and its publisher's),
+ * so a lock held for long (a cut-off owner's, until the broker drops it) costs one try every 2 s,
+ * not two connections every 0.5 s; the wait after the holder lets go stays under 2 s.
+ */
+export const LOCK_RETRY = Object.freeze({ initialMs: 500, maxMs: 2000 });
+
+export function lockRetryMs(failures: number): number {
+  return Math.min(LOCK_RETRY.maxMs, LOCK_RETRY.initialMs * 2 ** Math.max(0, failures - 1));
+}
 
 interface Slot {
   readonly partition: number;
@@ -126,13 +135,15 @@ export class Partitioned {
   }
 
   private async driveLoop(partition: number): Promise<void> {
+    let failures = 0;
     for (;;) {
       const want = !this.closing && this.wanted.has(partition);
       const slot = this.slots.get(partition);
       if (want && !slot) {
         const generation = this.generation;
         const taken = await this.acquire(partition, generation);
-        if (!taken) await sleep(LOCK_RETRY_MS);
+        failures = taken ? 0 : failures + 1;
+        if (!taken) await sleep(lockRetryMs(failures));
       } else if (!want && slot) {
         await this.release(slot, this.closing ? 'shutdown' : this.member ? 'handover' : 'left');
       } else {
@@ -187,7 +198,12 @@ export class Partitioned {
     this.consumers.push(consumer);
     this.logger.info({ partition, owner: this.id, atMs: slot.acquiredAtMs, openCalls: restored }, 'partition acquired');
     // Connection lost: the broker has (or soon has) given the lock away; drop the partition, take it again if still ours.
-    consumer.once('disconnected', () => void this.release(slot, 'connection-lost').then(() => this.drive(partition)));
+    consumer.once('disconnected', () => {
+      // Never an unhandled rejection (it would end the process): a failed release is logged, the driver takes it from there.
+      this.release(slot, 'connection-lost')
+        .catch((error: unknown) => this.logger.error({ err: error, partition }, 'partition: releasing it after a lost connection failed'))
+        .finally(() => this.drive(partition));
+    });
     return true;
   }
 
@@ -195,8 +211,11 @@ export class Partitioned {
     if (this.slots.get(slot.partition) !== slot) return;
     slot.sweeping = false;
     // Stop intake, commit and ack the batch in flight, cancel, drop the calls (beforeRelease), then close: the lock goes last.
-    await slot.consumer.close();
-    if (this.slots.get(slot.partition) === slot) this.slots.delete(slot.partition);
+    try {
+      await slot.consumer.close();
+    } finally {
+      if (this.slots.get(slot.partition) === slot) this.slots.delete(slot.partition);
+    }
     this.logger.info({ partition: slot.partition, owner: this.id, atMs: Date.now(), reason }, 'partition released');
   }
 

@@ -192,7 +192,7 @@ export class Pipeline {
     const events: CallEvent[] = stored.map((s) => s.event);
     const unknown = new Set<string>();
     for (const event of events) if (!this.correlator.isOpen(event.callId)) unknown.add(event.callId);
-    const history = unknown.size === 0 ? new Map<string, CallEvent[]>() : await this.options.store.eventsForCalls([...unknown]);
+    const history = unknown.size === 0 ? new Map<string, CallEvent[]>() : await this.history([...unknown]);
     const step = this.correlator.ingest(events, history, this.clock.now(wallUs));
 
     await readDeliveriesMeanwhile();
@@ -203,6 +203,24 @@ export class Pipeline {
     }
     this.count(batch.length, stored, verdicts);
     return verdicts;
+  }
+
+  /**
+   * The stored events of calls not held in memory, as history (closed calls, rewritten at once).
+   * On a shared store, a call still open there is put back in memory open instead: the restore
+   * missed it (its document was written after the restore's search, by a late writer or by a killed
+   * owner's last request that the engine finished afterwards), and taken for a closed call it would
+   * never be swept — with its redelivered events all duplicates, never closed (docs/scaling.md).
+   */
+  private async history(callIds: readonly string[]): Promise<Map<string, CallEvent[]>> {
+    const { store } = this.options;
+    if (store.callStates === undefined) return store.eventsForCalls(callIds);
+    const history = new Map<string, CallEvent[]>();
+    for (const [callId, state] of await store.callStates(callIds)) {
+      if (state.open) this.correlator.restoreOpen(callId, state.events);
+      else history.set(callId, [...state.events]);
+    }
+    return history;
   }
 
   private async commit(stored: readonly StoredEvent[], step: CorrelatorStep, refolds = 0): Promise<ReadonlyMap<string, string>> {

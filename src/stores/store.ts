@@ -77,6 +77,13 @@ export interface CallHistory {
    * owner calls it when it takes over; callers may filter the result (e.g. by partition).
    */
   openCalls(): Promise<OpenCall[]>;
+  /**
+   * A store shared by several instances: each call's stored events and whether it is open there.
+   * An owner reads this for calls it does not hold: a call open in the store that its restore did
+   * not see (written after it, by a late writer or a killed owner's request the engine finished
+   * afterwards) is taken back open, to be closed at its deadline, not taken for a closed one.
+   */
+  callStates?(callIds: readonly string[]): Promise<Map<string, StoredCallState>>;
 }
 
 export interface CallStore extends CallHistory {

@@ -184,11 +184,13 @@ describeOnNode('QBL_PARTITIONS=8: instances join, die, are cut off and come back
         for (const q of [queue, ...Array.from({ length: P }, (_, i) => partitionQueue(queue, i))]) if ((await f.admin.depth(q)) !== 0) return false;
         return true;
       }, 'every queue to drain', 90_000);
+      // Before the CDRs: a message the broker dead-lettered (a partition's delivery limit, counted at
+      // every requeue of a handover) would otherwise show only as an incomplete CDR.
+      expect(await f.admin.depth(config.topology.deadLetterQueue)).toBe(0);
       await expectExactCdrs(node.raw, node.prefix, traffic);
       await waitForNoOpenCall(node.raw, node.prefix);
       expect(await f.admin.depth(queue)).toBe(0);
       for (let i = 0; i < P; i++) expect(await f.admin.depth(partitionQueue(queue, i))).toBe(0);
-      expect(await f.admin.depth(config.topology.deadLetterQueue)).toBe(0);
 
       // qbl status: each partition's depth, and its owner from the heartbeats.
       // Not spawnSync: the proxy x reaches the broker through lives in this process, and must keep forwarding.

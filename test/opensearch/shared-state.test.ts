@@ -4,6 +4,7 @@
  * the simulator's CDRs.
  */
 import type { Delivery } from '../../consumers/batch-handler';
+import { decodeMessage } from '../../consumers/decode/decode';
 import { loadConfig } from '../../src/config/config';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { callDocumentId, callsIndex } from '../../src/stores/search/calls';
@@ -73,6 +74,45 @@ describeOnNode('the shared join state on the real OpenSearch node', () => {
       await b.close();
     }
   });
+
+  it('a call left open in the store after the new owner restored (a late writer\'s batch) is closed by the new owner, even when every event it gets again is a duplicate', async () => {
+    // Answered calls without their BYE's reply (nor accounting records): open until the BYE's grace runs out.
+    const traffic = simulatedTraffic(40, 4242, { inProgressRate: 0, lossRate: 0, duplicateRate: 0, retransmitRate: 0, reorderRate: 0 });
+    const config = loadConfig(serviceEnv(f.dir, node.prefix));
+    let wallUs = Date.now() * 1000;
+    const deliveries: Delivery[] = traffic.messages
+      .filter((m) => { const d = decodeMessage(m.body, config.decoder); return d.ok && ['invite_request', 'invite_reply', 'bye_request'].includes(d.event.kind); })
+      .map((m) => ({ body: m.body, exchange: 'opensips', routingKey: m.routingKey, headers: {}, redelivered: true, receivedAtUs: wallUs }));
+    const store = await SearchStore.open(config.search!, silentLogger());
+    // Two owners of one partition in turn, as Partitioned makes them: restore, then consume.
+    const owner = () => new Pipeline({ correlator: config.correlator, decoder: config.decoder, store, logger: silentLogger(), wallClock: () => wallUs });
+    // One message a batch, in time order: a BYE is folded with the event clock at its own time, within its grace.
+    const feed = async (pipeline: Pipeline) => {
+      for (const delivery of deliveries) await pipeline.handleBatch([delivery]);
+    };
+    const cutOff = owner();
+    const next = owner();
+    try {
+      // The new owner holds the lock and restores: nothing open yet.
+      expect(await next.restore()).toBe(0);
+      // Then the cut-off owner's in-flight batch lands (or a killed owner's last bulk request, finished by the engine).
+      await feed(cutOff);
+      const open = await store.openCalls();
+      expect(open.length).toBeGreaterThan(5);
+      // The broker redelivers that batch to the new owner: every event a duplicate of a stored one.
+      await feed(next);
+      expect(next.correlator.openCallCount).toBe(open.length);
+      wallUs += DAY_US;
+      await next.sweep();
+      expect(await store.openCalls()).toEqual([]);
+      await node.raw.indices.refresh({ index: `${node.prefix}-*` });
+      const ids = open.map((c) => c.callId);
+      const cdrs = (await node.raw.search({ index: `${node.prefix}-cdrs-*`, body: { query: { terms: { call_id: ids } }, size: 1000 } })).body.hits.hits;
+      expect(new Set(cdrs.map((hit: { _source?: Record<string, unknown> }) => hit._source!.call_id)).size).toBe(ids.length);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 
   it('a takeover mid-stream by an instance with an empty disk, while the old one still writes, ends as exactly the expected CDRs', async () => {
     const traffic = simulatedTraffic(200, 1313, { inProgressRate: 0 });

@@ -51,6 +51,18 @@ describe('configuration', () => {
     expect(failure(env).message.startsWith(message)).toBe(true);
   });
 
+  test('the AMQP heartbeat: 30 s, 10 s with partitions (a cut-off owner\'s locks go within 30 s), an explicit value always wins', () => {
+    const search = { OPENSEARCH_URL: 'http://127.0.0.1:9200' };
+    expect(loadConfig({}).amqp.heartbeatS).toBe(30);
+    expect(loadConfig({ ...search }).amqp.heartbeatS).toBe(30);
+    expect(loadConfig({ ...search, QBL_PARTITIONS: '1' }).amqp.heartbeatS).toBe(30);
+    expect(loadConfig({ ...search, QBL_PARTITIONS: '8' }).amqp.heartbeatS).toBe(10);
+    expect(loadConfig({ ...search, QBL_PARTITIONS: '8', AMQP_HEARTBEAT_S: '30' }).amqp.heartbeatS).toBe(30);
+    expect(loadConfig({ ...search, QBL_PARTITIONS: '8', AMQP_HEARTBEAT_S: '0' }).amqp.heartbeatS).toBe(0);
+    expect(loadConfig({ AMQP_HEARTBEAT_S: '5' }).amqp.heartbeatS).toBe(5);
+    expect(failure({ AMQP_HEARTBEAT_S: '-1' }).message.startsWith('AMQP_HEARTBEAT_S: expected an integer from 0 to 3600')).toBe(true);
+  });
+
   test('a ConfigError carries its parts as fields, so nobody parses its message', () => {
     const error = failure({ AMQP_CA_FILE: '/nonexistent/ca.pem' });
     expect(error).toMatchObject({ option: 'AMQP_CA_FILE', expected: 'a readable file', got: '/nonexistent/ca.pem', reason: 'ENOENT' });

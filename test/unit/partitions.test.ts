@@ -1,5 +1,6 @@
 /** QBL_PARTITIONS: the stable hash (fixed forever) and the balanced, stable assignment of partitions to members. */
 import { assignPartitions, partitionOf, stableHash } from '../../consumers/amqp/partitions';
+import { lockRetryMs } from '../../src/pipeline/partitioned';
 
 describe('stableHash', () => {
   it('is FNV-1a 32 over UTF-8: known values, the same in every process and version', () => {
@@ -47,5 +48,11 @@ describe('assignPartitions', () => {
     // A round robin would move about three quarters; rendezvous moves the newcomer's share and a few more.
     expect(moved(three, four)).toBeLessThanOrEqual(24);
     expect(moved(four, three)).toBeLessThanOrEqual(24);
+  });
+});
+
+describe('lockRetryMs', () => {
+  it('backs off from 0.5 s to every 2 s while a partition\'s lock stays taken', () => {
+    expect([1, 2, 3, 4, 10, 1000].map(lockRetryMs)).toEqual([500, 1000, 2000, 2000, 2000, 2000]);
   });
 });

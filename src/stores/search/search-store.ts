@@ -262,13 +262,20 @@ export class SearchStore implements CallStore {
   }
 
   async eventsForCalls(callIds: readonly string[]): Promise<Map<string, CallEvent[]>> {
+    const out = new Map<string, CallEvent[]>();
+    for (const [callId, state] of await this.callStates(callIds)) out.set(callId, [...state.events]);
+    return out;
+  }
+
+  /** Each call's stored events (real-time, by id) and whether its document says it is open; calls with no event are absent. */
+  async callStates(callIds: readonly string[]): Promise<Map<string, StoredCallState>> {
     const docs = await this.readCalls(callIds);
     const legacy = await this.legacyEvents(callIds.filter((callId) => !docs.has(callDocumentId(callId))));
-    const out = new Map<string, CallEvent[]>();
+    const out = new Map<string, StoredCallState>();
     for (const callId of callIds) {
       const doc = docs.get(callDocumentId(callId));
-      const events = doc ? eventsOf(doc.source) : legacy.get(callId) ?? [];
-      if (events.length > 0) out.set(callId, events);
+      const state = doc ? stateOf(doc) : { events: legacy.get(callId) ?? [], open: false };
+      if (state.events.length > 0) out.set(callId, state);
     }
     return out;
   }
