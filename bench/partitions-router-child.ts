@@ -7,18 +7,15 @@
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/observability/logger';
-import { decodeMessage } from '../consumers/decode/decode';
+import { callIdOf } from '../src/pipeline/partitioned';
 import { Router } from '../consumers/amqp/router';
 
 const config = loadConfig(process.env);
 const router = new Router({
   amqp: config.amqp, topology: config.topology, intake: config.intake, partitions: config.partitions,
   logger: createLogger(process.env.LOG_LEVEL ?? 'warn'), connectionName: 'qbl-bench-router',
-  // As the service's router reads the call id (src/pipeline/partitioned.ts).
-  callIdOf: (body) => {
-    const decoded = decodeMessage(body, config.decoder);
-    return decoded.ok ? decoded.event.callId : { action: 'dead-letter', reason: decoded.reason, detail: decoded.detail, stage: 'decode' };
-  },
+  // As the service's router reads the call id.
+  callIdOf: (body) => callIdOf(body, config),
 });
 const input = createInterface({ input: process.stdin });
 input.once('line', () => {

@@ -283,8 +283,8 @@ export class Partitioned {
   }
 }
 
-/** The decoder's call id, or the dead letter the consumer would make of the body. */
-function callIdOf(body: Buffer, config: Config): string | DeadLetterVerdict {
+/** The decoder's call id, or the dead letter the consumer would make of the body (the router's reading; bench/partitions-router-child.ts too). */
+export function callIdOf(body: Buffer, config: Config): string | DeadLetterVerdict {
   const decoded = decodeMessage(body, config.decoder);
   return decoded.ok ? decoded.event.callId : { action: 'dead-letter', reason: decoded.reason, detail: decoded.detail, stage: 'decode' };
 }
