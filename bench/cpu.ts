@@ -96,12 +96,8 @@ export function processName(pid: number): string | null {
   }
 }
 
-/** user + system CPU µs of any process on this host; null when it cannot be read. */
+/** user + system CPU µs of any process on this host (the broker, a search node); null when it cannot be read. */
 export function processCpuUs(pid: number | null): number | null {
-  return brokerCpuUs(pid);
-}
-
-function brokerCpuUs(pid: number | null): number | null {
   if (pid === null) return null;
   try {
     return procCpuUs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
@@ -112,7 +108,7 @@ function brokerCpuUs(pid: number | null): number | null {
 
 export function sampleCpu(brokerPid: number | null): CpuSample {
   const { user, system } = process.cpuUsage();
-  return { selfUs: user + system, brokerUs: brokerCpuUs(brokerPid) };
+  return { selfUs: user + system, brokerUs: processCpuUs(brokerPid) };
 }
 
 export function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): CpuPerEvent {

@@ -17,7 +17,7 @@ import { batchCdrIds, cdrActions, dedupeActions, eventAction, indexPattern } fro
 import { installSchema } from '../src/stores/search/install';
 import { callsTemplate, lifecyclePolicyName, templateName } from '../src/stores/search/templates';
 import { searchCdrPages } from '../src/stores/search/search-stream';
-import { createSearchEngine } from '../src/stores/search/search-store';
+import { changedCalls, createSearchEngine } from '../src/stores/search/search-store';
 import type { Cdr } from '../correlators/cdr';
 import type { BenchMessage } from './broker';
 import { rate, type RateResult } from './limit';
@@ -80,11 +80,7 @@ export function searchActions(messages: readonly BenchMessage[], batchSize: numb
       if (list === undefined) callEvents.set(event.callId, [event]);
       else if (!list.some((e) => e.id === event.id)) list.push(event);
     }
-    const changed = new Map<string, number | null>();
-    for (const call of batch.openCalls) changed.set(call.callId, call.deadlineUs);
-    for (const callId of batch.closedCallIds) changed.set(callId, null);
-    for (const record of batch.cdrs) if (!changed.has(record.cdr.call_id)) changed.set(record.cdr.call_id, null);
-    for (const [callId, deadlineUs] of changed) {
+    for (const [callId, deadlineUs] of changedCalls(batch)) {
       const document = callDocument(callId, callEvents.get(callId) ?? [], deadlineUs !== null, deadlineUs, writtenAtUs);
       actions.push({ index: callsIndex(indexPrefix), id: callDocumentId(callId), document: { ...document } });
     }

@@ -159,10 +159,7 @@ export class SearchStore implements CallStore {
       if (list) list.push(event);
       else added.set(event.callId, [event]);
     }
-    const openAt = new Map<string, number | null>();
-    for (const call of batch.openCalls) openAt.set(call.callId, call.deadlineUs);
-    for (const callId of batch.closedCallIds) openAt.set(callId, null);
-    for (const record of batch.cdrs) if (!openAt.has(record.cdr.call_id)) openAt.set(record.cdr.call_id, null);
+    const openAt = changedCalls(batch);
 
     const stored = await this.readCalls([...openAt.keys()]);
     // Without a call document, a writer that folded more than the batch read a call written before
@@ -360,6 +357,15 @@ export class SearchStore implements CallStore {
     })();
     return this.closing;
   }
+}
+
+/** Every call a commit changes, with its deadline while open and null once closed: the call documents it writes. */
+export function changedCalls(batch: Pick<CommitBatch, 'openCalls' | 'closedCallIds' | 'cdrs'>): Map<string, number | null> {
+  const openAt = new Map<string, number | null>();
+  for (const call of batch.openCalls) openAt.set(call.callId, call.deadlineUs);
+  for (const callId of batch.closedCallIds) openAt.set(callId, null);
+  for (const record of batch.cdrs) if (!openAt.has(record.cdr.call_id)) openAt.set(record.cdr.call_id, null);
+  return openAt;
 }
 
 function stateOf(doc: StoredDocument): StoredCallState {
