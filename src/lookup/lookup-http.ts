@@ -1,12 +1,15 @@
 /**
  * The lookup listener: `GET /v1/numbers/{number}` answered from memory, counted and timed.
  * Every answer is JSON, errors included; a malformed HTTP message gets a JSON 400 (431 for
- * oversized headers) and its connection closed. Runs in the lookup worker thread.
+ * oversized headers, 408 for one not sent in time) and its connection closed. Runs in the lookup
+ * worker thread.
+ *
+ * HTTP/1.1 is spoken on `node:net` directly (http-head.ts): Node's `http` cost about 25 µs of CPU
+ * per request more than this one GET needs, on cores the pipeline shares (docs/performance.md).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { closerFor } from '../observability/closable-server';
+import { formatResponse, readHead } from './http-head';
 import { LookupState } from './lookup-state';
 import type { LatencySnapshot, WorkerStats } from './protocol';
 import { parseRequest } from './request';
@@ -14,12 +17,26 @@ import { parseRequest } from './request';
 /** Seconds: a lookup answered from memory takes tens of microseconds; the top buckets show stalls. */
 export const LATENCY_BOUNDS_S: readonly number[] = Object.freeze([0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1]);
 
-const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' } as const;
 /** OpenSIPS workers keep their connection open between lookups (rest_client reuses it). */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** A client that sends its request this slowly is not OpenSIPS. */
 const REQUEST_TIMEOUT_MS = 5_000;
+/** Request line and header fields, as Node's own server allows. */
+export const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_CONNECTIONS = 4096;
+/** Answers a client has not read: past this, its requests are not read either until it catches up. */
+const MAX_UNREAD_ANSWER_BYTES = 1 << 20;
+/** How often idle and slow connections are looked for (one timer for all, not one per request). */
+const SWEEP_INTERVAL_MS = 1_000;
+
+/** The listener's clocks; tests shorten them. */
+export interface ConnectionTimeouts {
+  readonly requestMs: number;
+  readonly keepAliveMs: number;
+  readonly sweepMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ConnectionTimeouts = Object.freeze({ requestMs: REQUEST_TIMEOUT_MS, keepAliveMs: KEEP_ALIVE_TIMEOUT_MS, sweepMs: SWEEP_INTERVAL_MS });
 
 class Counters {
   readonly lookups = new Map<string, number>();
@@ -59,41 +76,48 @@ export function notListeningStats(state: LookupState): WorkerStats {
   return { state: state.stats(), lookups: {}, rejected: {}, latency: new Counters().latency() };
 }
 
-/** With its Content-Length: no chunked encoding for a body known whole (less to parse for OpenSIPS's curl). */
-function send(res: ServerResponse, status: number, body: string, head: boolean): void {
-  res.writeHead(status, { ...JSON_HEADERS, 'Content-Length': Buffer.byteLength(body) });
-  res.end(head ? undefined : body);
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly allow?: string;
+}
+
+const errorBody = (error: string): string => JSON.stringify({ status: 'error', error });
+
+/** One client connection: its unread bytes, and since when a request has been arriving. */
+interface Client {
+  readonly socket: Socket;
+  unread: string;
+  /** performance.now() when the request being received began; 0 when none is under way. */
+  requestSinceMs: number;
+  lastActiveMs: number;
+  closing: boolean;
 }
 
 export class LookupHttp {
   private readonly counters = new Counters();
-  private readonly closer: () => Promise<void>;
+  private readonly clients = new Set<Client>();
+  private readonly sweeper: NodeJS.Timeout;
+  private dateSecond = -1;
+  private date = '';
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly server: Server,
     private readonly source: LookupSource,
     private readonly now: () => number,
+    private readonly timeouts: ConnectionTimeouts,
   ) {
-    this.closer = closerFor(server);
-    server.on('request', (req, res) => this.handle(req, res));
-    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-      if (!socket.writable || error.code === 'ECONNRESET') {
-        socket.destroy();
-        return;
-      }
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      this.counters.add(this.counters.rejected, String(status));
-      const body = JSON.stringify({ status: 'error', error: status === 431 ? 'request headers too large' : 'malformed HTTP request' });
-      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n`
-        + `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    });
+    server.on('connection', (socket: Socket) => this.serve(socket));
+    this.sweeper = setInterval(() => this.sweep(), timeouts.sweepMs);
+    this.sweeper.unref();
   }
 
-  static async listen(source: LookupSource | LookupState, host: string, port: number, now: () => number = Date.now): Promise<LookupHttp> {
-    const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS });
+  static async listen(source: LookupSource | LookupState, host: string, port: number, now: () => number = Date.now,
+    timeouts: ConnectionTimeouts = DEFAULT_TIMEOUTS): Promise<LookupHttp> {
+    const server = createServer({ noDelay: true });
     server.maxConnections = MAX_CONNECTIONS;
     const fixed = source instanceof LookupState ? { state: () => source, ready: () => true } : source;
-    const http = new LookupHttp(server, fixed, now);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -101,7 +125,9 @@ export class LookupHttp {
         resolve();
       });
     });
-    return http;
+    // Past listen, an accept error (EMFILE…) costs that connection, never the thread.
+    server.on('error', () => undefined);
+    return new LookupHttp(server, fixed, now, timeouts);
   }
 
   get port(): number {
@@ -117,44 +143,127 @@ export class LookupHttp {
     };
   }
 
-  /** Idempotent; idle keep-alive connections are closed so the thread can end. */
+  /** Idempotent; every connection is closed so the thread can end. */
   close(): Promise<void> {
-    return this.closer();
+    this.closing ??= new Promise<void>((resolve) => {
+      clearInterval(this.sweeper);
+      this.server.close(() => resolve());
+      for (const client of this.clients) client.socket.destroy();
+    });
+    return this.closing;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const started = performance.now();
-    const head = req.method === 'HEAD';
+  private serve(socket: Socket): void {
+    const client: Client = { socket, unread: '', requestSinceMs: 0, lastActiveMs: performance.now(), closing: false };
+    this.clients.add(client);
+    socket.on('data', (chunk: Buffer) => this.receive(client, chunk));
+    socket.on('drain', () => socket.resume());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.clients.delete(client));
+  }
+
+  private receive(client: Client, chunk: Buffer): void {
+    if (client.closing) return;
+    const now = performance.now();
+    client.lastActiveMs = now;
+    client.unread += chunk.toString('latin1');
+    for (;;) {
+      // Empty lines before a request line are skipped (RFC 9112 §2.2).
+      while (client.unread.startsWith('\r\n')) client.unread = client.unread.slice(2);
+      if (client.unread === '') {
+        client.requestSinceMs = 0;
+        break;
+      }
+      if (client.requestSinceMs === 0) client.requestSinceMs = now;
+      const end = client.unread.indexOf('\r\n\r\n');
+      if (end < 0 ? client.unread.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) {
+        this.refuse(client, 431, 'request headers too large');
+        return;
+      }
+      if (end < 0) break;
+      const head = client.unread.slice(0, end);
+      client.unread = client.unread.slice(end + 4);
+      client.requestSinceMs = 0;
+      const reading = readHead(head);
+      if (!reading.ok) {
+        this.refuse(client, reading.status, reading.error);
+        return;
+      }
+      const started = performance.now();
+      this.write(client, this.answer(reading.method, reading.target), reading.method === 'HEAD', reading.keepAlive);
+      this.counters.observe((performance.now() - started) / 1000);
+      if (!reading.keepAlive) return;
+    }
+    // A client that sends requests without reading the answers is not read either until it does.
+    if (client.socket.writableLength > MAX_UNREAD_ANSWER_BYTES) client.socket.pause();
+  }
+
+  private write(client: Client, answer: Answer, headOnly: boolean, keepAlive: boolean): void {
+    const nowS = Math.floor(this.now() / 1000);
+    if (nowS !== this.dateSecond) {
+      this.dateSecond = nowS;
+      this.date = new Date(nowS * 1000).toUTCString();
+    }
+    const text = formatResponse({
+      status: answer.status, body: answer.body, allow: answer.allow, headOnly, keepAlive, date: this.date,
+      keepAliveTimeoutS: Math.floor(this.timeouts.keepAliveMs / 1000),
+    });
+    if (keepAlive) {
+      client.socket.write(text);
+      return;
+    }
+    client.closing = true;
+    client.unread = '';
+    client.socket.end(text);
+  }
+
+  /** A message that is not one we can answer: a JSON error, and the connection closed (what follows cannot be trusted to be a request). */
+  private refuse(client: Client, status: number, error: string): void {
+    this.counters.add(this.counters.rejected, String(status));
+    this.write(client, { status, body: errorBody(error) }, false, false);
+  }
+
+  /** Idle keep-alive connections, and requests that do not arrive whole in time. */
+  private sweep(): void {
+    const now = performance.now();
+    for (const client of this.clients) {
+      if (client.closing) continue;
+      if (client.requestSinceMs !== 0 && now - client.requestSinceMs > this.timeouts.requestMs) this.refuse(client, 408, 'request not received in time');
+      else if (now - client.lastActiveMs > this.timeouts.keepAliveMs) client.socket.destroy();
+    }
+  }
+
+  private answer(method: string, target: string): Answer {
+    let answer: Answer;
     try {
-      const request = parseRequest(req.method, req.url);
+      const request = parseRequest(method, target);
       switch (request.kind) {
         case 'lookup': {
           if (!this.source.ready()) {
             this.counters.add(this.counters.rejected, '503');
-            send(res, 503, STARTING, head);
+            answer = { status: 503, body: STARTING };
             break;
           }
-          const answer = this.source.state().answer(request.number, request.caller, this.now());
-          this.counters.add(this.counters.lookups, `${answer.verdict}|${answer.reasons.length === 0 ? 'none' : answer.reasons.join(',')}`);
-          send(res, 200, JSON.stringify(answer), head);
+          const found = this.source.state().answer(request.number, request.caller, this.now());
+          this.counters.add(this.counters.lookups, `${found.verdict}|${found.reasons.length === 0 ? 'none' : found.reasons.join(',')}`);
+          answer = { status: 200, body: JSON.stringify(found) };
           break;
         }
         case 'health':
-          if (this.source.ready()) send(res, 200, JSON.stringify({ status: 'ok', tracked_numbers: this.source.state().stats().numbers }), head);
-          else send(res, 503, STARTING, head);
+          answer = this.source.ready()
+            ? { status: 200, body: JSON.stringify({ status: 'ok', tracked_numbers: this.source.state().stats().numbers }) }
+            : { status: 503, body: STARTING };
           break;
         case 'rejected':
           this.counters.add(this.counters.rejected, String(request.status));
-          if (request.status === 405) res.setHeader('Allow', 'GET, HEAD');
-          send(res, request.status, JSON.stringify({ status: 'error', error: request.error }), head);
+          answer = { status: request.status, body: errorBody(request.error), allow: request.status === 405 ? 'GET, HEAD' : undefined };
           break;
       }
-    } catch (error) {
+    } catch {
       // A bug must cost one answer, never the listener: OpenSIPS then fails open for this call.
       this.counters.add(this.counters.rejected, '500');
-      if (!res.headersSent) send(res, 500, JSON.stringify({ status: 'error', error: 'internal error' }), head);
-      else res.destroy(error as Error);
+      answer = { status: 500, body: errorBody('internal error') };
     }
-    this.counters.observe((performance.now() - started) / 1000);
+    return answer;
   }
 }

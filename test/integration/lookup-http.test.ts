@@ -1,0 +1,153 @@
+/**
+ * The lookup listener's HTTP on real sockets (src/lookup/lookup-http.ts over node:net): keep-alive,
+ * pipelining, closing, bodies refused, slow and idle clients, and Node's own client talking to it.
+ */
+import { connect, type Socket } from 'node:net';
+import { loadConfig } from '../../src/config/config';
+import { LookupHttp } from '../../src/lookup/lookup-http';
+import { LookupState } from '../../src/lookup/lookup-state';
+import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
+import { httpGet } from '../support/http';
+import { rawExchange } from '../support/lookup';
+
+const config = loadConfig({}).lookup;
+const TIMEOUTS = { requestMs: 300, keepAliveMs: 600, sweepMs: 50 };
+let http: LookupHttp;
+
+beforeEach(async () => {
+  const state = new LookupState({ ...config.rules, invalidCodes: new Set(config.rules.invalidCodes) }, config.limits, DEFAULT_DIAL_PLAN);
+  http = await LookupHttp.listen(state, '127.0.0.1', 0, Date.now, TIMEOUTS);
+});
+afterEach(() => http.close());
+
+const GET = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+
+/** Responses as they arrive on one connection, split by their Content-Length. */
+function responses(text: string): { status: number; headers: string; body: string }[] {
+  const out: { status: number; headers: string; body: string }[] = [];
+  let rest = Buffer.from(text, 'utf8');
+  while (rest.length > 0) {
+    const end = rest.indexOf('\r\n\r\n');
+    const headers = rest.subarray(0, end).toString('latin1');
+    const length = Number(/\r\nContent-Length: (\d+)/.exec(headers)?.[1]);
+    out.push({ status: Number(headers.slice(9, 12)), headers, body: rest.subarray(end + 4, end + 4 + length).toString('utf8') });
+    rest = rest.subarray(end + 4 + length);
+  }
+  return out;
+}
+
+function opened(): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(http.port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+const closedWithin = (socket: Socket, ms: number): Promise<boolean> => new Promise((resolve) => {
+  const timer = setTimeout(() => resolve(false), ms);
+  socket.once('close', () => {
+    clearTimeout(timer);
+    resolve(true);
+  });
+});
+
+test('Node\'s own HTTP client gets the JSON answer', async () => {
+  const answer = await httpGet(http.port, '/v1/numbers/%2B5511912340002?caller=%2B5511900000001');
+  expect(answer.status).toBe(200);
+  expect(answer.contentType).toBe('application/json; charset=utf-8');
+  expect(JSON.parse(answer.body)).toMatchObject({ number: '+5511912340002', e164: '+5511912340002', verdict: 'allow', reasons: [] });
+});
+
+test('pipelined requests on one connection are answered in order, and Connection: close ends it after its answer', async () => {
+  const paths = ['/v1/numbers/1', '/healthz', '/nowhere', '/v1/numbers/%2B5511912340002'];
+  const text = await rawExchange(http.port, paths.map((p) => GET(p)).join('') + GET('/healthz', 'Connection: close\r\n') + GET('/healthz'));
+  const answers = responses(text);
+  expect(answers.map((a) => a.status)).toEqual([200, 200, 404, 200, 200]);
+  expect(JSON.parse(answers[3]!.body)).toMatchObject({ number: '+5511912340002' });
+  expect(answers[0]!.headers).toContain('Connection: keep-alive');
+  expect(answers[4]!.headers).toContain('Connection: close');
+});
+
+test('a request split into many small writes is read whole', async () => {
+  const socket = await opened();
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  for (const char of GET('/v1/numbers/%2B5511912340002', 'Connection: close\r\n')) {
+    socket.write(char);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await closedWithin(socket, 2000);
+  expect(responses(Buffer.concat(chunks).toString('utf8')).map((a) => a.status)).toEqual([200]);
+});
+
+test('HTTP/1.0 gets its answer and a closed connection', async () => {
+  const answers = responses(await rawExchange(http.port, 'GET /healthz HTTP/1.0\r\n\r\n'));
+  expect(answers).toHaveLength(1);
+  expect(answers[0]).toMatchObject({ status: 200 });
+  expect(answers[0]!.headers).toContain('Connection: close');
+});
+
+test('HEAD gets the head only', async () => {
+  const text = await rawExchange(http.port, 'HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(text.endsWith('\r\n\r\n')).toBe(true);
+});
+
+test.each([
+  ['a body', 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 26\r\n\r\nGET /v1/numbers/1 HTTP/1.1', 400, 'request bodies are not accepted'],
+  ['a chunked body', 'GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'request bodies are not accepted'],
+  ['no Host', 'GET /healthz HTTP/1.1\r\n\r\n', 400, 'Host'],
+  ['HTTP/2 in clear', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505, 'HTTP version'],
+  ['bare LF line ends', 'GET /healthz HTTP/1.1\nHost: x\n\n\r\n\r\n', 400, 'malformed HTTP request'],
+])('%s: a JSON error, then the connection closed (nothing after it is read as a request)', async (_what, bytes, status, error) => {
+  const answers = responses(await rawExchange(http.port, bytes));
+  expect(answers).toHaveLength(1);
+  expect(answers[0]!.status).toBe(status);
+  expect(answers[0]!.headers).toContain('Connection: close');
+  expect(JSON.parse(answers[0]!.body)).toMatchObject({ status: 'error', error: expect.stringContaining(error) });
+  expect(http.stats().rejected[String(status)]).toBe(1);
+});
+
+test('a head that never ends within the limit is a 431 at 16 KiB, without waiting for the rest', async () => {
+  const socket = await opened();
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}`);
+  expect(await closedWithin(socket, 2000)).toBe(true);
+  expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 431 /);
+});
+
+test('a request that does not arrive whole in time: 408 and closed; an idle keep-alive connection is closed', async () => {
+  const slow = await opened();
+  const chunks: Buffer[] = [];
+  slow.on('data', (chunk: Buffer) => chunks.push(chunk));
+  slow.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+  expect(await closedWithin(slow, 3000)).toBe(true);
+  expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 408 /);
+
+  const idle = await opened();
+  idle.on('data', () => undefined);
+  idle.write(GET('/healthz'));
+  expect(await closedWithin(idle, TIMEOUTS.keepAliveMs / 2)).toBe(false);
+  expect(await closedWithin(idle, 3000)).toBe(true);
+  // Still answering.
+  expect((await httpGet(http.port, '/healthz')).status).toBe(200);
+});
+
+test('a client that sends a flood of requests without reading still gets them all, in order, once it reads', async () => {
+  const count = 20_000;
+  const text = await rawExchange(http.port, GET('/healthz').repeat(count - 1) + GET('/nowhere', 'Connection: close\r\n'), 30_000);
+  const answers = responses(text);
+  expect(answers).toHaveLength(count);
+  expect(answers.slice(0, -1).every((a) => a.status === 200)).toBe(true);
+  expect(answers[count - 1]!.status).toBe(404);
+});
+
+test('close() ends open keep-alive connections', async () => {
+  const socket = await opened();
+  socket.on('data', () => undefined);
+  socket.write(GET('/healthz'));
+  const closed = closedWithin(socket, 2000);
+  await http.close();
+  expect(await closed).toBe(true);
+});
