@@ -39,6 +39,8 @@ export interface LoadResult {
   readonly unsent: number;
   readonly startedAtMs: number;
   readonly stoppedAtMs: number;
+  /** The load's own CPU time over the run (its process's, user + system), µs. */
+  readonly cpuUs: number;
 }
 
 interface Pending {
@@ -109,6 +111,7 @@ export function runLoad(options: LoadOptions, stopped: () => boolean): Promise<L
   let sent = 0;
   const startedAtMs = performance.timeOrigin + performance.now();
   const startedPerf = performance.now();
+  const cpuAtStart = process.cpuUsage();
   let finishing = false;
   const done = (): boolean => finishing || stopped() || performance.now() - startedPerf >= options.maxDurationMs
     || (options.maxRequests !== undefined && sent >= options.maxRequests);
@@ -142,7 +145,8 @@ export function runLoad(options: LoadOptions, stopped: () => boolean): Promise<L
         clearInterval(wait);
         for (const c of all) c.socket.destroy();
         const unsent = targets.reduce((sum, t) => sum + t.waiting.length, 0);
-        resolve({ samples, errors, unsent, startedAtMs, stoppedAtMs: performance.timeOrigin + performance.now() });
+        const cpu = process.cpuUsage(cpuAtStart);
+        resolve({ samples, errors, unsent, startedAtMs, stoppedAtMs: performance.timeOrigin + performance.now(), cpuUs: cpu.user + cpu.system });
       }, 5);
     };
     if (options.mode === 'max') {

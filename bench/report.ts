@@ -94,7 +94,15 @@ export interface BenchReport {
   readonly lookup_max_per_s: number;
   readonly lookup_drain_alone_per_s: number;
   readonly lookup_drain_with_lookups_per_s: number;
+  /** The load (OpenSIPS's stand-in) at nice lookup_load_nice. */
   readonly lookup_pipeline_slowdown: number;
+  readonly lookup_load_nice: number;
+  /** CPU per lookup during those drains: the service's, and the load's own (OpenSIPS's stand-in). */
+  readonly lookup_service_cpu_us: number;
+  readonly lookup_load_cpu_us: number;
+  /** The same with the load at the service's own priority. */
+  readonly lookup_drain_with_lookups_same_priority_per_s: number;
+  readonly lookup_pipeline_slowdown_same_priority: number;
   readonly lookup_bytes_per_number: number;
   readonly lookup_bytes_per_pair: number;
   readonly lookup_rebuild_cdrs: number;
@@ -186,8 +194,12 @@ export function table(report: BenchReport): string {
     `target <= 2: ${verdict(report.lookup_p99_ratio <= TARGETS.lookupP99Ratio)}; lookup alone p99 ${n(report.lookup_alone_p99_ms, 2)}, inside its thread <= ${nullable(report.lookup_server_p99_ms, 2)}`]);
   rows.push([`lookup_max_per_s (${report.lookup_max_connections} connections, during a drain)`, n(report.lookup_max_per_s),
     `target >= 5,000: ${verdict(report.lookup_max_per_s >= TARGETS.lookupPerS)}`]);
-  rows.push(['lookup_pipeline_slowdown', n(report.lookup_pipeline_slowdown, 3),
+  rows.push([`lookup_pipeline_slowdown (load at nice ${report.lookup_load_nice})`, n(report.lookup_pipeline_slowdown, 3),
     `drain ${n(report.lookup_drain_with_lookups_per_s)}/s with lookups, ${n(report.lookup_drain_alone_per_s)}/s without; target <= 0.10: ${verdict(report.lookup_pipeline_slowdown <= TARGETS.lookupSlowdown)}`]);
+  rows.push(['lookup_service_cpu_us (per lookup, during the drains)', n(report.lookup_service_cpu_us, 1),
+    `the load's own: ${n(report.lookup_load_cpu_us, 1)} µs`]);
+  rows.push(['lookup_pipeline_slowdown_same_priority (load at nice 0)', n(report.lookup_pipeline_slowdown_same_priority, 3),
+    `drain ${n(report.lookup_drain_with_lookups_same_priority_per_s)}/s with lookups: OpenSIPS's side of each lookup on these cores too`]);
   rows.push(['lookup_bytes_per_number (heap)', n(report.lookup_bytes_per_number), `per (caller, prefix) pair: ${n(report.lookup_bytes_per_pair)}`]);
   rows.push([`lookup_rebuild_ms (${n(report.lookup_rebuild_cdrs)} CDRs from SQLite)`, n(report.lookup_rebuild_ms), '']);
   const width = Math.max(...rows.map((r) => r[0].length));

@@ -20,7 +20,7 @@ import { measureLatency } from './latency';
 import { jsonLine, table, TARGETS, type BenchReport, type QueueFigures } from './report';
 import { consumerBudgetUs, cores, cpuCeilingPerS } from './cpu';
 import { measureDecodeUs, measureStoreAlone } from './store-alone';
-import { MAX_LOAD_FACTOR, measureLookup } from './lookup';
+import { LOAD_NICE, MAX_LOAD_FACTOR, measureLookup } from './lookup';
 import { measurePartitions } from './partitions';
 
 const tenths = (value: number): number => Math.round(value * 10) / 10;
@@ -130,6 +130,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     lookup_drain_alone_per_s: Math.round(lookup.drainAlonePerS),
     lookup_drain_with_lookups_per_s: Math.round(lookup.drainWithLookupsPerS),
     lookup_pipeline_slowdown: Math.round(lookup.slowdown * 1000) / 1000,
+    lookup_load_nice: LOAD_NICE,
+    lookup_service_cpu_us: tenths(lookup.serviceCpuUsPerLookup),
+    lookup_load_cpu_us: tenths(lookup.loadCpuUsPerLookup),
+    lookup_drain_with_lookups_same_priority_per_s: Math.round(lookup.drainWithLookupsSamePriorityPerS),
+    lookup_pipeline_slowdown_same_priority: Math.round(lookup.slowdownSamePriority * 1000) / 1000,
     lookup_bytes_per_number: lookup.bytesPerNumber,
     lookup_bytes_per_pair: lookup.bytesPerPair,
     lookup_rebuild_cdrs: lookup.rebuildCdrs,

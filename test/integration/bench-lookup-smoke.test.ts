@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BARE_BODY, bracketedSlowdown, histogramPercentileMs, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
+import { BARE_BODY, bracketedSlowdown, LOAD_NICE, serviceCpuUsPerLookup, WITH_DRAIN_NICES, histogramPercentileMs, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
 import { runLoad } from '../../bench/lookup-load';
 import { benchTraffic } from '../../bench/traffic';
 
@@ -55,6 +55,11 @@ test('paced load alternates between the servers, counts every answer, and measur
   }
 });
 
+test('the service\'s CPU per lookup: the with-drain\'s CPU over its neighbours\', times the events, per lookup', () => {
+  // 20 µs/event with lookups against 18 and 16 without: 3 µs × 10,000 events over 1,000 lookups.
+  expect(serviceCpuUsPerLookup(20, [18, 16], 10_000, 1_000)).toBeCloseTo(30);
+});
+
 test('lookup paths are the stream\'s callees with their callers, URL-encoded', () => {
   const traffic = benchTraffic(300, 7, Date.now() * 1000);
   const paths = lookupPaths(traffic.expected);
@@ -79,4 +84,12 @@ test('the slowdown compares each drain with lookups to the drains without just b
   // No lookups' cost: no slowdown, whatever the drift.
   expect(bracketedSlowdown([100, 60], [80])).toBeCloseTo(0);
   expect(() => bracketedSlowdown([100, 90], [90, 80])).toThrow(/2 drains without lookups around 2/);
+  // Two kinds of with-drain in turns: each kind against its own neighbours only.
+  const niced = (i: number) => WITH_DRAIN_NICES[i] === LOAD_NICE;
+  const alone = [100, 100, 100, 100, 100, 100];
+  const withLookups = [95, 80, 95, 80, 95];
+  expect(WITH_DRAIN_NICES.filter((nice) => nice === LOAD_NICE).length).toBe(3);
+  expect(bracketedSlowdown(alone, withLookups, niced)).toBeCloseTo(0.05);
+  expect(bracketedSlowdown(alone, withLookups, (i) => !niced(i))).toBeCloseTo(0.2);
+  expect(() => bracketedSlowdown(alone, withLookups, () => false)).toThrow(/no drain with lookups counted/);
 });

@@ -139,7 +139,7 @@ describe('bench harness (small N)', () => {
       partitions_router_broker_cpu_us: null, partitions_skipped: 'OPENSEARCH_URL / ELASTICSEARCH_URL not set',
       lookup_rate_per_s: 5000, lookup_connections: 16, lookup_max_connections: 64, lookup_p50_ms: 0.2, lookup_p99_ms: 0.9, lookup_bare_p50_ms: 0.2, lookup_bare_p99_ms: 0.6,
       lookup_p99_ratio: 1.5, lookup_alone_p99_ms: 1, lookup_server_p99_ms: 0.25, lookup_max_per_s: 9000, lookup_drain_alone_per_s: 100, lookup_drain_with_lookups_per_s: 95,
-      lookup_pipeline_slowdown: 0.05, lookup_bytes_per_number: 180, lookup_bytes_per_pair: 150, lookup_rebuild_cdrs: 10, lookup_rebuild_ms: 5,
+      lookup_pipeline_slowdown: 0.05, lookup_load_nice: 19, lookup_service_cpu_us: 30.5, lookup_load_cpu_us: 25.1, lookup_drain_with_lookups_same_priority_per_s: 90, lookup_pipeline_slowdown_same_priority: 0.12, lookup_bytes_per_number: 180, lookup_bytes_per_pair: 150, lookup_rebuild_cdrs: 10, lookup_rebuild_ms: 5,
     };
     const json = JSON.parse(jsonLine(report));
     expect(json.classic_ratio).toBe(0.96);
@@ -174,5 +174,9 @@ describe('bench harness (small N)', () => {
     expect(table(report)).toContain('broker not on this host');
     expect(json.lookup_p99_ratio).toBe(1.5);
     expect(table(report)).toMatch(/lookup_p99_ratio \(lookup \/ bare server\)\s+1\.50\s+target <= 2: ok/);
+    expect(table(report)).toMatch(/lookup_pipeline_slowdown \(load at nice 19\)\s+0\.050\s+drain 95\/s with lookups, 100\/s without; target <= 0\.10: ok/);
+    expect(table(report)).toMatch(/lookup_pipeline_slowdown_same_priority \(load at nice 0\)\s+0\.120\s+drain 90\/s with lookups/);
+    expect(table(report)).toMatch(/lookup_service_cpu_us \(per lookup, during the drains\)\s+30\.5\s+the load's own: 25\.1 µs/);
+    expect(json).toMatchObject({ lookup_load_nice: 19, lookup_service_cpu_us: 30.5, lookup_load_cpu_us: 25.1, lookup_pipeline_slowdown_same_priority: 0.12 });
   });
 });
