@@ -3,8 +3,8 @@
  * up to the blank line) read strictly, and one response written whole.
  *
  * The listener answers one GET with a body it already holds, so it needs a small part of HTTP:
- * no request bodies (a `Content-Length` other than 0 or any `Transfer-Encoding` is refused and the
- * connection closed: a body we do not read would be taken for the next request), keep-alive by
+ * no request bodies (a `Content-Length` other than 0 or any `Transfer-Encoding` closes the
+ * connection after the answer: a body we do not read would be taken for the next request), keep-alive by
  * the version's default and `Connection`, and HEAD. Everything else about the message is checked
  * as RFC 9112 asks of a server, so a message a proxy in front of us might read differently
  * (smuggling) is refused rather than guessed at.
@@ -49,6 +49,7 @@ export function readHead(head: string): HeadReading {
   const http11 = versionMatch[2] !== '0';
 
   let host = 0;
+  let body = false;
   let connection: string[] = [];
   for (let i = 1; i < lines.length; i += 1) {
     const line = lines[i]!;
@@ -65,11 +66,11 @@ export function readHead(head: string): HeadReading {
         host += 1;
         break;
       case 'content-length':
-        // Any body would be read as the next request: only an empty one is accepted.
-        if (value !== '0') return refuse('request bodies are not accepted');
+        if (value !== '0') body = true;
         break;
       case 'transfer-encoding':
-        return refuse('request bodies are not accepted');
+        body = true;
+        break;
       case 'connection':
         connection = connection.concat(connectionOptions(value));
         break;
@@ -79,7 +80,10 @@ export function readHead(head: string): HeadReading {
   }
   // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (Node's own server asks the same).
   if (http11 ? host !== 1 : host > 1) return refuse('malformed HTTP request: one Host header is required');
-  const keepAlive = connection.includes('close') ? false : http11 || connection.includes('keep-alive');
+  // A body is never read: it would be taken for the next request. A GET or HEAD with one is
+  // refused; another method gets its 405 as usual. Either way the connection closes after the answer.
+  if (body && (method === 'GET' || method === 'HEAD')) return refuse('request bodies are not accepted');
+  const keepAlive = body || connection.includes('close') ? false : http11 || connection.includes('keep-alive');
   return { ok: true, method, target, keepAlive };
 }
 

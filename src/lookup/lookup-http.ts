@@ -91,7 +91,8 @@ interface Client {
   /** performance.now() when the request being received began; 0 when none is under way. */
   requestSinceMs: number;
   lastActiveMs: number;
-  closing: boolean;
+  /** performance.now() when our side ended the connection; 0 while it is open. */
+  closingSinceMs: number;
 }
 
 export class LookupHttp {
@@ -134,6 +135,11 @@ export class LookupHttp {
     return (this.server.address() as AddressInfo).port;
   }
 
+  /** Connections the listener holds (closed ones leave on their socket's close). */
+  get openConnections(): number {
+    return this.clients.size;
+  }
+
   stats(): WorkerStats {
     return {
       state: this.source.state().stats(),
@@ -154,7 +160,7 @@ export class LookupHttp {
   }
 
   private serve(socket: Socket): void {
-    const client: Client = { socket, unread: '', requestSinceMs: 0, lastActiveMs: performance.now(), closing: false };
+    const client: Client = { socket, unread: '', requestSinceMs: 0, lastActiveMs: performance.now(), closingSinceMs: 0 };
     this.clients.add(client);
     socket.on('data', (chunk: Buffer) => this.receive(client, chunk));
     socket.on('drain', () => socket.resume());
@@ -163,7 +169,7 @@ export class LookupHttp {
   }
 
   private receive(client: Client, chunk: Buffer): void {
-    if (client.closing) return;
+    if (client.closingSinceMs !== 0) return;
     const now = performance.now();
     client.lastActiveMs = now;
     client.unread += chunk.toString('latin1');
@@ -212,7 +218,7 @@ export class LookupHttp {
       client.socket.write(text);
       return;
     }
-    client.closing = true;
+    client.closingSinceMs = performance.now();
     client.unread = '';
     client.socket.end(text);
   }
@@ -223,11 +229,15 @@ export class LookupHttp {
     this.write(client, { status, body: errorBody(error) }, false, false);
   }
 
-  /** Idle keep-alive connections, and requests that do not arrive whole in time. */
+  /** Idle keep-alive connections, requests that do not arrive whole in time, and peers that never close. */
   private sweep(): void {
     const now = performance.now();
     for (const client of this.clients) {
-      if (client.closing) continue;
+      // Ended on our side, but the peer never closes its own: its slot is taken back.
+      if (client.closingSinceMs !== 0) {
+        if (now - client.closingSinceMs > this.timeouts.requestMs) client.socket.destroy();
+        continue;
+      }
       if (client.requestSinceMs !== 0 && now - client.requestSinceMs > this.timeouts.requestMs) this.refuse(client, 408, 'request not received in time');
       else if (now - client.lastActiveMs > this.timeouts.keepAliveMs) client.socket.destroy();
     }

@@ -9,6 +9,7 @@ import { LookupState } from '../../src/lookup/lookup-state';
 import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
 import { httpGet } from '../support/http';
 import { rawExchange } from '../support/lookup';
+import { waitUntil } from '../support/rabbit';
 
 const config = loadConfig({}).lookup;
 const TIMEOUTS = { requestMs: 300, keepAliveMs: 600, sweepMs: 50 };
@@ -108,6 +109,14 @@ test.each([
   expect(http.stats().rejected[String(status)]).toBe(1);
 });
 
+test('a POST with a body: 405 with Allow, and the body never read as a request', async () => {
+  const answers = responses(await rawExchange(http.port, 'POST /v1/numbers/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 26\r\n\r\nGET /v1/numbers/2 HTTP/1.1\r\n\r\n'));
+  expect(answers).toHaveLength(1);
+  expect(answers[0]!.status).toBe(405);
+  expect(answers[0]!.headers).toContain('Allow: GET, HEAD');
+  expect(answers[0]!.headers).toContain('Connection: close');
+});
+
 test('a head that never ends within the limit is a 431 at 16 KiB, without waiting for the rest', async () => {
   const socket = await opened();
   const chunks: Buffer[] = [];
@@ -132,6 +141,25 @@ test('a request that does not arrive whole in time: 408 and closed; an idle keep
   expect(await closedWithin(idle, 3000)).toBe(true);
   // Still answering.
   expect((await httpGet(http.port, '/healthz')).status).toBe(200);
+});
+
+test('a peer that never closes its side after a refused request is cut off', async () => {
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const s = connect({ port: http.port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
+    s.once('error', reject);
+  });
+  socket.on('error', () => undefined); // the cut may come as a reset
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  let ended = false;
+  socket.on('end', () => { ended = true; }); // half-open: this side never ends its own
+  socket.write('THIS IS NOT HTTP\r\n\r\n');
+  await waitUntil(async () => ended, 'the answer and our side closed');
+  expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 400 /);
+  expect(http.openConnections).toBe(1);
+  // The listener lets go of the connection although the peer keeps its side open.
+  await waitUntil(async () => http.openConnections === 0, 'the listener to drop the half-open connection');
+  socket.destroy();
 });
 
 test('a client that sends a flood of requests without reading still gets them all, in order, once it reads', async () => {

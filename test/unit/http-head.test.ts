@@ -48,6 +48,11 @@ describe('readHead', () => {
     expect(readHead(head)).toMatchObject({ ok: false, status: 400 });
   });
 
+  test('another method with a body is read (its 405 comes from the routes), and the connection closes after the answer', () => {
+    expect(readHead('POST /v1/numbers/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3')).toEqual({ ok: true, method: 'POST', target: '/v1/numbers/1', keepAlive: false });
+    expect(readHead('PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive')).toMatchObject({ ok: true, keepAlive: false });
+  });
+
   test('another major version is a 505', () => {
     expect(readHead('GET / HTTP/2.0\r\nHost: x')).toMatchObject({ ok: false, status: 505 });
   });
