@@ -2,7 +2,7 @@
  * The number lookup's figures (issue 18), all while the service drains a backlog:
  * - latency: the lookup, and a bare Node HTTP server answering a constant JSON (a real answer's
  *   bytes) from a worker thread of the same process, each under the same paced load from a child
- *   process, in drains of the same backlog; p99 of the lookup over p99 of the bare server;
+ *   process (at priority 0), in drains of the same backlog; p99 of the lookup over p99 of the bare server;
  * - throughput: as many lookups as 64 busy connections get answered, during a drain;
  * - the pipeline's slowdown: drains with paced lookups, each between two drains without (after a
  *   warm-up drain that is not counted), their rates compared; the load runs at LOAD_NICE (it stands
@@ -261,6 +261,16 @@ export function bracketedSlowdown(alone: readonly number[], withLookups: readonl
   return 1 - mean(ratios);
 }
 
+/** A with-drain counts only if its load got (nearly) the paced rate answered: held back, it would understate the slowdown. */
+export const MIN_PACED_SHARE = 0.95;
+
+export function assertLoadKeptPace(figures: LatencyFigures, ratePerS: number): void {
+  if (figures.perS < MIN_PACED_SHARE * ratePerS) {
+    throw new Error(`lookup bench: the load got ${Math.round(figures.perS)} of ${ratePerS} lookups/s answered during a drain: `
+      + 'a slowdown measured with fewer lookups than paced would be understated');
+  }
+}
+
 /** The with-drains in turn: at LOAD_NICE (even places, the headline, one more of them) and at priority 0 (odd places). */
 export const WITH_DRAIN_NICES: readonly number[] = Object.freeze([LOAD_NICE, 0, LOAD_NICE, 0, LOAD_NICE]);
 
@@ -293,6 +303,7 @@ export async function measureLookup(messages: readonly BenchMessage[], expected:
     const withPerS = lookups.map((d) => d.pipeline.perS);
     const niced = (i: number) => WITH_DRAIN_NICES[i] === LOAD_NICE;
     const nicedIndexes = WITH_DRAIN_NICES.map((_, i) => i).filter(niced);
+    for (const i of nicedIndexes) assertLoadKeptPace(within(lookups[i]!), options.ratePerS);
     const serviceCpu = mean(nicedIndexes.map((i) => serviceCpuUsPerLookup(lookups[i]!.pipeline.cpu.consumerUs,
       [alone[i]!.pipeline.cpu.consumerUs, alone[i + 1]!.pipeline.cpu.consumerUs], lookups[i]!.pipeline.committedEvents, answeredWithin(lookups[i]!))));
     const loadCpu = mean(nicedIndexes.map((i) => lookups[i]!.load!.cpuUs / Math.max(1, lookups[i]!.load!.samples.length / 3 + lookups[i]!.load!.errors)));
@@ -300,12 +311,12 @@ export async function measureLookup(messages: readonly BenchMessage[], expected:
     log(`lookup: drains ${alonePerS.map(Math.round).join(', ')}/s alone, ${withPerS.map(Math.round).join(', ')}/s with ${options.ratePerS} lookups/s `
       + `(in turns; load at nice ${WITH_DRAIN_NICES.join(', ')})`);
     // Lookup and bare server in turns of 250 ms within one drain: both measured under the same conditions.
-    const both = await drain(messages, expected, options, (port) => load([port, bare.port], 'paced'));
+    const both = await drain(messages, expected, options, (port) => load([port, bare.port], 'paced'), 0);
     const lookup = within(both, 0);
     const bareFigures = within(both, 1);
     log(`lookup: p99 ${lookup.p99Ms.toFixed(2)} ms, bare server ${bareFigures.p99Ms.toFixed(2)} ms (alternating, during a drain)`);
     // As many in flight as OpenSIPS's async transfers allow: 4 per connection of the paced load (16 workers × 4).
-    const max = within(await drain(messages, expected, options, (port) => ({ ...load([port], 'max'), connections: options.connections * MAX_LOAD_FACTOR })));
+    const max = within(await drain(messages, expected, options, (port) => ({ ...load([port], 'max'), connections: options.connections * MAX_LOAD_FACTOR }), 0));
     log(`lookup: ${Math.round(max.perS)} lookups/s at most (${options.connections * MAX_LOAD_FACTOR} connections, during a drain)`);
     const memory = await measureLookupMemory(options.memoryNumbers);
     const rebuild = await measureRebuild(options.rebuildCdrs);

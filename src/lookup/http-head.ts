@@ -21,6 +21,7 @@ const TARGET = /^[\x21-\x7e]+$/;
 /** A field value after the optional whitespace around it: visible characters, spaces, tabs and obs-text. */
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const VERSION = /^HTTP\/(\d)\.(\d)$/;
+const OWS_AROUND = /^[ \t]+|[ \t]+$/g;
 
 const refuse = (error: string, status: 400 | 505 = 400): HeadReading => ({ ok: false, status, error });
 
@@ -59,7 +60,8 @@ export function readHead(head: string): HeadReading {
     const colon = line.indexOf(':');
     // No whitespace between the name and the colon (RFC 9112 §5.1): a known smuggling vector.
     if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) return refuse('malformed HTTP request');
-    const value = line.slice(colon + 1).trim();
+    // Optional whitespace is spaces and tabs only (String.trim would also take \v, \f, NBSP…).
+    const value = line.slice(colon + 1).replace(OWS_AROUND, '');
     if (!FIELD_VALUE.test(value)) return refuse('malformed HTTP request');
     switch (line.slice(0, colon).toLowerCase()) {
       case 'host':

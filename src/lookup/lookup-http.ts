@@ -25,7 +25,7 @@ const REQUEST_TIMEOUT_MS = 5_000;
 export const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_CONNECTIONS = 4096;
 /** Answers a client has not read: past this, its requests are not read either until it catches up. */
-const MAX_UNREAD_ANSWER_BYTES = 1 << 20;
+export const MAX_UNREAD_ANSWER_BYTES = 64 * 1024;
 /** How often idle and slow connections are looked for (one timer for all, not one per request). */
 const SWEEP_INTERVAL_MS = 1_000;
 
@@ -93,6 +93,16 @@ interface Client {
   lastActiveMs: number;
   /** performance.now() when our side ended the connection; 0 while it is open. */
   closingSinceMs: number;
+  /** Not read while it has not read its answers (the delay is then ours, not a slow request). */
+  paused: boolean;
+}
+
+/** A line feed without its carriage return: never a request we would read (and never completed by more bytes). */
+function hasBareLineFeed(text: string): boolean {
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    if (i === 0 || text.charCodeAt(i - 1) !== 13) return true;
+  }
+  return false;
 }
 
 export class LookupHttp {
@@ -140,6 +150,13 @@ export class LookupHttp {
     return this.clients.size;
   }
 
+  /** Answers written but not yet taken by the kernel, over every connection: bounded per client by its backpressure. */
+  get bufferedAnswerBytes(): number {
+    let bytes = 0;
+    for (const client of this.clients) bytes += client.socket.writableLength;
+    return bytes;
+  }
+
   stats(): WorkerStats {
     return {
       state: this.source.state().stats(),
@@ -160,10 +177,16 @@ export class LookupHttp {
   }
 
   private serve(socket: Socket): void {
-    const client: Client = { socket, unread: '', requestSinceMs: 0, lastActiveMs: performance.now(), closingSinceMs: 0 };
+    const client: Client = { socket, unread: '', requestSinceMs: 0, lastActiveMs: performance.now(), closingSinceMs: 0, paused: false };
     this.clients.add(client);
     socket.on('data', (chunk: Buffer) => this.receive(client, chunk));
-    socket.on('drain', () => socket.resume());
+    socket.on('drain', () => {
+      if (!client.paused || client.closingSinceMs !== 0) return;
+      client.paused = false;
+      client.lastActiveMs = performance.now();
+      socket.resume();
+      this.answerRequests(client, client.lastActiveMs);
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.clients.delete(client));
   }
@@ -173,12 +196,25 @@ export class LookupHttp {
     const now = performance.now();
     client.lastActiveMs = now;
     client.unread += chunk.toString('latin1');
+    if (!client.paused) this.answerRequests(client, now);
+  }
+
+  /** Every whole request in `unread`, in order, until the client has too many answers it has not read. */
+  private answerRequests(client: Client, now: number): void {
     for (;;) {
       // Empty lines before a request line are skipped (RFC 9112 §2.2).
       while (client.unread.startsWith('\r\n')) client.unread = client.unread.slice(2);
       if (client.unread === '') {
         client.requestSinceMs = 0;
-        break;
+        return;
+      }
+      // A client that sends requests without reading the answers is not read either until it does:
+      // the answers waiting for it stay bounded, whatever it pipelines.
+      if (client.socket.writableLength > MAX_UNREAD_ANSWER_BYTES) {
+        client.paused = true;
+        client.requestSinceMs = 0;
+        client.socket.pause();
+        return;
       }
       if (client.requestSinceMs === 0) client.requestSinceMs = now;
       const end = client.unread.indexOf('\r\n\r\n');
@@ -186,7 +222,10 @@ export class LookupHttp {
         this.refuse(client, 431, 'request headers too large');
         return;
       }
-      if (end < 0) break;
+      if (end < 0) {
+        if (hasBareLineFeed(client.unread)) this.refuse(client, 400, 'malformed HTTP request: lines end with CRLF');
+        return;
+      }
       const head = client.unread.slice(0, end);
       client.unread = client.unread.slice(end + 4);
       client.requestSinceMs = 0;
@@ -200,8 +239,6 @@ export class LookupHttp {
       this.counters.observe((performance.now() - started) / 1000);
       if (!reading.keepAlive) return;
     }
-    // A client that sends requests without reading the answers is not read either until it does.
-    if (client.socket.writableLength > MAX_UNREAD_ANSWER_BYTES) client.socket.pause();
   }
 
   private write(client: Client, answer: Answer, headOnly: boolean, keepAlive: boolean): void {
@@ -238,7 +275,8 @@ export class LookupHttp {
         if (now - client.closingSinceMs > this.timeouts.requestMs) client.socket.destroy();
         continue;
       }
-      if (client.requestSinceMs !== 0 && now - client.requestSinceMs > this.timeouts.requestMs) this.refuse(client, 408, 'request not received in time');
+      // Paused by us: no request is late, but one that reads nothing for the idle timeout is gone.
+      if (!client.paused && client.requestSinceMs !== 0 && now - client.requestSinceMs > this.timeouts.requestMs) this.refuse(client, 408, 'request not received in time');
       else if (now - client.lastActiveMs > this.timeouts.keepAliveMs) client.socket.destroy();
     }
   }

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BARE_BODY, bracketedSlowdown, LOAD_NICE, serviceCpuUsPerLookup, WITH_DRAIN_NICES, histogramPercentileMs, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
+import { assertLoadKeptPace, BARE_BODY, bracketedSlowdown, LOAD_NICE, serviceCpuUsPerLookup, WITH_DRAIN_NICES, histogramPercentileMs, latencyWithin, lookupPaths, measureRebuild } from '../../bench/lookup';
 import { runLoad } from '../../bench/lookup-load';
 import { benchTraffic } from '../../bench/traffic';
 
@@ -58,6 +58,12 @@ test('paced load alternates between the servers, counts every answer, and measur
 test('the service\'s CPU per lookup: the with-drain\'s CPU over its neighbours\', times the events, per lookup', () => {
   // 20 µs/event with lookups against 18 and 16 without: 3 µs × 10,000 events over 1,000 lookups.
   expect(serviceCpuUsPerLookup(20, [18, 16], 10_000, 1_000)).toBeCloseTo(30);
+});
+
+test('a with-drain whose load fell behind the paced rate is no result', () => {
+  const figures = { p50Ms: 1, p99Ms: 2, perS: 4_990, errors: 0, unsent: 0 };
+  expect(() => assertLoadKeptPace(figures, 5_000)).not.toThrow();
+  expect(() => assertLoadKeptPace({ ...figures, perS: 4_000 }, 5_000)).toThrow(/4000 of 5000 lookups\/s answered/);
 });
 
 test('lookup paths are the stream\'s callees with their callers, URL-encoded', () => {

@@ -4,7 +4,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { loadConfig } from '../../src/config/config';
-import { LookupHttp } from '../../src/lookup/lookup-http';
+import { LookupHttp, MAX_UNREAD_ANSWER_BYTES } from '../../src/lookup/lookup-http';
 import { LookupState } from '../../src/lookup/lookup-state';
 import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
 import { httpGet } from '../support/http';
@@ -100,6 +100,7 @@ test.each([
   ['no Host', 'GET /healthz HTTP/1.1\r\n\r\n', 400, 'Host'],
   ['HTTP/2 in clear', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 505, 'HTTP version'],
   ['bare LF line ends', 'GET /healthz HTTP/1.1\nHost: x\n\n\r\n\r\n', 400, 'malformed HTTP request'],
+  ['bare LF line ends only (refused at once, not left to time out)', 'GET /healthz HTTP/1.1\nHost: x\n\n', 400, 'CRLF'],
 ])('%s: a JSON error, then the connection closed (nothing after it is read as a request)', async (_what, bytes, status, error) => {
   const answers = responses(await rawExchange(http.port, bytes));
   expect(answers).toHaveLength(1);
@@ -169,6 +170,17 @@ test('a client that sends a flood of requests without reading still gets them al
   expect(answers).toHaveLength(count);
   expect(answers.slice(0, -1).every((a) => a.status === 200)).toBe(true);
   expect(answers[count - 1]!.status).toBe(404);
+});
+
+test('a client that pipelines without reading is not read either: the answers waiting for it stay bounded', async () => {
+  const socket = await opened();
+  socket.pause(); // reads nothing
+  socket.write(GET('/v1/numbers/%2B5511912340002').repeat(50_000));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  // The kernel's buffers take what they can; past them, at most one answer beyond the bound waits in the listener.
+  expect(http.bufferedAnswerBytes).toBeGreaterThan(0);
+  expect(http.bufferedAnswerBytes).toBeLessThanOrEqual(MAX_UNREAD_ANSWER_BYTES + 1024);
+  socket.destroy();
 });
 
 test('close() ends open keep-alive connections', async () => {

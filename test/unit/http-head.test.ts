@@ -43,6 +43,8 @@ describe('readHead', () => {
     ['a body length', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5'],
     ['a signed body length', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: +0'],
     ['a chunked body', 'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked'],
+    ['a vertical tab taken for whitespace', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length:\x0b0'],
+    ['a no-break space after the length', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\xa0'],
     ['both body framings', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked'],
   ])('refused with 400: %s', (_what, head) => {
     expect(readHead(head)).toMatchObject({ ok: false, status: 400 });
