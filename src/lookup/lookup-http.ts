@@ -95,12 +95,18 @@ interface Client {
   closingSinceMs: number;
   /** Not read while it has not read its answers (the delay is then ours, not a slow request). */
   paused: boolean;
+  /** A bare LF arrived: never a request we would read, and more bytes cannot make it one. */
+  bareLineFeed: boolean;
+  /** The peer sent its FIN: answer what is whole in `unread`, then end our side. */
+  peerEnded: boolean;
+  /** The last character received (a chunk's first LF needs it), -1 before any. */
+  lastCode: number;
 }
 
-/** A line feed without its carriage return: never a request we would read (and never completed by more bytes). */
-function hasBareLineFeed(text: string): boolean {
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
-    if (i === 0 || text.charCodeAt(i - 1) !== 13) return true;
+/** A line feed in `chunk` without its carriage return (`before`: the character received just before the chunk). */
+function hasBareLineFeed(chunk: string, before: number): boolean {
+  for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) {
+    if ((i === 0 ? before : chunk.charCodeAt(i - 1)) !== 13) return true;
   }
   return false;
 }
@@ -126,7 +132,9 @@ export class LookupHttp {
 
   static async listen(source: LookupSource | LookupState, host: string, port: number, now: () => number = Date.now,
     timeouts: ConnectionTimeouts = DEFAULT_TIMEOUTS): Promise<LookupHttp> {
-    const server = createServer({ noDelay: true });
+    // Half-open: a peer's FIN (say while we are not reading it) must not end our side before the
+    // requests it sent before the FIN are answered.
+    const server = createServer({ noDelay: true, allowHalfOpen: true });
     server.maxConnections = MAX_CONNECTIONS;
     const fixed = source instanceof LookupState ? { state: () => source, ready: () => true } : source;
     await new Promise<void>((resolve, reject) => {
@@ -177,15 +185,26 @@ export class LookupHttp {
   }
 
   private serve(socket: Socket): void {
-    const client: Client = { socket, unread: '', requestSinceMs: 0, lastActiveMs: performance.now(), closingSinceMs: 0, paused: false };
+    const client: Client = {
+      socket, unread: '', requestSinceMs: 0, lastActiveMs: performance.now(), closingSinceMs: 0, paused: false,
+      bareLineFeed: false, peerEnded: false, lastCode: -1,
+    };
     this.clients.add(client);
     socket.on('data', (chunk: Buffer) => this.receive(client, chunk));
     socket.on('drain', () => {
+      client.lastActiveMs = performance.now(); // the client reads: progress, even on a connection that is closing
       if (!client.paused || client.closingSinceMs !== 0) return;
       client.paused = false;
-      client.lastActiveMs = performance.now();
       socket.resume();
       this.answerRequests(client, client.lastActiveMs);
+    });
+    socket.on('end', () => {
+      client.peerEnded = true;
+      if (!client.paused && client.closingSinceMs === 0) this.answerRequests(client, performance.now());
+    });
+    // The grace for a peer that never closes its side runs from when our last answer left, not from end().
+    socket.on('finish', () => {
+      if (client.closingSinceMs !== 0) client.closingSinceMs = performance.now();
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.clients.delete(client));
@@ -195,7 +214,10 @@ export class LookupHttp {
     if (client.closingSinceMs !== 0) return;
     const now = performance.now();
     client.lastActiveMs = now;
-    client.unread += chunk.toString('latin1');
+    const text = chunk.toString('latin1');
+    if (!client.bareLineFeed && hasBareLineFeed(text, client.lastCode)) client.bareLineFeed = true;
+    client.lastCode = text.charCodeAt(text.length - 1);
+    client.unread += text;
     if (!client.paused) this.answerRequests(client, now);
   }
 
@@ -206,6 +228,7 @@ export class LookupHttp {
       while (client.unread.startsWith('\r\n')) client.unread = client.unread.slice(2);
       if (client.unread === '') {
         client.requestSinceMs = 0;
+        if (client.peerEnded) this.endOurSide(client);
         return;
       }
       // A client that sends requests without reading the answers is not read either until it does:
@@ -223,7 +246,9 @@ export class LookupHttp {
         return;
       }
       if (end < 0) {
-        if (hasBareLineFeed(client.unread)) this.refuse(client, 400, 'malformed HTTP request: lines end with CRLF');
+        if (client.bareLineFeed) this.refuse(client, 400, 'malformed HTTP request: lines end with CRLF');
+        // A request cut short by the peer's FIN can never complete.
+        else if (client.peerEnded) this.endOurSide(client);
         return;
       }
       const head = client.unread.slice(0, end);
@@ -260,6 +285,13 @@ export class LookupHttp {
     client.socket.end(text);
   }
 
+  /** The peer is done sending and every whole request it sent is answered. */
+  private endOurSide(client: Client): void {
+    client.closingSinceMs = performance.now();
+    client.unread = '';
+    client.socket.end();
+  }
+
   /** A message that is not one we can answer: a JSON error, and the connection closed (what follows cannot be trusted to be a request). */
   private refuse(client: Client, status: number, error: string): void {
     this.counters.add(this.counters.rejected, String(status));
@@ -272,7 +304,8 @@ export class LookupHttp {
     for (const client of this.clients) {
       // Ended on our side, but the peer never closes its own: its slot is taken back.
       if (client.closingSinceMs !== 0) {
-        if (now - client.closingSinceMs > this.timeouts.requestMs) client.socket.destroy();
+        const flushed = client.socket.writableFinished;
+        if (flushed ? now - client.closingSinceMs > this.timeouts.requestMs : now - client.lastActiveMs > this.timeouts.keepAliveMs) client.socket.destroy();
         continue;
       }
       // Paused by us: no request is late, but one that reads nothing for the idle timeout is gone.

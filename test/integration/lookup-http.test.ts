@@ -172,15 +172,54 @@ test('a client that sends a flood of requests without reading still gets them al
   expect(answers[count - 1]!.status).toBe(404);
 });
 
-test('a client that pipelines without reading is not read either: the answers waiting for it stay bounded', async () => {
+/** Everything the socket receives until it closes, once it is resumed. */
+function restOf(socket: Socket): Promise<string> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8'))));
+  socket.resume();
+  return closed;
+}
+
+const numbersOf = (text: string): string[] => responses(text).map((a) => (JSON.parse(a.body) as { number: string }).number);
+
+test('a client that pipelines without reading is not read either: the answers waiting for it stay bounded, and all come once it reads', async () => {
   const socket = await opened();
   socket.pause(); // reads nothing
-  socket.write(GET('/v1/numbers/%2B5511912340002').repeat(50_000));
+  const count = 50_000;
+  socket.write(Array.from({ length: count }, (_, i) => GET(`/v1/numbers/${i}`)).join(''));
   await new Promise((resolve) => setTimeout(resolve, 500));
   // The kernel's buffers take what they can; past them, at most one answer beyond the bound waits in the listener.
   expect(http.bufferedAnswerBytes).toBeGreaterThan(0);
   expect(http.bufferedAnswerBytes).toBeLessThanOrEqual(MAX_UNREAD_ANSWER_BYTES + 1024);
-  socket.destroy();
+  socket.write(GET(`/v1/numbers/${count}`, 'Connection: close\r\n'));
+  const numbers = numbersOf(await restOf(socket));
+  expect(numbers).toEqual(Array.from({ length: count + 1 }, (_, i) => String(i)));
+});
+
+test('a client that half-closes while we are not reading it still gets every answer, in order, then our FIN', async () => {
+  // Idle for a second while it does not read: a keep-alive timeout longer than that.
+  await http.close();
+  const state = new LookupState({ ...config.rules, invalidCodes: new Set(config.rules.invalidCodes) }, config.limits, DEFAULT_DIAL_PLAN);
+  http = await LookupHttp.listen(state, '127.0.0.1', 0, Date.now, { ...TIMEOUTS, keepAliveMs: 10_000 });
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const s = connect({ port: http.port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
+    s.once('error', reject);
+  });
+  socket.pause();
+  // Small batches until the kernel's buffers are full and answers wait in the listener, then
+  // more requests and the FIN: the listener pauses on the last of them and reads the FIN.
+  let sent = 0;
+  const batch = (n: number) => Array.from({ length: n }, () => GET(`/v1/numbers/${sent++}`)).join('');
+  while (http.bufferedAnswerBytes === 0) {
+    socket.write(batch(50));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  socket.end(batch(1_200));
+  const count = sent;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const numbers = numbersOf(await restOf(socket));
+  expect(numbers).toEqual(Array.from({ length: count }, (_, i) => String(i)));
 });
 
 test('close() ends open keep-alive connections', async () => {

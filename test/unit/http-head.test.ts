@@ -55,6 +55,11 @@ describe('readHead', () => {
     expect(readHead('PUT / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive')).toMatchObject({ ok: true, keepAlive: false });
   });
 
+  test('optional whitespace around a value is spaces and tabs, stripped from both ends only; a long run inside is kept', () => {
+    expect(readHead(`GET / HTTP/1.1\r\nHost: \t x \t\r\nConnection: \t close${' '.repeat(16_000)}`)).toMatchObject({ ok: true, keepAlive: false });
+    expect(readHead(`GET / HTTP/1.1\r\nHost: x\r\nX-A: a${' '.repeat(16_000)}b\r\nContent-Length: 0 `)).toMatchObject({ ok: true, keepAlive: true });
+  });
+
   test('another major version is a 505', () => {
     expect(readHead('GET / HTTP/2.0\r\nHost: x')).toMatchObject({ ok: false, status: 505 });
   });
