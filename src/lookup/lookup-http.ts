@@ -192,7 +192,7 @@ export class LookupHttp {
     this.clients.add(client);
     socket.on('data', (chunk: Buffer) => this.receive(client, chunk));
     socket.on('drain', () => {
-      client.lastActiveMs = performance.now(); // the client reads: progress, even on a connection that is closing
+      client.lastActiveMs = performance.now(); // the client reads (Node emits no drain once we have ended)
       if (!client.paused || client.closingSinceMs !== 0) return;
       client.paused = false;
       socket.resume();
@@ -304,8 +304,10 @@ export class LookupHttp {
     for (const client of this.clients) {
       // Ended on our side, but the peer never closes its own: its slot is taken back.
       if (client.closingSinceMs !== 0) {
+        // Still flushing: the client has the idle timeout from our end() on to read its backlog.
         const flushed = client.socket.writableFinished;
-        if (flushed ? now - client.closingSinceMs > this.timeouts.requestMs : now - client.lastActiveMs > this.timeouts.keepAliveMs) client.socket.destroy();
+        if (flushed ? now - client.closingSinceMs > this.timeouts.requestMs
+          : now - Math.max(client.lastActiveMs, client.closingSinceMs) > this.timeouts.keepAliveMs) client.socket.destroy();
         continue;
       }
       // Paused by us: no request is late, but one that reads nothing for the idle timeout is gone.
