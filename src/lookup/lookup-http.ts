@@ -29,14 +29,17 @@ export const MAX_UNREAD_ANSWER_BYTES = 64 * 1024;
 /** How often idle and slow connections are looked for (one timer for all, not one per request). */
 const SWEEP_INTERVAL_MS = 1_000;
 
-/** The listener's clocks; tests shorten them. */
+/** The listener's clocks and its connection limit; tests shrink them. */
 export interface ConnectionTimeouts {
   readonly requestMs: number;
   readonly keepAliveMs: number;
   readonly sweepMs: number;
+  readonly maxConnections?: number;
 }
 
-export const DEFAULT_TIMEOUTS: ConnectionTimeouts = Object.freeze({ requestMs: REQUEST_TIMEOUT_MS, keepAliveMs: KEEP_ALIVE_TIMEOUT_MS, sweepMs: SWEEP_INTERVAL_MS });
+export const DEFAULT_TIMEOUTS: ConnectionTimeouts = Object.freeze({
+  requestMs: REQUEST_TIMEOUT_MS, keepAliveMs: KEEP_ALIVE_TIMEOUT_MS, sweepMs: SWEEP_INTERVAL_MS, maxConnections: MAX_CONNECTIONS,
+});
 
 class Counters {
   readonly lookups = new Map<string, number>();
@@ -73,7 +76,7 @@ const STARTING = JSON.stringify({ status: 'starting', error: 'the figures are be
 
 /** Before the listener is up: the figures, and no request yet. */
 export function notListeningStats(state: LookupState): WorkerStats {
-  return { state: state.stats(), lookups: {}, rejected: {}, latency: new Counters().latency() };
+  return { state: state.stats(), lookups: {}, rejected: {}, latency: new Counters().latency(), connections: { open: 0, dropped: 0 } };
 }
 
 interface Answer {
@@ -118,6 +121,8 @@ export class LookupHttp {
   private dateSecond = -1;
   private date = '';
   private closing: Promise<void> | undefined;
+  /** Connections refused at the limit: OpenSIPS then fails open for those calls, so it is counted. */
+  private droppedConnections = 0;
 
   private constructor(
     private readonly server: Server,
@@ -126,6 +131,9 @@ export class LookupHttp {
     private readonly timeouts: ConnectionTimeouts,
   ) {
     server.on('connection', (socket: Socket) => this.serve(socket));
+    server.on('drop', () => {
+      this.droppedConnections += 1;
+    });
     this.sweeper = setInterval(() => this.sweep(), timeouts.sweepMs);
     this.sweeper.unref();
   }
@@ -135,7 +143,7 @@ export class LookupHttp {
     // Half-open: a peer's FIN (say while we are not reading it) must not end our side before the
     // requests it sent before the FIN are answered.
     const server = createServer({ noDelay: true, allowHalfOpen: true });
-    server.maxConnections = MAX_CONNECTIONS;
+    server.maxConnections = timeouts.maxConnections ?? MAX_CONNECTIONS;
     const fixed = source instanceof LookupState ? { state: () => source, ready: () => true } : source;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -171,6 +179,7 @@ export class LookupHttp {
       lookups: Object.fromEntries(this.counters.lookups),
       rejected: Object.fromEntries(this.counters.rejected),
       latency: this.counters.latency(),
+      connections: { open: this.clients.size, dropped: this.droppedConnections },
     };
   }
 

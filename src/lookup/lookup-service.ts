@@ -229,6 +229,8 @@ export class LookupService {
       duration: worker?.latency ?? { boundsS: [], counts: [], sumS: 0, count: 0 },
       trackedNumbers: worker?.state.numbers ?? 0,
       trackedPairs: worker?.state.pairs ?? 0,
+      openConnections: worker?.connections.open ?? 0,
+      droppedConnections: worker?.connections.dropped ?? 0,
       blocklistEntries: worker?.state.blockEntries ?? 0,
       answering,
       figuresAgeS,

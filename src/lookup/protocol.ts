@@ -41,6 +41,8 @@ export interface WorkerStats {
   /** HTTP status → requests refused. */
   readonly rejected: Readonly<Record<string, number>>;
   readonly latency: LatencySnapshot;
+  /** Connections the listener holds, and those it refused at its limit since start. */
+  readonly connections: { readonly open: number; readonly dropped: number };
 }
 
 export type FromWorker =

@@ -57,6 +57,9 @@ export interface LookupReadings {
   readonly duration: HistogramReading;
   readonly trackedNumbers: number;
   readonly trackedPairs: number;
+  /** Connections the listener holds, and those refused at its limit (4,096) since start. */
+  readonly openConnections: number;
+  readonly droppedConnections: number;
   readonly blocklistEntries: number;
   /** Listening, with the figures rebuilt. */
   readonly answering: boolean;
@@ -133,6 +136,8 @@ export const LOOKUP_METRIC_NAMES = [
   'qbl_lookup_up',
   'qbl_lookup_figures_age_seconds',
   'qbl_lookup_poll_failures_total',
+  'qbl_lookup_connections',
+  'qbl_lookup_connections_dropped_total',
 ] as const;
 
 /** Exported only with QBL_PARTITIONS > 1. */
@@ -317,6 +322,10 @@ export class ServiceMetrics {
       level((r) => (r.answering ? 1 : 0)));
     readGauge(registers, 'qbl_lookup_figures_age_seconds', 'With a shared store: seconds since the figures last caught up with every instance\'s CDRs (0 with SQLite).',
       level((r) => r.figuresAgeS));
+    readGauge(registers, 'qbl_lookup_connections', 'Connections open on the lookup listener (OpenSIPS keeps one per worker and async transfer).',
+      level((r) => r.openConnections));
+    mirroredCounter(registers, 'qbl_lookup_connections_dropped_total',
+      'Connections the lookup listener refused at its limit of 4,096: OpenSIPS fails open for those calls.', undefined, level((r) => r.droppedConnections));
     mirroredCounter(registers, 'qbl_lookup_poll_failures_total', 'Polls of the store (block list, shared figures) that failed; the lookup answered from what it held.',
       undefined, level((r) => r.pollFailures));
   }

@@ -222,6 +222,20 @@ test('a client that half-closes while we are not reading it still gets every ans
   expect(numbers).toEqual(Array.from({ length: count }, (_, i) => String(i)));
 });
 
+test('connections past the limit are refused and counted; those held are counted too', async () => {
+  await http.close();
+  const state = new LookupState({ ...config.rules, invalidCodes: new Set(config.rules.invalidCodes) }, config.limits, DEFAULT_DIAL_PLAN);
+  http = await LookupHttp.listen(state, '127.0.0.1', 0, Date.now, { ...TIMEOUTS, keepAliveMs: 10_000, maxConnections: 2 });
+  const held = [await opened(), await opened()];
+  for (const socket of held) socket.on('data', () => undefined);
+  await waitUntil(async () => http.openConnections === 2, 'both connections held');
+  const third = await opened();
+  third.on('error', () => undefined);
+  expect(await closedWithin(third, 2000)).toBe(true);
+  expect(http.stats().connections).toEqual({ open: 2, dropped: 1 });
+  for (const socket of held) socket.destroy();
+});
+
 test('close() ends open keep-alive connections', async () => {
   const socket = await opened();
   socket.on('data', () => undefined);

@@ -129,6 +129,7 @@ describe('ServiceMetrics with the number lookup', () => {
     evictionsByTable: { numbers: 3, pairs: 0 },
     duration: { boundsS: [0.0001, 0.001], counts: [2, 1, 1], sumS: 0.0123, count: 4 },
     trackedNumbers: 40, trackedPairs: 7, blocklistEntries: 5, answering: true, figuresAgeS: 1.5, pollFailures: 2,
+    openConnections: 16, droppedConnections: 3,
   });
 
   test('its metrics are exported only with the lookup on', async () => {
@@ -168,6 +169,8 @@ describe('ServiceMetrics with the number lookup', () => {
     expect(metricValue(text, 'qbl_lookup_up')).toBe(1);
     expect(metricValue(text, 'qbl_lookup_figures_age_seconds')).toBe(1.5);
     expect(metricValue(text, 'qbl_lookup_poll_failures_total')).toBe(2);
+    expect(metricValue(text, 'qbl_lookup_connections')).toBe(16);
+    expect(metricValue(text, 'qbl_lookup_connections_dropped_total')).toBe(3);
     // The service's own series are still there, read as before.
     expect(metricValue(text, 'qbl_open_calls')).toBe(5);
 
