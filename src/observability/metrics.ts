@@ -322,7 +322,7 @@ export class ServiceMetrics {
       level((r) => (r.answering ? 1 : 0)));
     readGauge(registers, 'qbl_lookup_figures_age_seconds', 'With a shared store: seconds since the figures last caught up with every instance\'s CDRs (0 with SQLite).',
       level((r) => r.figuresAgeS));
-    readGauge(registers, 'qbl_lookup_connections', 'Connections open on the lookup listener (OpenSIPS keeps one per worker and async transfer).',
+    readGauge(registers, 'qbl_lookup_connections', 'Connections open on the lookup listener (OpenSIPS keeps them open and reuses them: one or more per SIP worker).',
       level((r) => r.openConnections));
     mirroredCounter(registers, 'qbl_lookup_connections_dropped_total',
       'Connections the lookup listener refused at its limit of 4,096: OpenSIPS fails open for those calls.', undefined, level((r) => r.droppedConnections));

@@ -3,7 +3,7 @@
  * SQLite file for the CDRs it rebuilds from and the block list it polls.
  */
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/config';
 import { ConfigError } from '../../src/errors';
@@ -161,14 +161,22 @@ test('readings for the metrics: lookups by verdict and reasons, refusals, latenc
   await lookup(port, numberPath(INVALID));
   await lookup(port, numberPath(FINE));
   await lookup(port, '/nowhere');
+  // One keep-alive connection held open, as an OpenSIPS worker holds its own.
+  const held = connect(port, '127.0.0.1');
+  f.defer(() => held.destroy());
+  await new Promise((resolve) => {
+    held.once('data', resolve);
+    held.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  });
   const readings = await service.readings();
+  expect(readings.openConnections).toBeGreaterThanOrEqual(1);
   expect(readings.lookupsByVerdictAndReasons).toEqual({ warn: { invalid_number: 2 }, allow: { none: 1 } });
   expect(readings.rejectedByStatus).toEqual({ 404: 1 });
-  expect(readings.duration.count).toBe(4);
-  expect(readings.duration.counts.reduce((a, b) => a + b, 0)).toBe(4);
+  expect(readings.duration.count).toBe(5);
+  expect(readings.duration.counts.reduce((a, b) => a + b, 0)).toBe(5);
   expect(readings.duration.boundsS.length).toBe(readings.duration.counts.length - 1);
   expect(readings).toMatchObject({
-    trackedNumbers: 2, evictionsByTable: { numbers: 0, pairs: 0 }, answering: true, figuresAgeS: 0, pollFailures: 0,
+    trackedNumbers: 2, evictionsByTable: { numbers: 0, pairs: 0 }, answering: true, figuresAgeS: 0, pollFailures: 0, droppedConnections: 0,
   });
 });
 
