@@ -4,7 +4,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { loadConfig } from '../../src/config/config';
-import { LookupHttp, MAX_UNREAD_ANSWER_BYTES } from '../../src/lookup/lookup-http';
+import { LookupHttp, MAX_UNREAD_ANSWER_BYTES, type ConnectionTimeouts } from '../../src/lookup/lookup-http';
 import { LookupState } from '../../src/lookup/lookup-state';
 import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
 import { httpGet } from '../support/http';
@@ -15,9 +15,19 @@ const config = loadConfig({}).lookup;
 const TIMEOUTS = { requestMs: 300, keepAliveMs: 600, sweepMs: 50 };
 let http: LookupHttp;
 
-beforeEach(async () => {
+async function listen(timeouts: ConnectionTimeouts = TIMEOUTS): Promise<LookupHttp> {
   const state = new LookupState({ ...config.rules, invalidCodes: new Set(config.rules.invalidCodes) }, config.limits, DEFAULT_DIAL_PLAN);
-  http = await LookupHttp.listen(state, '127.0.0.1', 0, Date.now, TIMEOUTS);
+  return LookupHttp.listen(state, '127.0.0.1', 0, Date.now, timeouts);
+}
+
+/** The test's listener again, with other clocks or limits. */
+async function relisten(overrides: Partial<ConnectionTimeouts>): Promise<void> {
+  await http.close();
+  http = await listen({ ...TIMEOUTS, ...overrides });
+}
+
+beforeEach(async () => {
+  http = await listen();
 });
 afterEach(() => http.close());
 
@@ -37,11 +47,19 @@ function responses(text: string): { status: number; headers: string; body: strin
   return out;
 }
 
-function opened(): Promise<Socket> {
+/** A connection to the listener; `allowHalfOpen`: our side stays open after the listener's FIN. */
+function opened(allowHalfOpen = false): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(http.port, '127.0.0.1', () => resolve(socket));
+    const socket = connect({ port: http.port, host: '127.0.0.1', allowHalfOpen }, () => resolve(socket));
     socket.once('error', reject);
   });
+}
+
+/** Everything the socket has received so far, as text. */
+function received(socket: Socket): () => string {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return () => Buffer.concat(chunks).toString('utf8');
 }
 
 const closedWithin = (socket: Socket, ms: number): Promise<boolean> => new Promise((resolve) => {
@@ -71,14 +89,13 @@ test('pipelined requests on one connection are answered in order, and Connection
 
 test('a request split into many small writes is read whole', async () => {
   const socket = await opened();
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const text = received(socket);
   for (const char of GET('/v1/numbers/%2B5511912340002', 'Connection: close\r\n')) {
     socket.write(char);
     await new Promise((resolve) => setImmediate(resolve));
   }
   await closedWithin(socket, 2000);
-  expect(responses(Buffer.concat(chunks).toString('utf8')).map((a) => a.status)).toEqual([200]);
+  expect(responses(text()).map((a) => a.status)).toEqual([200]);
 });
 
 test('HTTP/1.0 gets its answer and a closed connection', async () => {
@@ -120,20 +137,18 @@ test('a POST with a body: 405 with Allow, and the body never read as a request',
 
 test('a head that never ends within the limit is a 431 at 16 KiB, without waiting for the rest', async () => {
   const socket = await opened();
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const text = received(socket);
   socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}`);
   expect(await closedWithin(socket, 2000)).toBe(true);
-  expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 431 /);
+  expect(text()).toMatch(/^HTTP\/1\.1 431 /);
 });
 
 test('a request that does not arrive whole in time: 408 and closed; an idle keep-alive connection is closed', async () => {
   const slow = await opened();
-  const chunks: Buffer[] = [];
-  slow.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const text = received(slow);
   slow.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
   expect(await closedWithin(slow, 3000)).toBe(true);
-  expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 408 /);
+  expect(text()).toMatch(/^HTTP\/1\.1 408 /);
 
   const idle = await opened();
   idle.on('data', () => undefined);
@@ -145,18 +160,14 @@ test('a request that does not arrive whole in time: 408 and closed; an idle keep
 });
 
 test('a peer that never closes its side after a refused request is cut off', async () => {
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s = connect({ port: http.port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
-    s.once('error', reject);
-  });
+  const socket = await opened(true);
   socket.on('error', () => undefined); // the cut may come as a reset
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const text = received(socket);
   let ended = false;
   socket.on('end', () => { ended = true; }); // half-open: this side never ends its own
   socket.write('THIS IS NOT HTTP\r\n\r\n');
   await waitUntil(async () => ended, 'the answer and our side closed');
-  expect(Buffer.concat(chunks).toString('utf8')).toMatch(/^HTTP\/1\.1 400 /);
+  expect(text()).toMatch(/^HTTP\/1\.1 400 /);
   expect(http.openConnections).toBe(1);
   // The listener lets go of the connection although the peer keeps its side open.
   await waitUntil(async () => http.openConnections === 0, 'the listener to drop the half-open connection');
@@ -174,9 +185,8 @@ test('a client that sends a flood of requests without reading still gets them al
 
 /** Everything the socket receives until it closes, once it is resumed. */
 function restOf(socket: Socket): Promise<string> {
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8'))));
+  const text = received(socket);
+  const closed = new Promise<string>((resolve) => socket.once('close', () => resolve(text())));
   socket.resume();
   return closed;
 }
@@ -199,13 +209,8 @@ test('a client that pipelines without reading is not read either: the answers wa
 
 test('a client that half-closes while we are not reading it still gets every answer, in order, then our FIN', async () => {
   // Idle for a second while it does not read: a keep-alive timeout longer than that.
-  await http.close();
-  const state = new LookupState({ ...config.rules, invalidCodes: new Set(config.rules.invalidCodes) }, config.limits, DEFAULT_DIAL_PLAN);
-  http = await LookupHttp.listen(state, '127.0.0.1', 0, Date.now, { ...TIMEOUTS, keepAliveMs: 10_000 });
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s = connect({ port: http.port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(s));
-    s.once('error', reject);
-  });
+  await relisten({ keepAliveMs: 10_000 });
+  const socket = await opened(true);
   socket.pause();
   // Small batches until the kernel's buffers are full and answers wait in the listener, then
   // more requests and the FIN: the listener pauses on the last of them and reads the FIN.
@@ -223,9 +228,7 @@ test('a client that half-closes while we are not reading it still gets every ans
 });
 
 test('connections past the limit are refused and counted; those held are counted too', async () => {
-  await http.close();
-  const state = new LookupState({ ...config.rules, invalidCodes: new Set(config.rules.invalidCodes) }, config.limits, DEFAULT_DIAL_PLAN);
-  http = await LookupHttp.listen(state, '127.0.0.1', 0, Date.now, { ...TIMEOUTS, keepAliveMs: 10_000, maxConnections: 2 });
+  await relisten({ keepAliveMs: 10_000, maxConnections: 2 });
   const held = [await opened(), await opened()];
   for (const socket of held) socket.on('data', () => undefined);
   await waitUntil(async () => http.openConnections === 2, 'both connections held');
