@@ -22,7 +22,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** A client that sends its request this slowly is not OpenSIPS. */
 const REQUEST_TIMEOUT_MS = 5_000;
 /** Request line and header fields, as Node's own server allows. */
-export const MAX_HEAD_BYTES = 16 * 1024;
+const MAX_HEAD_BYTES = 16 * 1024;
 const MAX_CONNECTIONS = 4096;
 /** Answers a client has not read: past this, its requests are not read either until it catches up. */
 export const MAX_UNREAD_ANSWER_BYTES = 64 * 1024;
@@ -34,7 +34,7 @@ export interface ConnectionTimeouts {
   readonly requestMs: number;
   readonly keepAliveMs: number;
   readonly sweepMs: number;
-  readonly maxConnections?: number;
+  readonly maxConnections: number;
 }
 
 export const DEFAULT_TIMEOUTS: ConnectionTimeouts = Object.freeze({
@@ -143,7 +143,7 @@ export class LookupHttp {
     // Half-open: a peer's FIN (say while we are not reading it) must not end our side before the
     // requests it sent before the FIN are answered.
     const server = createServer({ noDelay: true, allowHalfOpen: true });
-    server.maxConnections = timeouts.maxConnections ?? MAX_CONNECTIONS;
+    server.maxConnections = timeouts.maxConnections;
     const fixed = source instanceof LookupState ? { state: () => source, ready: () => true } : source;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -159,11 +159,6 @@ export class LookupHttp {
 
   get port(): number {
     return (this.server.address() as AddressInfo).port;
-  }
-
-  /** Connections the listener holds (closed ones leave on their socket's close). */
-  get openConnections(): number {
-    return this.clients.size;
   }
 
   /** Answers written but not yet taken by the kernel, over every connection: bounded per client by its backpressure. */

@@ -4,7 +4,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { loadConfig } from '../../src/config/config';
-import { LookupHttp, MAX_UNREAD_ANSWER_BYTES, type ConnectionTimeouts } from '../../src/lookup/lookup-http';
+import { DEFAULT_TIMEOUTS, LookupHttp, MAX_UNREAD_ANSWER_BYTES, type ConnectionTimeouts } from '../../src/lookup/lookup-http';
 import { LookupState } from '../../src/lookup/lookup-state';
 import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
 import { httpGet } from '../support/http';
@@ -12,7 +12,7 @@ import { rawExchange } from '../support/lookup';
 import { waitUntil } from '../support/rabbit';
 
 const config = loadConfig({}).lookup;
-const TIMEOUTS = { requestMs: 300, keepAliveMs: 600, sweepMs: 50 };
+const TIMEOUTS: ConnectionTimeouts = { ...DEFAULT_TIMEOUTS, requestMs: 300, keepAliveMs: 600, sweepMs: 50 };
 let http: LookupHttp;
 
 async function listen(timeouts: ConnectionTimeouts = TIMEOUTS): Promise<LookupHttp> {
@@ -168,9 +168,9 @@ test('a peer that never closes its side after a refused request is cut off', asy
   socket.write('THIS IS NOT HTTP\r\n\r\n');
   await waitUntil(async () => ended, 'the answer and our side closed');
   expect(text()).toMatch(/^HTTP\/1\.1 400 /);
-  expect(http.openConnections).toBe(1);
+  expect(http.stats().connections.open).toBe(1);
   // The listener lets go of the connection although the peer keeps its side open.
-  await waitUntil(async () => http.openConnections === 0, 'the listener to drop the half-open connection');
+  await waitUntil(async () => http.stats().connections.open === 0, 'the listener to drop the half-open connection');
   socket.destroy();
 });
 
@@ -231,7 +231,7 @@ test('connections past the limit are refused and counted; those held are counted
   await relisten({ keepAliveMs: 10_000, maxConnections: 2 });
   const held = [await opened(), await opened()];
   for (const socket of held) socket.on('data', () => undefined);
-  await waitUntil(async () => http.openConnections === 2, 'both connections held');
+  await waitUntil(async () => http.stats().connections.open === 2, 'both connections held');
   const third = await opened();
   third.on('error', () => undefined);
   expect(await closedWithin(third, 2000)).toBe(true);
