@@ -27,10 +27,12 @@ test('paced load alternates between the servers, counts every answer, and measur
     const paths = ['/v1/numbers/1', '/v1/numbers/2', '/v1/numbers/bad'];
     const result = await runLoad({ ports: [a.port, b.port], paths, mode: 'paced', ratePerS: 400, sliceMs: 100, connections: 2, maxDurationMs: 1000, warmUp: false }, () => false);
     const answered = result.samples.length / 3;
-    // Every request due in the second is answered, failed or counted unsent (a loaded machine
-    // sends fewer: those are counted, never lost), and the servers take turns: each gets a fair
-    // share of what was sent.
-    expect(answered + result.errors + result.unsent).toBeGreaterThanOrEqual(390);
+    // Every request due while the load ran (at least the second's 400, however late its timer
+    // fired) is answered, failed or counted unsent (a loaded machine sends fewer: those are
+    // counted, never lost), and the servers take turns: each gets a fair share of what was sent.
+    const ranMs = result.stoppedAtMs - result.startedAtMs;
+    expect(answered + result.errors + result.unsent).toBeGreaterThanOrEqual(400);
+    expect(answered + result.errors + result.unsent).toBeLessThanOrEqual(Math.ceil(0.4 * ranMs) + 1);
     const sent = a.paths.length + b.paths.length;
     expect(sent).toBeGreaterThanOrEqual(answered + result.errors);
     expect(sent).toBeGreaterThan(40);
