@@ -6,10 +6,11 @@
  *   bind `<queue>.migrating` → unbind the queue → move queue → temporary → delete the queue →
  *   declare it (whole topology) → move temporary → queue → delete the temporary queue.
  *
- * A move publishes each message with confirms and acks the original only once confirmed: a
- * message is always in one queue or both (a duplicate is harmless: ids are deterministic). Run
- * again after a kill, it resumes from wherever it stopped. A moved message keeps its first
- * exchange and routing key in `x-qbl-original-*` headers, which the consumer reads (headers.ts).
+ * A move publishes each message with confirms and `mandatory`, and acks the original only once
+ * confirmed and not returned: a message is always in one queue or both (a duplicate is harmless:
+ * ids are deterministic). Run again after a kill, it resumes from wherever it stopped. A moved
+ * message keeps its first exchange and routing key in `x-qbl-original-*` headers, which the
+ * consumer reads (headers.ts).
  */
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { TopologyConfig } from './options';
@@ -103,6 +104,12 @@ export async function deleteIfDrained(model: ChannelModel, queue: string): Promi
 export async function move(model: ChannelModel, from: string, to: string, progress: MigrateProgress): Promise<number> {
   const channel: ConfirmChannel = await model.createConfirmChannel();
   channel.on('error', () => undefined);
+  // Mandatory: a message no queue took (`to` deleted meanwhile) comes back before its confirm,
+  // and the round it belongs to is not acked.
+  let returned = 0;
+  channel.on('return', () => {
+    returned += 1;
+  });
   let total = 0;
   try {
     await channel.prefetch(MOVE_CHUNK);
@@ -123,6 +130,7 @@ export async function move(model: ChannelModel, from: string, to: string, progre
         const first = originalRoute(fields.exchange, fields.routingKey, properties.headers);
         channel.publish('', to, message.content, {
           persistent: true,
+          mandatory: true,
           headers: { ...properties.headers, [DEAD_LETTER_HEADERS.originalExchange]: first.exchange, [DEAD_LETTER_HEADERS.originalRoutingKey]: first.routingKey },
           contentType: properties.contentType, contentEncoding: properties.contentEncoding,
           messageId: properties.messageId, timestamp: properties.timestamp, type: properties.type, appId: properties.appId,
@@ -130,6 +138,11 @@ export async function move(model: ChannelModel, from: string, to: string, progre
         });
       }
       await channel.waitForConfirms();
+      if (returned > 0) {
+        // Closing the channel puts the round back in `from`; what did arrive is a harmless duplicate.
+        throw new Error(`${returned} message(s) could not be moved to queue "${to}" (no such queue: was it deleted meanwhile?); `
+          + `they are still in "${from}": run qbl migrate-queue again`);
+      }
       channel.ack(round[round.length - 1]!, true);
       total += round.length;
       progress.moved(round.length);

@@ -6,7 +6,7 @@
  * exchange and routing key (which the consumer, dead letters and replay then use).
  */
 import { ConfigError } from '../../src/errors';
-import { migrateQueue, migratingQueueName } from '../../consumers/amqp/migrate';
+import { migrateQueue, migratingQueueName, move } from '../../consumers/amqp/migrate';
 import { declareTopology } from '../../consumers/amqp/topology';
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import { BatchConsumer } from '../../consumers/amqp/batch-consumer';
@@ -91,6 +91,22 @@ describe('qbl migrate-queue', () => {
     expect(messages.map((m) => m.content.toString()).sort()).toEqual(bodies.map((b) => b.toString()).sort());
     expect(messages.every((m) => m.properties.headers?.['x-qbl-original-exchange'] === t.exchange
       && m.properties.headers?.['x-qbl-original-routing-key'] === 'opensips.qbl')).toBe(true);
+  });
+
+  test('a move to a queue that is gone (deleted meanwhile) fails and acks nothing: every message stays where it was', async () => {
+    const t = testTopology('quorum');
+    const gone = `${t.queue}.gone`;
+    f.admin.track(t);
+    await f.admin.withChannel((channel) => declareTopology(channel, t));
+    const bodies = Array.from({ length: 40 }, (_, i) => Buffer.from(`kept ${i}`));
+    await f.admin.publish(t.exchange, 'opensips.qbl', bodies);
+    await f.admin.waitForDepth(t.queue, bodies.length);
+
+    await expect(move(f.admin.model, t.queue, gone, NO_PROGRESS)).rejects.toThrow(
+      `40 message(s) could not be moved to queue "${gone}" (no such queue: was it deleted meanwhile?); they are still in "${t.queue}"`);
+    await f.admin.waitForDepth(t.queue, bodies.length);
+    const messages = await consumeAll(f.admin.model, t.queue, bodies.length);
+    expect(messages.map((m) => m.content.toString()).sort()).toEqual(bodies.map((b) => b.toString()).sort());
   });
 
   test('a moved message keeps its first route: the consumer sees it, its dead letter names it, replay goes back there', async () => {
