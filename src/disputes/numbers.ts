@@ -11,7 +11,7 @@
  * once per distinct number.
  */
 import type { DialPlan } from '../numbers/dial-plan';
-import { LruCache } from '../numbers/lru';
+import { RecentCache } from '../numbers/recent-cache';
 import { cleanDialled, readingsOf } from '../numbers/normalise';
 
 /** Grouping key length: calls are grouped by the last digits, which every written form keeps. */
@@ -31,7 +31,7 @@ export interface PartyNumber {
 }
 
 export class NumberMatcher {
-  private readonly cache = new LruCache<string, string | null>(200_000);
+  private readonly cache = new RecentCache<string, string | null>(200_000);
 
   /** The plan without a default country: only its international readings. */
   private readonly international: DialPlan;

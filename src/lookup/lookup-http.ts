@@ -9,6 +9,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { answerJson } from './answer-json';
 import { formatResponse, readHead } from './http-head';
 import { LookupState } from './lookup-state';
 import type { LatencySnapshot, WorkerStats } from './protocol';
@@ -333,7 +334,7 @@ export class LookupHttp {
           }
           const found = this.source.state().answer(request.number, request.caller, this.now());
           this.counters.add(this.counters.lookups, `${found.verdict}|${found.reasons.length === 0 ? 'none' : found.reasons.join(',')}`);
-          answer = { status: 200, body: JSON.stringify(found) };
+          answer = { status: 200, body: answerJson(found) };
           break;
         }
         case 'health':

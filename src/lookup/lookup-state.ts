@@ -5,11 +5,11 @@
  */
 import { formatUs } from '../../correlators/cdr';
 import type { DialPlan } from '../numbers/dial-plan';
-import { LruCache } from '../numbers/lru';
+import { RecentCache } from '../numbers/recent-cache';
 import { BlockList, type BlockEntry } from './blocklist';
 import { BurstFigures } from './burst-figures';
 import type { CallFact } from './facts';
-import { DAY_S, NumberFigures } from './number-figures';
+import { NumberFigures } from './number-figures';
 import { callerKey, readNumber, type NumberReading } from './number-key';
 import type { LookupLimits, LookupRules, Reason } from './options';
 import { decide, type Verdict } from './rules';
@@ -60,7 +60,7 @@ export class LookupState {
   private readonly numbers: NumberFigures;
   private readonly bursts: BurstFigures;
   private readonly blocklist = new BlockList();
-  private readonly readings = new LruCache<string, NumberReading>(READING_CACHE_ENTRIES);
+  private readonly readings = new RecentCache<string, NumberReading>(READING_CACHE_ENTRIES);
   private facts = 0;
 
   constructor(private readonly rules: LookupRules, limits: LookupLimits, private readonly plan: DialPlan) {
@@ -125,7 +125,7 @@ export class LookupState {
     if (block !== null) found.add('blocklisted');
 
     const view = key === null ? null : this.numbers.view(key, nowS);
-    if (key !== null && this.numbers.invalidStreak(key, rules.invalidCalls, nowS - rules.windowDays * DAY_S)) found.add('invalid_number');
+    if (view?.invalidStreak === true) found.add('invalid_number');
 
     let burst: LookupAnswer['burst'] = null;
     if (caller !== undefined && key !== null) {

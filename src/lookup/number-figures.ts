@@ -32,6 +32,8 @@ export interface NumberFiguresView {
   readonly lastFinalCode: number | null;
   /** The latest call's start, seconds since the epoch. */
   readonly lastSeenS: number;
+  /** The `invalidCalls` most recent calls all ended invalid and all started within the window (none was answered since). */
+  readonly invalidStreak: boolean;
 }
 
 /** Calls, answered and invalid per UTC day: bucket `day % days` holds the counts of `day` (days since 1970 fit 16 bits until 2149). */
@@ -95,7 +97,7 @@ export class NumberFigures {
   private readonly recent: RecentCalls;
   private readonly daily: DailyCounts;
 
-  constructor(maxNumbers: number, invalidCalls: number, private readonly windowDays: number, private readonly invalidCodes: ReadonlySet<number>) {
+  constructor(maxNumbers: number, private readonly invalidCalls: number, private readonly windowDays: number, private readonly invalidCodes: ReadonlySet<number>) {
     this.recent = new RecentCalls(Math.max(MIN_RING_CALLS, invalidCalls), true);
     this.daily = new DailyCounts(windowDays);
     this.table = new SlotTable(maxNumbers, bothColumns(this.recent, this.daily));
@@ -120,23 +122,23 @@ export class NumberFigures {
     this.daily.add(slot, fact.startS, flags, 1);
   }
 
-  /** The figures of `key` over the window ending at `nowS`; null when the number was never seen. */
+  /** The figures of `key` over the window ending at `nowS`; null when the number was never seen. One table read per lookup. */
   view(key: string, nowS: number): NumberFiguresView | null {
     const slot = this.table.find(key);
     if (slot < 0) return null;
     const count = this.recent.count(slot);
     if (count === 0) return null;
     const code = this.recent.code(slot, count - 1);
-    return { ...this.daily.sum(slot, nowS), lastFinalCode: code === 0 ? null : code, lastSeenS: this.recent.startS(slot, count - 1) };
+    const { calls, answered, invalid } = this.daily.sum(slot, nowS);
+    return {
+      calls, answered, invalid, lastFinalCode: code === 0 ? null : code, lastSeenS: this.recent.startS(slot, count - 1),
+      invalidStreak: this.invalidStreak(slot, count, nowS - this.windowDays * DAY_S),
+    };
   }
 
-  /** The `calls` most recent calls to `key` all ended invalid, all started at or after `sinceS` (and so none was answered since). */
-  invalidStreak(key: string, calls: number, sinceS: number): boolean {
-    const slot = this.table.find(key);
-    if (slot < 0) return false;
-    const count = this.recent.count(slot);
-    if (count < calls) return false;
-    for (let i = count - calls; i < count; i += 1) {
+  private invalidStreak(slot: number, count: number, sinceS: number): boolean {
+    if (count < this.invalidCalls) return false;
+    for (let i = count - this.invalidCalls; i < count; i += 1) {
       if ((this.recent.flags(slot, i) & INVALID) === 0 || this.recent.startS(slot, i) < sinceS) return false;
     }
     return true;

@@ -1,7 +1,7 @@
 /** The cached normaliser the pipeline runs for every CDR, and the enricher that fills extras. */
 import type { CdrRecord } from '../../correlators/cdr';
 import type { DialPlan } from './dial-plan';
-import { LruCache } from './lru';
+import { RecentCache } from './recent-cache';
 import { normaliseNumber } from './normalise';
 
 /** Distinct numbers remembered; a busy switch sees far fewer distinct numbers per hour than this. */
@@ -10,7 +10,7 @@ export const DEFAULT_NUMBER_CACHE_ENTRIES = 50_000;
 export type NumberNormaliser = (raw: string | null | undefined) => string | null;
 
 export function createNormaliser(plan: DialPlan, cacheEntries = DEFAULT_NUMBER_CACHE_ENTRIES): NumberNormaliser {
-  const cache = new LruCache<string, string | null>(cacheEntries);
+  const cache = new RecentCache<string, string | null>(cacheEntries);
   return (raw) => {
     if (raw === null || raw === undefined) return null;
     const cached = cache.get(raw);

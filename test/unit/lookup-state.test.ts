@@ -1,6 +1,7 @@
 /** The lookup's rules, figures and block list, driven with explicit calls and times. */
 import type { BlockEntry } from '../../src/lookup/blocklist';
 import { callHashOf, type CallFact } from '../../src/lookup/facts';
+import { answerJson } from '../../src/lookup/answer-json';
 import { LookupState } from '../../src/lookup/lookup-state';
 import { DEFAULT_RULES, type LookupRules } from '../../src/lookup/rules';
 import { DEFAULT_DIAL_PLAN } from '../../src/numbers/dial-plan';
@@ -202,5 +203,17 @@ describe('number readings', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('the answer as JSON', () => {
+  test('answerJson writes the fields the state answers with, in its order: JSON.stringify of the answer', () => {
+    const s = state();
+    s.ingest([call(INVALID, NOW_S - 3600, 404), call(INVALID, NOW_S - 60, 484), call(INVALID, NOW_S - 30, 404)]);
+    s.applyBlocklist([entry('+551191234000*', { reason: 'fraud "case" 7', expiresAtUs: (NOW_MS + 86_400_000) * 1000 })]);
+    const answers = ([[INVALID, '+5511987650000'], [GOOD, undefined], ['alice', 'bob'], ['+5511912340009', undefined]] as const)
+      .map(([number, caller]) => s.answer(number, caller, NOW_MS));
+    expect(answers[0]).toMatchObject({ reasons: ['blocklisted', 'invalid_number'], burst: { calls: 2 }, blocklist: { reason: 'fraud "case" 7' } });
+    for (const answer of answers) expect(answerJson(answer)).toBe(JSON.stringify(answer));
   });
 });

@@ -2,7 +2,7 @@
 import { EMPTY_EXTRAS, type Cdr, type CdrRecord } from '../../correlators/cdr';
 import { numbersToMatch } from '../../src/cli/commands/cdrs';
 import { readDialPlan } from '../../src/config/dialplan';
-import { LruCache } from '../../src/numbers/lru';
+import { RecentCache } from '../../src/numbers/recent-cache';
 import { createNormaliser, makeNumberEnricher } from '../../src/numbers/normaliser';
 import { normaliseNumber } from '../../src/numbers/normalise';
 
@@ -13,19 +13,33 @@ function record(caller: string | null, callee: string | null): CdrRecord {
   return { cdr, extras: { ...EMPTY_EXTRAS, acc_duration_ms: 61_493, acc_code: 200 }, startUs: 1_795_757_055_000_000 };
 }
 
-describe('LruCache', () => {
-  it('evicts the least recently used entry beyond its size', () => {
-    const cache = new LruCache<string, number>(2);
+describe('RecentCache', () => {
+  it('keeps what was used within the last half of its size, and never more than its size', () => {
+    const cache = new RecentCache<string, number>(4);
     cache.set('a', 1);
-    cache.set('b', 2);
-    expect(cache.get('a')).toBe(1); // a is now the most recent
+    cache.set('b', 2); // the young generation (2 of 4) is full: a and b are the old one now
     cache.set('c', 3);
-    expect(cache.has('b')).toBe(false);
-    expect([cache.get('a'), cache.get('c'), cache.size]).toEqual([1, 3, 2]);
+    expect(cache.get('a')).toBe(1); // a hit in the old generation moves to the young one, which is full again
+    cache.set('d', 4); // b was not used since: it goes with the old generation
+    expect([cache.has('a'), cache.has('b'), cache.has('c'), cache.has('d')]).toEqual([true, false, true, true]);
+    expect(cache.size).toBeLessThanOrEqual(4);
+  });
+
+  it('holds at most its size under any use, and null is a value', () => {
+    for (const max of [1, 2, 3, 7, 50]) {
+      const cache = new RecentCache<number, number | null>(max);
+      for (let i = 0; i < 500; i += 1) {
+        if (i % 3 === 0) cache.get(i % 11);
+        cache.set(i, i % 5 === 0 ? null : i);
+        expect(cache.size).toBeLessThanOrEqual(max);
+        // The entry just written is always there.
+        expect(cache.get(i)).toBe(i % 5 === 0 ? null : i);
+      }
+    }
   });
 
   it('rejects a size below 1', () => {
-    expect(() => new LruCache(0)).toThrow('maxEntries');
+    expect(() => new RecentCache(0)).toThrow('maxEntries');
   });
 });
 
