@@ -170,9 +170,13 @@ export function runLoad(options: LoadOptions, stopped: () => boolean): Promise<L
       }
     };
     const tick = () => {
-      // What fell due since a late timer's last tick is counted unsent, not forgotten.
+      // What fell due since a late timer's last tick is counted unsent, not forgotten: enqueued
+      // after done() read the clock, so nothing due before the stop is missed.
+      if (done()) {
+        enqueueDue();
+        return finish();
+      }
       enqueueDue();
-      if (done()) return finish();
       for (const target of targets) {
         for (const connection of target.connections) {
           if (target.waiting.length === 0) break;

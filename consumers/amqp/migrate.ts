@@ -140,8 +140,8 @@ export async function move(model: ChannelModel, from: string, to: string, progre
       await channel.waitForConfirms();
       if (returned > 0) {
         // Closing the channel puts the round back in `from`; what did arrive is a harmless duplicate.
-        throw new Error(`${returned} message(s) could not be moved to queue "${to}" (no such queue: was it deleted meanwhile?); `
-          + `they are still in "${from}": run qbl migrate-queue again`);
+        throw new Error(`${returned} of ${round.length} message(s) could not be moved to queue "${to}" (no such queue: was it deleted meanwhile?); `
+          + `that round is still in "${from}": run qbl migrate-queue again`);
       }
       channel.ack(round[round.length - 1]!, true);
       total += round.length;

@@ -1,8 +1,8 @@
 /**
  * A bounded cache that keeps what was used recently, in two generations of Maps: reads and writes
  * go to the young one; when it is full it becomes the old one and the old one is dropped; a hit in
- * the old one moves to the young one. Anything read or written within the last ⌈max/2⌉ insertions
- * survives, and at most `maxEntries` keys are held. A hit is one Map read where a strict LRU moves
+ * the old one moves to the young one. An entry written or read survives at least the next
+ * ⌈max/2⌉ − 1 calls of `set` and `get`, and at most `maxEntries` keys are held. A hit is one Map read where a strict LRU moves
  * the key to the end (delete and set again) on every hit: the lookup asks this cache twice per
  * request and the pipeline twice per CDR (docs/performance.md).
  *

@@ -103,7 +103,7 @@ describe('qbl migrate-queue', () => {
     await f.admin.waitForDepth(t.queue, bodies.length);
 
     await expect(move(f.admin.model, t.queue, gone, NO_PROGRESS)).rejects.toThrow(
-      `40 message(s) could not be moved to queue "${gone}" (no such queue: was it deleted meanwhile?); they are still in "${t.queue}"`);
+      `40 of 40 message(s) could not be moved to queue "${gone}" (no such queue: was it deleted meanwhile?); that round is still in "${t.queue}"`);
     await f.admin.waitForDepth(t.queue, bodies.length);
     const messages = await consumeAll(f.admin.model, t.queue, bodies.length);
     expect(messages.map((m) => m.content.toString()).sort()).toEqual(bodies.map((b) => b.toString()).sort());

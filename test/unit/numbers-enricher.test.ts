@@ -19,10 +19,34 @@ describe('RecentCache', () => {
     cache.set('a', 1);
     cache.set('b', 2); // the young generation (2 of 4) is full: a and b are the old one now
     cache.set('c', 3);
-    expect(cache.get('a')).toBe(1); // a hit in the old generation moves to the young one, which is full again
-    cache.set('d', 4); // b was not used since: it goes with the old generation
+    // A hit in the old generation moves to the young one, which is full again and retires: the old
+    // one (b, not used since) is dropped.
+    expect(cache.get('a')).toBe(1);
+    cache.set('d', 4);
     expect([cache.has('a'), cache.has('b'), cache.has('c'), cache.has('d')]).toEqual([true, false, true, true]);
     expect(cache.size).toBeLessThanOrEqual(4);
+  });
+
+  it('an entry written or read survives at least the next ⌈max/2⌉ − 1 calls of set and get', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (const max of [1, 2, 5, 8, 21]) {
+      const cache = new RecentCache<number, number>(max);
+      const lastUse = new Map<number, number>();
+      for (let call = 0; call < 3000; call += 1) {
+        const key = random(3 * max + 2);
+        if (random(2) === 0) {
+          cache.set(key, key);
+          lastUse.set(key, call);
+        } else if (cache.get(key) !== undefined) {
+          lastUse.set(key, call);
+        }
+        for (const [used, at] of lastUse) if (call - at <= Math.ceil(max / 2) - 1) expect(cache.has(used)).toBe(true);
+      }
+    }
   });
 
   it('holds at most its size under any use, and null is a value', () => {
