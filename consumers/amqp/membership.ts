@@ -7,6 +7,8 @@
  *
  * `live` is told the sorted live ids whenever they change, once the instance has listened for one
  * and a half heartbeats after (re)joining: before that it would not know every member yet.
+ * `close()` sends a last heartbeat marked `leaving` (after the partitions are given up): the others
+ * count it out at once instead of after its lease.
  */
 import type { ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
@@ -22,6 +24,8 @@ export interface Heartbeat {
   readonly startedAtMs: number;
   /** The partitions it owns as it sends the heartbeat (`qbl status`). */
   readonly owned?: readonly number[];
+  /** Its last word, sent as it shuts down: the others share its partitions now, not a lease later. */
+  readonly leaving?: boolean;
 }
 
 export interface MembershipOptions {
@@ -47,6 +51,8 @@ export const HEARTBEAT_MS = 2000;
 export const LEASE_MS = 7000;
 /** Rejoining soon after a cut matters more than sparing the broker a few attempts. */
 const REJOIN = Object.freeze({ initialMs: 200, maxMs: 2000 });
+/** How long a shutdown waits for the broker to confirm the leaving heartbeat; without it, the lease runs out as before. */
+const LEAVING_CONFIRM_MS = 1000;
 
 export class Membership {
   private readonly heard = new Map<string, { atMs: number; seq: number }>();
@@ -59,6 +65,8 @@ export class Membership {
   private checker?: NodeJS.Timeout;
   private joinedAtMs?: number;
   private told?: string;
+  /** The link heartbeats go out on while joined: the leaving heartbeat goes out on it too. */
+  private link?: Link;
   private readonly heartbeatMs: number;
   private readonly leaseMs: number;
 
@@ -89,10 +97,31 @@ export class Membership {
   }
 
   async close(): Promise<void> {
-    this.abort.abort();
     clearInterval(this.timer);
     clearInterval(this.checker);
+    await this.sayLeaving();
+    this.abort.abort();
     await this.session.close();
+  }
+
+  /** Best effort: a broker that does not confirm in time leaves the others to the lease. */
+  private async sayLeaving(): Promise<void> {
+    const link = this.link;
+    if (link === undefined || !link.live) return;
+    const sent = link.publisher.publish(membersExchange(this.options.queue), '', Buffer.from(JSON.stringify(this.heartbeat(true))));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, LEAVING_CONFIRM_MS);
+    });
+    await Promise.race([sent.then(() => undefined, () => undefined), timeout]);
+    clearTimeout(timer);
+  }
+
+  private heartbeat(leaving = false): Heartbeat {
+    return {
+      id: this.options.id, seq: this.seq++, partitions: this.options.partitions, startedAtMs: this.startedAtMs,
+      owned: leaving ? [] : this.options.owned?.() ?? [], ...(leaving ? { leaving: true } : {}),
+    };
   }
 
   private async listen(link: Link): Promise<void> {
@@ -128,21 +157,20 @@ export class Membership {
     const last = this.heard.get(beat.id);
     // A restarted member starts its sequence again: only an older beat of the same run is ignored.
     if (last && beat.seq <= last.seq && beat.seq !== 0) return;
-    this.heard.set(beat.id, { atMs: Date.now(), seq: beat.seq });
+    // Leaving: heard at no time, so it is not live, and its sequence kept, so a late beat of that run stays ignored.
+    this.heard.set(beat.id, { atMs: beat.leaving === true ? Number.NEGATIVE_INFINITY : Date.now(), seq: beat.seq });
   }
 
   private joined(link: Link): void {
     this.joinedAtMs = Date.now();
+    this.link = link;
     this.heard.clear();
     this.told = undefined;
     clearInterval(this.timer);
     clearInterval(this.checker);
     const beat = (): void => {
       if (!link.live) return;
-      const body: Heartbeat = {
-        id: this.options.id, seq: this.seq++, partitions: this.options.partitions, startedAtMs: this.startedAtMs, owned: this.options.owned?.() ?? [],
-      };
-      link.publisher.publish(membersExchange(this.options.queue), '', Buffer.from(JSON.stringify(body))).catch(() => undefined);
+      link.publisher.publish(membersExchange(this.options.queue), '', Buffer.from(JSON.stringify(this.heartbeat()))).catch(() => undefined);
     };
     beat();
     this.timer = setInterval(beat, this.heartbeatMs);
@@ -170,6 +198,7 @@ export class Membership {
   }
 
   private left(): void {
+    this.link = undefined;
     clearInterval(this.timer);
     clearInterval(this.checker);
     this.joinedAtMs = undefined;
@@ -205,7 +234,8 @@ export async function listenToMembers(model: ChannelModel, queue: string, listen
       }
     }, { noAck: true });
     await new Promise((resolve) => setTimeout(resolve, listenMs));
-    return [...latest.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    // A member whose last word was that it is leaving is no longer one.
+    return [...latest.values()].filter((beat) => beat.leaving !== true).sort((a, b) => (a.id < b.id ? -1 : 1));
   } finally {
     await channel.close().catch(() => undefined);
   }
