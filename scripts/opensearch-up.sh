@@ -41,6 +41,9 @@ command -v curl >/dev/null || fail "curl not found"
 mkdir -p "$DATA"
 
 if pid_alive; then
+  if [[ "$(cat "$DATA/node.port" 2>/dev/null)" != "$PORT" ]]; then
+    fail "this checkout's node (pid $(cat "$PID_FILE")) runs on port $(cat "$DATA/node.port" 2>/dev/null || echo '?'), not $PORT: make opensearch-down first"
+  fi
   say "node process $(cat "$PID_FILE") is already starting; waiting for it"
 else
   rm -f "$PID_FILE"
@@ -59,6 +62,7 @@ else
     -cp "$PROJECT/target/classes:$(cat "$PROJECT/target/classpath.txt")" \
     qbl.opensearch.TestNode "$DATA/cluster" "$PORT" >"$LOG" 2>&1 </dev/null &
   echo $! >"$PID_FILE"
+  echo "$PORT" >"$DATA/node.port"
 fi
 
 deadline=$((SECONDS + TIMEOUT_S))

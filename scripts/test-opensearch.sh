@@ -9,6 +9,19 @@ if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ] || ! command -v 
   exit 0
 fi
 
+# A node of this run's own, on a free port unless OPENSEARCH_PORT names one: never whatever answers
+# on 9200 (a user's cluster, or another checkout's test node, which that run stops under us).
+# A node this checkout already runs (make opensearch-up) is used on its port.
+if [ -z "${OPENSEARCH_PORT:-}" ]; then
+  running_port="$(cat test/opensearch/data/node.port 2>/dev/null || true)"
+  if [ -n "$running_port" ] && grep -qa qbl.opensearch.TestNode "/proc/$(cat test/opensearch/data/node.pid 2>/dev/null)/cmdline" 2>/dev/null; then
+    OPENSEARCH_PORT="$running_port"
+  else
+    OPENSEARCH_PORT="$(node -e "const s = require('node:net').createServer(); s.listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")"
+  fi
+  export OPENSEARCH_PORT
+fi
+
 bash scripts/opensearch-up.sh || { bash scripts/opensearch-down.sh; exit 1; }
 npx jest --ci -c test/opensearch/jest.config.js
 status=$?
