@@ -14,13 +14,16 @@ fi
 # A node this checkout already runs (make opensearch-up) is used on its port.
 if [ -z "${OPENSEARCH_PORT:-}" ]; then
   running_port="$(cat test/opensearch/data/node.port 2>/dev/null || true)"
-  if [ -n "$running_port" ] && grep -qa qbl.opensearch.TestNode "/proc/$(cat test/opensearch/data/node.pid 2>/dev/null)/cmdline" 2>/dev/null; then
-    OPENSEARCH_PORT="$running_port"
+  if grep -qa qbl.opensearch.TestNode "/proc/$(cat test/opensearch/data/node.pid 2>/dev/null)/cmdline" 2>/dev/null; then
+    # This checkout's node, left running: used on its port, or stopped when its port is unknown.
+    [ -n "$running_port" ] || bash scripts/opensearch-down.sh
   else
-    OPENSEARCH_PORT="$(node -e "const s = require('node:net').createServer(); s.listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")"
+    running_port=""
   fi
+  OPENSEARCH_PORT="${running_port:-$(node -e "const s = require('node:net').createServer(); s.listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")}"
   export OPENSEARCH_PORT
 fi
+[[ "$OPENSEARCH_PORT" =~ ^[0-9]+$ ]] || { echo "test-opensearch: no port for the node (OPENSEARCH_PORT='$OPENSEARCH_PORT')" >&2; exit 1; }
 
 bash scripts/opensearch-up.sh || { bash scripts/opensearch-down.sh; exit 1; }
 npx jest --ci -c test/opensearch/jest.config.js

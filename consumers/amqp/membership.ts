@@ -65,6 +65,8 @@ export class Membership {
   private checker?: NodeJS.Timeout;
   private joinedAtMs?: number;
   private told?: string;
+  /** close() began: a link that comes up meanwhile starts no heartbeats. */
+  private closing = false;
   /** The link heartbeats go out on while joined: the leaving heartbeat goes out on it too. */
   private link?: Link;
   private readonly heartbeatMs: number;
@@ -97,6 +99,7 @@ export class Membership {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.timer);
     clearInterval(this.checker);
     await this.sayLeaving();
@@ -143,6 +146,8 @@ export class Membership {
       return;
     }
     if (typeof beat.id !== 'string' || typeof beat.seq !== 'number') return;
+    // Another P's last word: it was never counted, and leaving it is no reason to refuse to run.
+    if (beat.leaving === true && beat.partitions !== this.options.partitions) return;
     if (beat.partitions !== this.options.partitions) {
       const older = beat.startedAtMs < this.startedAtMs || (beat.startedAtMs === this.startedAtMs && beat.id < this.options.id);
       const error = new ConfigError('QBL_PARTITIONS', `the same count as every instance on queue "${this.options.queue}" `
@@ -162,6 +167,7 @@ export class Membership {
   }
 
   private joined(link: Link): void {
+    if (this.closing) return;
     this.joinedAtMs = Date.now();
     this.link = link;
     this.heard.clear();
