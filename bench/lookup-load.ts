@@ -172,11 +172,9 @@ export function runLoad(options: LoadOptions, stopped: () => boolean): Promise<L
     const tick = () => {
       // What fell due since a late timer's last tick is counted unsent, not forgotten: enqueued
       // after done() read the clock, so nothing due before the stop is missed.
-      if (done()) {
-        enqueueDue();
-        return finish();
-      }
+      const stopping = done();
       enqueueDue();
+      if (stopping) return finish();
       for (const target of targets) {
         for (const connection of target.connections) {
           if (target.waiting.length === 0) break;

@@ -12,13 +12,6 @@ const textOrNull = (value: string | null): string => (value === null ? 'null' : 
 const num = (value: number): string => (Number.isFinite(value) ? String(value) : 'null');
 const numOrNull = (value: number | null): string => (value === null ? 'null' : num(value));
 
-function reasonsJson(reasons: readonly string[]): string {
-  if (reasons.length === 0) return '[]';
-  let out = '[';
-  for (let i = 0; i < reasons.length; i += 1) out += (i === 0 ? '' : ',') + text(reasons[i]!);
-  return `${out}]`;
-}
-
 export function answerJson(answer: LookupAnswer): string {
   const { figures, burst, blocklist } = answer;
   const figuresJson = `{"window_days":${num(figures.window_days)},"calls":${num(figures.calls)},"answered":${num(figures.answered)},`
@@ -29,5 +22,5 @@ export function answerJson(answer: LookupAnswer): string {
   const blocklistJson = blocklist === null ? 'null'
     : `{"entry":${text(blocklist.entry)},"reason":${text(blocklist.reason)},"expires_at":${textOrNull(blocklist.expires_at)}}`;
   return `{"number":${text(answer.number)},"e164":${textOrNull(answer.e164)},"verdict":${text(answer.verdict)},`
-    + `"reasons":${reasonsJson(answer.reasons)},"figures":${figuresJson},"burst":${burstJson},"blocklist":${blocklistJson}}`;
+    + `"reasons":${JSON.stringify(answer.reasons)},"figures":${figuresJson},"burst":${burstJson},"blocklist":${blocklistJson}}`;
 }
